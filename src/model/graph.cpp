@@ -1,0 +1,172 @@
+// Graph construction, shape validation and the forward/backward sweeps.
+#include "model/graph.h"
+
+namespace slingshot {
+
+Shape with_batch(int64_t batch, const Shape& per_sample) {
+  Shape s{batch};
+  s.insert(s.end(), per_sample.begin(), per_sample.end());
+  return s;
+}
+
+Graph::Graph(Shape input_shape) : input_shape_(std::move(input_shape)) {
+  Node in;
+  in.name = "input";
+  in.output_shape = with_batch(1, input_shape_);
+  nodes_.push_back(std::move(in));
+}
+
+int Graph::find(const std::string& name) const {
+  for (int i = 0; i < num_nodes(); ++i)
+    if (nodes_[i].name == name) return i;
+  return -1;
+}
+
+Result<int> Graph::add(std::string name, std::unique_ptr<Layer> layer, const std::vector<std::string>& inputs) {
+  if (!layer) return invalid_argument("node '" + name + "' has no layer");
+  if (name.empty()) return invalid_argument("node names must not be empty");
+  if (find(name) >= 0) return invalid_argument("duplicate node name '" + name + "'");
+  if (static_cast<int>(inputs.size()) != layer->num_inputs())
+    return invalid_argument("node '" + name + "' (" + layer->type() + ") takes " +
+                            std::to_string(layer->num_inputs()) + " input(s), got " + std::to_string(inputs.size()));
+  Node node;
+  node.name = std::move(name);
+  std::vector<Shape> shapes;
+  for (const std::string& in : inputs) {
+    const int idx = find(in);
+    if (idx < 0) return invalid_argument("node '" + node.name + "' reads '" + in + "', which is not an earlier node");
+    node.inputs.push_back(idx);
+    shapes.push_back(nodes_[idx].output_shape);
+  }
+  auto shape = layer->output_shape(shapes);
+  if (!shape.ok()) return shape.status().with_context("node '" + node.name + "'");
+  node.output_shape = *shape;
+  node.layer = std::move(layer);
+  nodes_.push_back(std::move(node));
+  output_node_ = num_nodes() - 1;
+  return output_node_;
+}
+
+Result<int> Graph::append(std::string name, std::unique_ptr<Layer> layer) {
+  const std::string prev = nodes_.back().name;
+  return add(std::move(name), std::move(layer), {prev});
+}
+
+Status Graph::set_output(const std::string& name) {
+  const int idx = find(name);
+  if (idx < 0) return not_found("output node '" + name + "' does not exist");
+  output_node_ = idx;
+  return Status::Ok();
+}
+
+Shape Graph::output_shape() const {
+  const Shape& s = nodes_[output_node_].output_shape;
+  return Shape(s.begin() + 1, s.end());
+}
+
+int64_t Graph::num_params(bool trainable_only) const {
+  int64_t n = 0;
+  for (const Node& node : nodes_)
+    if (node.layer)
+      for (const Param& p : node.layer->params())
+        if (p.trainable || !trainable_only) n += p.value.numel();
+  return n;
+}
+
+int64_t Graph::macs() const {
+  int64_t total = 0;
+  for (const Node& node : nodes_) {
+    if (!node.layer) continue;
+    std::vector<Shape> in;
+    for (int i : node.inputs) in.push_back(nodes_[i].output_shape);
+    total += node.layer->macs(in, node.output_shape);
+  }
+  return total;
+}
+
+template <class T>
+Status Graph::forward(const TensorT<T>& x, Workspace<T>& ws, Mode mode, KernelPath kernels) const {
+  if (x.rank() != static_cast<int>(input_shape_.size()) + 1 || x.dim(0) <= 0 ||
+      !std::equal(input_shape_.begin(), input_shape_.end(), x.shape().begin() + 1))
+    return invalid_argument("input shape " + shape_to_string(x.shape()) + " does not match the model input " +
+                            "[N" + shape_to_string(input_shape_).substr(1).insert(0, input_shape_.empty() ? "" : ", "));
+  const int n = num_nodes();
+  ws.values.resize(n);
+  ws.caches.resize(n);
+  ws.values[0] = x;
+  std::vector<const TensorT<T>*> inputs;
+  for (int i = 1; i <= output_node_; ++i) {
+    const Node& node = nodes_[i];
+    inputs.clear();
+    for (int j : node.inputs) inputs.push_back(&ws.values[j]);
+    ForwardArgs<T> args{inputs, &ws.values[i], &ws.caches[i], &ws.scratch, mode, kernels};
+    Status st = node.layer->forward(args);
+    if (!st.ok()) return st.with_context("node '" + node.name + "'");
+  }
+  ws.output_node = output_node_;
+  return Status::Ok();
+}
+
+template <class T>
+Status Graph::backward(const TensorT<T>& grad_output, Workspace<T>& ws, bool param_grads, KernelPath kernels) const {
+  if (ws.values.size() != nodes_.size() || ws.output_node != output_node_)
+    return invalid_argument("backward called without a matching forward");
+  if (grad_output.shape() != ws.values[output_node_].shape())
+    return invalid_argument("output gradient shape " + shape_to_string(grad_output.shape()) +
+                            " does not match the output " + shape_to_string(ws.values[output_node_].shape()));
+  const int n = num_nodes();
+  ws.grads.assign(n, TensorT<T>());
+  ws.param_grads.resize(n);
+  // A node may feed several consumers; its gradient is the sum of what they send back.
+  std::vector<bool> has_grad(n, false);
+  ws.grads[output_node_] = grad_output;
+  has_grad[output_node_] = true;
+  std::vector<const TensorT<T>*> inputs;
+  std::vector<TensorT<T>> local(2);
+  std::vector<TensorT<T>*> grad_inputs;
+  for (int i = output_node_; i >= 1; --i) {
+    if (!has_grad[i]) continue;
+    const Node& node = nodes_[i];
+    inputs.clear();
+    grad_inputs.clear();
+    for (size_t k = 0; k < node.inputs.size(); ++k) {
+      inputs.push_back(&ws.values[node.inputs[k]]);
+      grad_inputs.push_back(&local[k]);
+    }
+    auto& pg = ws.param_grads[i];
+    const auto& params = node.layer->params();
+    if (param_grads) {
+      pg.resize(params.size());
+      for (size_t k = 0; k < params.size(); ++k) pg[k].resize(params[k].value.shape());
+    }
+    BackwardArgs<T> args{inputs,     &ws.values[i], &ws.grads[i], grad_inputs,
+                         param_grads ? std::span<TensorT<T>>(pg) : std::span<TensorT<T>>(),
+                         &ws.caches[i], &ws.scratch, kernels};
+    Status st = node.layer->backward(args);
+    if (!st.ok()) return st.with_context("node '" + node.name + "' backward");
+    for (size_t k = 0; k < node.inputs.size(); ++k) {
+      const int src = node.inputs[k];
+      if (!has_grad[src]) {
+        ws.grads[src] = std::move(local[k]);
+        has_grad[src] = true;
+      } else {
+        TensorT<T>& acc = ws.grads[src];
+        for (int64_t e = 0; e < acc.numel(); ++e) acc[e] += local[k][e];
+      }
+    }
+  }
+  if (!has_grad[0]) ws.grads[0] = TensorT<T>(ws.values[0].shape());
+  return Status::Ok();
+}
+
+void Graph::update_running_stats(const Workspace<float>& ws, float momentum) {
+  for (int i = 1; i < num_nodes() && i < static_cast<int>(ws.caches.size()); ++i)
+    nodes_[i].layer->update_running_stats(ws.caches[i], momentum);
+}
+
+template Status Graph::forward<float>(const Tensor&, Workspace<float>&, Mode, KernelPath) const;
+template Status Graph::forward<double>(const TensorD&, Workspace<double>&, Mode, KernelPath) const;
+template Status Graph::backward<float>(const Tensor&, Workspace<float>&, bool, KernelPath) const;
+template Status Graph::backward<double>(const TensorD&, Workspace<double>&, bool, KernelPath) const;
+
+}  // namespace slingshot

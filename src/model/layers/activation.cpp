@@ -1,0 +1,35 @@
+// ReLU and ReLU6. The derivative at a kink is taken as 0 (the convention of PyTorch and TF).
+#include "model/layers/activation.h"
+
+namespace slingshot {
+
+template <class T>
+Status Activation::forward_t(const ForwardArgs<T>& a) const {
+  const TensorT<T>& x = *a.inputs[0];
+  a.output->resize(x.shape());
+  const T hi = kind_ == ActivationKind::kRelu6 ? T(6) : T(0);
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    T v = x[i] > T(0) ? x[i] : T(0);
+    if (kind_ == ActivationKind::kRelu6 && v > hi) v = hi;
+    (*a.output)[i] = v;
+  }
+  return Status::Ok();
+}
+
+template <class T>
+Status Activation::backward_t(const BackwardArgs<T>& a) const {
+  if (!a.grad_inputs[0]) return Status::Ok();
+  const TensorT<T>& x = *a.inputs[0];
+  TensorT<T>& dx = *a.grad_inputs[0];
+  dx.resize(x.shape());
+  const bool clip = kind_ == ActivationKind::kRelu6;
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const bool pass = x[i] > T(0) && (!clip || x[i] < T(6));
+    dx[i] = pass ? (*a.grad_output)[i] : T(0);
+  }
+  return Status::Ok();
+}
+
+SLING_INSTANTIATE_LAYER(Activation);
+
+}  // namespace slingshot

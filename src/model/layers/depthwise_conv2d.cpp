@@ -1,0 +1,87 @@
+// Depthwise convolution layer: shape checks, serialization and the reference kernels.
+#include "model/layers/depthwise_conv2d.h"
+
+#include <nlohmann/json.hpp>
+
+#include "kernels/ref/depthwise_conv2d__ref.h"
+#include "model/json_fields.h"
+
+namespace slingshot {
+
+DepthwiseConv2D::DepthwiseConv2D(const DepthwiseConv2DConfig& c) : config_(c) {
+  params_.push_back({"weight", Tensor({1, c.kernel_h, c.kernel_w, c.channels}), true});
+  if (c.use_bias) params_.push_back({"bias", Tensor({c.channels}), true});
+}
+
+Result<std::unique_ptr<Layer>> DepthwiseConv2D::from_json(const nlohmann::json& j) {
+  DepthwiseConv2DConfig c;
+  SLING_ASSIGN_OR_RETURN(c.channels, json_int(j, "channels", 1, 1 << 16));
+  SLING_ASSIGN_OR_RETURN(auto k, json_int_pair(j, "kernel", 1, 64));
+  SLING_ASSIGN_OR_RETURN(auto s, json_int_pair(j, "strides", 1, 64));
+  SLING_ASSIGN_OR_RETURN(c.padding, json_padding(j, "padding"));
+  SLING_ASSIGN_OR_RETURN(c.use_bias, json_bool(j, "use_bias"));
+  c.kernel_h = k[0], c.kernel_w = k[1], c.stride_h = s[0], c.stride_w = s[1];
+  return std::unique_ptr<Layer>(new DepthwiseConv2D(c));
+}
+
+void DepthwiseConv2D::to_json(nlohmann::json& j) const {
+  j["channels"] = config_.channels;
+  j["kernel"] = {config_.kernel_h, config_.kernel_w};
+  j["strides"] = {config_.stride_h, config_.stride_w};
+  j["padding"] = padding_name(config_.padding);
+  j["use_bias"] = config_.use_bias;
+}
+
+WindowShape DepthwiseConv2D::window(const Shape& in) const {
+  const Dims4 d{static_cast<int32_t>(in[0]), static_cast<int32_t>(in[1]), static_cast<int32_t>(in[2]),
+                static_cast<int32_t>(in[3])};
+  return make_window_shape(d, config_.kernel_h, config_.kernel_w, config_.stride_h, config_.stride_w,
+                           config_.padding, config_.channels);
+}
+
+Result<Shape> DepthwiseConv2D::output_shape(std::span<const Shape> inputs) const {
+  SLING_RETURN_IF_ERROR(require_rank(inputs[0], 4, "depthwise_conv2d"));
+  if (inputs[0][3] != config_.channels)
+    return invalid_argument("depthwise_conv2d expects " + std::to_string(config_.channels) +
+                            " input channels, got " + shape_to_string(inputs[0]));
+  const WindowShape s = window(inputs[0]);
+  if (s.output.h <= 0 || s.output.w <= 0)
+    return invalid_argument("depthwise_conv2d window does not fit the input " + shape_to_string(inputs[0]));
+  return Shape{s.output.n, s.output.h, s.output.w, s.output.c};
+}
+
+int64_t DepthwiseConv2D::macs(std::span<const Shape>, const Shape& out) const {
+  return shape_numel(out) / out[0] * config_.kernel_h * config_.kernel_w;
+}
+
+template <class T>
+Status DepthwiseConv2D::forward_t(const ForwardArgs<T>& a) const {
+  const TensorT<T>& x = *a.inputs[0];
+  SLING_ASSIGN_OR_RETURN(Shape out_shape, output_shape(std::span<const Shape>(&x.shape(), 1)));
+  a.output->resize(out_shape);
+  std::vector<T> w, b;
+  const T* weight = param_as<T>(params_[0].value, w);
+  const T* bias = config_.use_bias ? param_as<T>(params_[1].value, b) : nullptr;
+  depthwise_conv2d_forward__ref<T>(window(x.shape()), x.data(), weight, bias, a.output->data());
+  return Status::Ok();
+}
+
+template <class T>
+Status DepthwiseConv2D::backward_t(const BackwardArgs<T>& a) const {
+  const TensorT<T>& x = *a.inputs[0];
+  const WindowShape s = window(x.shape());
+  std::vector<T> w;
+  const T* weight = param_as<T>(params_[0].value, w);
+  if (a.grad_inputs[0]) {
+    a.grad_inputs[0]->resize(x.shape());
+    depthwise_conv2d_backward_input__ref<T>(s, a.grad_output->data(), weight, a.grad_inputs[0]->data());
+  }
+  if (!a.grad_params.empty())
+    depthwise_conv2d_backward_filter__ref<T>(s, x.data(), a.grad_output->data(), a.grad_params[0].data(),
+                                             config_.use_bias ? a.grad_params[1].data() : nullptr);
+  return Status::Ok();
+}
+
+SLING_INSTANTIATE_LAYER(DepthwiseConv2D);
+
+}  // namespace slingshot
