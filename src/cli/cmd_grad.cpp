@@ -1,0 +1,101 @@
+// `slingshot grad --model M --input FILE --label K [--json] [-o GRAD.npy]`: logits, loss
+// and the input gradient dL/dx of the float model, in [0, 1] input units.
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "data/image_io.h"
+#include "data/npy.h"
+#include "model/loss.h"
+
+namespace slingshot::cli {
+namespace {
+
+struct GradOptions {
+  std::string model, input, output;
+  int label = -1;
+  bool json = false;
+};
+
+bool ends_with(const std::string& s, const char* suffix) {
+  const std::string x(suffix);
+  return s.size() >= x.size() && s.compare(s.size() - x.size(), x.size(), x) == 0;
+}
+
+// Reads a PNG/JPEG (scaled to [0, 1]) or a float32 .npy, and shapes it as a batch of one.
+Result<Tensor> load_input(const std::string& path, const Shape& model_input) {
+  Tensor x;
+  if (ends_with(path, ".npy")) {
+    SLING_ASSIGN_OR_RETURN(x, load_npy(path));
+  } else {
+    const int channels = model_input.size() == 3 && (model_input[2] == 1 || model_input[2] == 3)
+                             ? static_cast<int>(model_input[2]) : 0;
+    SLING_ASSIGN_OR_RETURN(x, load_image(path, channels));
+  }
+  const Shape batched = with_batch(1, model_input);
+  if (x.shape() == model_input) x.reshape(batched);
+  if (x.shape() != batched)
+    return invalid_argument("input '" + path + "' has shape " + shape_to_string(x.shape()) + " but the model takes " +
+                            shape_to_string(model_input) + " (or " + shape_to_string(batched) + ")");
+  for (int64_t i = 0; i < x.numel(); ++i)
+    if (!std::isfinite(x[i])) return invalid_argument("input '" + path + "' contains NaN or infinity");
+  return x;
+}
+
+Status run_grad(const GradOptions& o) {
+  SLING_ASSIGN_OR_RETURN(Graph g, load_model_arg(o.model));
+  SLING_ASSIGN_OR_RETURN(Tensor x, load_input(o.input, g.input_shape()));
+  const Shape out = g.output_shape();
+  if (out.size() != 1) return invalid_argument("grad needs a model with a flat [classes] output");
+  if (o.label < 0 || o.label >= out[0])
+    return invalid_argument("label " + std::to_string(o.label) + " is outside [0, " + std::to_string(out[0]) + ")");
+  Workspace<float> ws;
+  SLING_RETURN_IF_ERROR(g.forward(x, ws, Mode::kInference));
+  Tensor dlogits;
+  const std::vector<int> labels{o.label};
+  SLING_ASSIGN_OR_RETURN(float loss, softmax_cross_entropy(ws.output(), labels, &dlogits));
+  const Tensor logits = ws.output();
+  SLING_RETURN_IF_ERROR(g.backward(dlogits, ws, /*param_grads=*/false));
+  const Tensor& grad = ws.input_grad();
+  if (!o.output.empty()) SLING_RETURN_IF_ERROR(save_npy(grad, o.output));
+  int pred = 0;
+  for (int k = 1; k < logits.dim(1); ++k)
+    if (logits[k] > logits[pred]) pred = k;
+  double l1 = 0, l2 = 0, linf = 0;
+  for (int64_t i = 0; i < grad.numel(); ++i) {
+    l1 += std::abs(grad[i]);
+    l2 += static_cast<double>(grad[i]) * grad[i];
+    linf = std::max(linf, static_cast<double>(std::abs(grad[i])));
+  }
+  if (o.json) {
+    nlohmann::json j = {{"model", o.model},       {"input", o.input},      {"label", o.label},
+                        {"engine", "float"},      {"prediction", pred},    {"loss", loss},
+                        {"logits", logits.storage()}, {"grad_shape", grad.shape()},
+                        {"grad_norms", {{"l1", l1}, {"l2", std::sqrt(l2)}, {"linf", linf}}},
+                        {"grad", grad.storage()}};
+    std::printf("%s\n", j.dump().c_str());
+    return Status::Ok();
+  }
+  std::printf("prediction %d  label %d  loss %.6f\nlogits", pred, o.label, loss);
+  for (int k = 0; k < logits.dim(1); ++k) std::printf(" %.4f", logits[k]);
+  std::printf("\ndL/dx %s  L1 %.4g  L2 %.4g  Linf %.4g%s\n", shape_to_string(grad.shape()).c_str(), l1, std::sqrt(l2),
+              linf, o.output.empty() ? "" : ("  written to " + o.output).c_str());
+  return Status::Ok();
+}
+
+}  // namespace
+
+void register_grad(CLI::App& app, CommandList& out) {
+  auto opts = std::make_shared<GradOptions>();
+  CLI::App* sub = app.add_subcommand("grad", "Logits, loss and input gradient of the float model for one input");
+  sub->add_option("--model", opts->model, "Model file")->required();
+  sub->add_option("--input", opts->input, "PNG/JPEG image or float32 .npy ([H,W,C] or [1,H,W,C], values in [0,1])")
+      ->required();
+  sub->add_option("--label", opts->label, "True class index")->required();
+  sub->add_flag("--json", opts->json, "Print JSON (logits, loss, full gradient)");
+  sub->add_option("-o,--output", opts->output, "Also write the gradient as .npy");
+  out.push_back({sub, [opts] { return run_grad(*opts); }});
+}
+
+}  // namespace slingshot::cli

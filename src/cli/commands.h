@@ -1,0 +1,41 @@
+// Registration of the CLI subcommands. Each cmd_*.cpp adds one subcommand and the
+// function that runs it after parsing.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "core/status.h"
+#include "model/graph.h"
+
+namespace slingshot::cli {
+
+struct Command {
+  CLI::App* sub;                 // the parsed subcommand
+  std::function<Status()> run;   // runs it with the options CLI11 filled in
+};
+using CommandList = std::vector<Command>;
+
+void register_info(CLI::App& app, CommandList& out);
+void register_grad(CLI::App& app, CommandList& out);
+void register_init(CLI::App& app, CommandList& out);
+void register_train(CLI::App& app, CommandList& out);
+void register_demo(CLI::App& app, CommandList& out);
+
+inline void register_all(CLI::App& app, CommandList& out) {
+  register_info(app, out);
+  register_grad(app, out);
+  register_init(app, out);
+  register_train(app, out);
+  register_demo(app, out);
+}
+
+// Loads a model file named on the command line.
+Result<Graph> load_model_arg(const std::string& path);
+// Parses "32x32x3" (or "49x10x1", "64") into a per-sample shape.
+Result<Shape> parse_shape_arg(const std::string& text);
+
+}  // namespace slingshot::cli

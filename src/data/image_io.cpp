@@ -1,0 +1,71 @@
+// stb_image / stb_image_write glue. This file is the one place that defines their
+// implementations.
+#include "data/image_io.h"
+
+#include <cmath>
+#include <memory>
+
+#include "core/file_io.h"
+
+#define STBI_NO_STDIO
+#define STBI_FAILURE_USERMSG
+#define STB_IMAGE_IMPLEMENTATION
+#include <stb_image.h>
+#define STBI_WRITE_NO_STDIO
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#include <stb_image_write.h>
+
+namespace slingshot {
+
+Result<Tensor> decode_image(std::string_view bytes, int channels) {
+  if (channels != 0 && channels != 1 && channels != 3)
+    return invalid_argument("image channels must be 0 (as stored), 1 or 3, got " + std::to_string(channels));
+  if (bytes.size() > static_cast<size_t>(INT32_MAX)) return invalid_argument("image file is larger than 2 GB");
+  const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
+  const int len = static_cast<int>(bytes.size());
+  int w = 0, h = 0, c = 0;
+  if (!stbi_info_from_memory(data, len, &w, &h, &c))
+    return invalid_argument(std::string("not a readable image (") + stbi_failure_reason() +
+                            "); PNG, JPEG and BMP are supported");
+  if (w <= 0 || h <= 0 || w > kMaxImageSide || h > kMaxImageSide)
+    return invalid_argument("image is " + std::to_string(w) + "x" + std::to_string(h) + "; the limit is " +
+                            std::to_string(kMaxImageSide) + " per side");
+  const int want = channels == 0 ? (c == 1 || c == 2 ? 1 : 3) : channels;
+  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(stbi_load_from_memory(data, len, &w, &h, &c, want),
+                                                   stbi_image_free);
+  if (!pixels) return invalid_argument(std::string("image decoding failed: ") + stbi_failure_reason());
+  Tensor out({1, h, w, want});
+  for (int64_t i = 0; i < out.numel(); ++i) out[i] = static_cast<float>(pixels.get()[i]) / 255.0f;
+  return out;
+}
+
+Result<Tensor> load_image(const std::string& path, int channels) {
+  SLING_ASSIGN_OR_RETURN(std::string bytes, read_file(path, int64_t{256} << 20));
+  auto img = decode_image(bytes, channels);
+  if (!img.ok()) return img.status().with_context(path);
+  return img;
+}
+
+Status save_png(const Tensor& image, const std::string& path) {
+  const Shape& s = image.shape();
+  const bool rank4 = s.size() == 4 && s[0] == 1;
+  if (!(rank4 || s.size() == 3)) return invalid_argument("PNG output needs [1, H, W, C] or [H, W, C], got " +
+                                                         shape_to_string(s));
+  const int h = static_cast<int>(s[rank4 ? 1 : 0]), w = static_cast<int>(s[rank4 ? 2 : 1]),
+            c = static_cast<int>(s[rank4 ? 3 : 2]);
+  if (c < 1 || c > 4) return invalid_argument("PNG output needs 1 to 4 channels");
+  std::vector<unsigned char> pixels(image.numel());
+  for (int64_t i = 0; i < image.numel(); ++i) {
+    const float v = std::isfinite(image[i]) ? std::min(1.0f, std::max(0.0f, image[i])) : 0.0f;
+    pixels[i] = static_cast<unsigned char>(std::lround(v * 255.0f));
+  }
+  std::string encoded;
+  auto sink = [](void* ctx, void* bytes, int size) {
+    static_cast<std::string*>(ctx)->append(static_cast<const char*>(bytes), size);
+  };
+  if (!stbi_write_png_to_func(sink, &encoded, w, h, c, pixels.data(), w * c))
+    return internal_error("PNG encoding failed");
+  return write_file_atomic(path, encoded);
+}
+
+}  // namespace slingshot

@@ -1,0 +1,24 @@
+// Image files in and out: PNG/JPEG/BMP decoding with stb_image (dimensions are checked
+// before any pixel is decoded), PNG encoding with stb_image_write.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+#include "core/tensor.h"
+
+namespace slingshot {
+
+// Largest accepted width or height; bigger files are rejected before decoding.
+constexpr int kMaxImageSide = 8192;
+
+// Decodes an image held in memory to [1, H, W, channels] floats in [0, 1] (k / 255).
+// `channels` 0 keeps the file's channel count; 1 or 3 converts.
+Result<Tensor> decode_image(std::string_view bytes, int channels = 0);
+// Reads and decodes an image file.
+Result<Tensor> load_image(const std::string& path, int channels = 0);
+// Writes [1, H, W, C] or [H, W, C] in [0, 1] as an 8-bit PNG (atomically: temp file + rename).
+Status save_png(const Tensor& image, const std::string& path);
+
+}  // namespace slingshot
