@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# End-to-end checks of the `slingshot` CLI as a user runs it: the happy paths of every
+# subcommand, and a clear one-line error with exit status 1 for every bad input.
+set -u
+bin="$1"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+fails=0
+pass() { echo "ok   $1"; }
+fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+
+# expect_ok NAME CMD...: exit status 0.
+expect_ok() {
+  local name="$1"; shift
+  if "$@" > out.txt 2> err.txt; then pass "$name"; else fail "$name (exit $?): $(cat err.txt)"; fi
+}
+# expect_error NAME TEXT CMD...: exit status 1 and stderr containing TEXT, on one line.
+expect_error() {
+  local name="$1" text="$2"; shift 2
+  "$@" > out.txt 2> err.txt
+  local rc=$?
+  if [ "$rc" -eq 1 ] && grep -qF -- "$text" err.txt && [ "$(wc -l < err.txt)" -eq 1 ]; then
+    pass "$name"
+  else
+    fail "$name: exit $rc, stderr: $(cat err.txt)"
+  fi
+}
+
+expect_ok "version" "$bin" --version
+expect_ok "init resnet8" "$bin" init --arch resnet8 --seed 3 -o r8.safetensors
+expect_ok "info table" "$bin" info r8.safetensors
+grep -q "MACs per inference   12501632" out.txt && pass "info reports ResNet-8 MACs" || fail "info MACs: $(cat out.txt)"
+expect_ok "info json" "$bin" info r8.safetensors --json
+grep -q '"trainable_params": 77946' out.txt && pass "info json params" || fail "info json params"
+expect_ok "demo (short)" "$bin" demo --epochs 2 -o demo/tiny.safetensors
+test -s demo/tiny.safetensors && pass "demo writes its model" || fail "demo model missing"
+grep -q "float test accuracy" out.txt && pass "demo prints accuracy" || fail "demo accuracy line"
+
+# A PNG input for grad: write one from the generated data through the CLI-free path
+# (a 16x16 PNG made with printf would need zlib; use python's stdlib instead).
+/usr/bin/python3 - <<'PY'
+import struct, zlib
+w = h = 16
+raw = b"".join(b"\x00" + bytes((x * 16 + y) % 256 for x in range(w) for _ in range(3)) for y in range(h))
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+open("img16.png", "wb").write(png)
+PY
+expect_ok "grad on a PNG" "$bin" grad --model demo/tiny.safetensors --input img16.png --label 1 -o g.npy
+test -s g.npy && pass "grad writes .npy" || fail "grad .npy missing"
+expect_ok "grad json" "$bin" grad --model demo/tiny.safetensors --input img16.png --label 1 --json
+grep -q '"grad_shape":\[1,16,16,3\]' out.txt && pass "grad json shape" || fail "grad json shape: $(head -c 300 out.txt)"
+
+echo "garbage" > bad.png
+printf 'not a model' > bad.safetensors
+expect_error "missing model" "cannot open" "$bin" info nothere.safetensors
+expect_error "corrupt model" "model 'bad.safetensors'" "$bin" info bad.safetensors
+expect_error "undecodable image" "not a readable image" "$bin" grad --model demo/tiny.safetensors --input bad.png --label 0
+expect_error "wrong image size" "but the model takes [32, 32, 3]" "$bin" grad --model r8.safetensors --input img16.png --label 0
+expect_error "label out of range" "label 4 is outside [0, 4)" "$bin" grad --model demo/tiny.safetensors --input img16.png --label 4
+# .npy of float64: header written by hand, as NumPy would.
+/usr/bin/python3 -c "
+import struct
+h = \"{'descr': '<f8', 'fortran_order': False, 'shape': (32, 32, 3), }\"
+h += ' ' * ((64 - (10 + len(h) + 1) % 64) % 64) + chr(10)
+open('f64.npy', 'wb').write(b'\\x93NUMPY\\x01\\x00' + struct.pack('<H', len(h)) + h.encode() + bytes(8 * 3072))
+"
+expect_error "npy of wrong dtype" "got '<f8'" "$bin" grad --model r8.safetensors --input f64.npy --label 0
+expect_error "unknown architecture" "unknown architecture 'vgg'" "$bin" init --arch vgg -o x.safetensors
+expect_error "bad shape argument" "must look like 32x32x3" "$bin" init --input 32x0 -o x.safetensors
+expect_error "unknown dataset" "unknown dataset 'cifar'" "$bin" train --dataset cifar
+expect_error "unwritable output" "cannot create" "$bin" init -o /nonexistent-dir/x.safetensors
+"$bin" > /dev/null 2>&1; [ $? -ne 0 ] && pass "no subcommand fails" || fail "no subcommand should fail"
+
+echo "$fails failed"
+[ "$fails" -eq 0 ]
