@@ -13,6 +13,7 @@
 
 #include "core/status.h"
 #include "core/tensor.h"
+#include "kernels/kernel_params.h"
 
 namespace slingshot {
 
@@ -130,7 +131,12 @@ const T* param_as(const Tensor& p, std::vector<T>& converted) {
   }
 }
 
-// Reads an NHWC rank-4 shape into kernel dims, or explains why it is not one.
+// Checks a shape's rank and that every dimension is positive and sane; `what` names the layer.
 Status require_rank(const Shape& s, int rank, const char* what);
+// An NHWC rank-4 shape as kernel dims (the caller has checked the rank).
+inline Dims4 to_dims4(const Shape& s) {
+  return {static_cast<int32_t>(s[0]), static_cast<int32_t>(s[1]), static_cast<int32_t>(s[2]),
+          static_cast<int32_t>(s[3])};
+}
 
 }  // namespace slingshot

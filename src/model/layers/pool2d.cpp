@@ -25,8 +25,7 @@ void Pool2D::to_json(nlohmann::json& j) const {
 }
 
 WindowShape Pool2D::window(const Shape& in) const {
-  const Dims4 d{static_cast<int32_t>(in[0]), static_cast<int32_t>(in[1]), static_cast<int32_t>(in[2]),
-                static_cast<int32_t>(in[3])};
+  const Dims4 d = to_dims4(in);
   return make_window_shape(d, config_.pool_h, config_.pool_w, config_.stride_h, config_.stride_w, config_.padding,
                            d.c);
 }

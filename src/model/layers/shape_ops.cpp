@@ -7,13 +7,6 @@
 #include "kernels/ref/pool2d__ref.h"
 
 namespace slingshot {
-namespace {
-Dims4 dims4(const Shape& s) {
-  return {static_cast<int32_t>(s[0]), static_cast<int32_t>(s[1]), static_cast<int32_t>(s[2]),
-          static_cast<int32_t>(s[3])};
-}
-}  // namespace
-
 Result<Shape> GlobalAvgPool::output_shape(std::span<const Shape> inputs) const {
   SLING_RETURN_IF_ERROR(require_rank(inputs[0], 4, "global_avg_pool"));
   return Shape{inputs[0][0], inputs[0][3]};
@@ -24,7 +17,7 @@ Status GlobalAvgPool::forward_t(const ForwardArgs<T>& a) const {
   const TensorT<T>& x = *a.inputs[0];
   SLING_ASSIGN_OR_RETURN(Shape out_shape, output_shape(std::span<const Shape>(&x.shape(), 1)));
   a.output->resize(out_shape);
-  global_avg_pool_forward__ref<T>(dims4(x.shape()), x.data(), a.output->data());
+  global_avg_pool_forward__ref<T>(to_dims4(x.shape()), x.data(), a.output->data());
   return Status::Ok();
 }
 
@@ -32,7 +25,7 @@ template <class T>
 Status GlobalAvgPool::backward_t(const BackwardArgs<T>& a) const {
   if (!a.grad_inputs[0]) return Status::Ok();
   a.grad_inputs[0]->resize(a.inputs[0]->shape());
-  global_avg_pool_backward__ref<T>(dims4(a.inputs[0]->shape()), a.grad_output->data(), a.grad_inputs[0]->data());
+  global_avg_pool_backward__ref<T>(to_dims4(a.inputs[0]->shape()), a.grad_output->data(), a.grad_inputs[0]->data());
   return Status::Ok();
 }
 
