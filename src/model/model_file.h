@@ -45,9 +45,9 @@ Result<std::string> serialize_model(const Graph& graph, const nlohmann::json& ex
 Result<Graph> parse_model(std::string_view bytes, nlohmann::json* extra_metadata = nullptr,
                           const ModelLimits& limits = {});
 
-// Writes the model atomically: the bytes go to "<path>.tmp-<pid>", which is flushed,
-// synced and then renamed over `path`, so an interrupted save never destroys an
-// existing model. Concurrent saves to one path from one process are not supported.
+// Writes the model atomically (write_file_atomic: "<path>.tmp-<pid>", then a rename over
+// `path`), so an interrupted save never destroys an existing model. Concurrent saves to
+// one path from one process are not supported.
 Status save_model(const Graph& graph, const std::string& path, const nlohmann::json& extra_metadata = nullptr);
 
 // Reads and validates a model file (see parse_model).
