@@ -1,19 +1,411 @@
-// TEMPORARY: forwards to the reference kernel until the Highway implementation lands.
+// Highway float32 2-D convolution (NHWC input, OHWI filter) lowered onto the GEMM of
+// gemm_f32__simd as an implicit GEMM: no im2col matrix is built. Per image, the input
+// is copied once into a zero-padded buffer (only if some window leaves the image), and
+// the GEMM reads each output pixel's window straight from it: a window is kh runs of
+// kw*Cin contiguous floats, which the GEMM walks as K segments of one row pointer. With
+// K = kh*kw*Cin in the filter's OHWI order:
+//   forward           out[pixels][Cout] = window rows x filter^T[K][Cout] (+ bias)
+//   backward-filter   dfilter[Cout][ky-th kw*Cin block] += grad_out^T x window runs at ky
+//                     (one GEMM per kernel row, B rows read in place), bias = column sums
+//   backward-input    stride 1, Cin >= 8: a forward conv of the padded grad_out with the
+//                     filter rotated by 180 degrees and transposed to [kh][kw][Cout] x Cin;
+//                     otherwise dcol = grad_out x filter[Cout][K] in chunks, then col2im.
+// A 1x1 stride-1 conv is a plain GEMM on the whole batch.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/simd/conv2d_f32__simd.cpp"
+#include <hwy/foreach_target.h>  // must precede highway.h
+#include <hwy/highway.h>
+
+#include <algorithm>
+#include <cstdint>
+
 #include "kernels/simd/conv2d_f32__simd.h"
+#include "kernels/simd/gemm_f32__simd.h"
 
-#include "kernels/ref/conv2d__ref.h"
-
+// Target-independent helpers, compiled once although foreach_target re-includes this file.
+#ifndef SLINGSHOT_CONV2D_F32_SIMD_SHARED
+#define SLINGSHOT_CONV2D_F32_SIMD_SHARED
 namespace slingshot {
-size_t conv2d_f32__simd_scratch_size(const WindowShape&) { return 0; }
-void conv2d_forward_f32__simd(const WindowShape& s, const float* in, const float* f, const float* b, float* out,
-                              float*) {
-  conv2d_forward__ref<float>(s, in, f, b, out);
+namespace {
+
+using simd_internal::GemmArgs;
+using simd_internal::GemmInit;
+
+// Floats per pointer in a row table carved out of float scratch (2 natively, 1 in wasm32).
+constexpr int64_t kPointerFloats = (sizeof(const float*) + sizeof(float) - 1) / sizeof(float);
+
+// Col floats per chunk of the col2im backward-input pass: 128 KB, so dcol stays in L2
+// between the GEMM writing it and col2im reading it, whatever the batch.
+constexpr int64_t kChunkFloats = int64_t{1} << 15;
+// Chunks are a multiple of every GEMM tile height (12, 8, 6, 4), so only the last
+// chunk of a pass has a partial row tile.
+constexpr int64_t kChunkAlign = 24;
+
+struct ConvGeometry {
+  int64_t h, w, cin;      // input image
+  int64_t oh, ow, cout;   // output image
+  int64_t batch;          // images
+  int64_t k;              // kh * kw * Cin
+  bool direct;            // 1x1, stride 1, no padding: a plain GEMM over the batch
+  bool unit_stride;       // stride 1 in both directions
+  bool transposed_bwd;    // backward-input as a stride-1 conv of grad_out (else GEMM + col2im)
+  int64_t hp, wp;         // extent of the padded input that windows cover
+  bool pad_input;         // some window leaves the image: windows read a padded copy
+  int64_t hq, wq;         // padded grad_out image of the stride-1 backward-input pass
+  int64_t ldk;            // dcol row stride (col2im backward-input): K in whole cache lines
+  int64_t chunk;          // dcol rows per chunk (col2im backward-input)
+};
+
+ConvGeometry geometry(const WindowShape& s) {
+  ConvGeometry g;
+  g.h = s.input.h, g.w = s.input.w, g.cin = s.input.c;
+  g.oh = s.output.h, g.ow = s.output.w, g.cout = s.output.c;
+  g.batch = s.input.n;
+  g.k = static_cast<int64_t>(s.kernel_h) * s.kernel_w * g.cin;
+  g.unit_stride = s.stride_h == 1 && s.stride_w == 1;
+  g.direct = s.kernel_h == 1 && s.kernel_w == 1 && g.unit_stride && s.pad_top == 0 && s.pad_left == 0 &&
+             g.oh == g.h && g.ow == g.w;
+  // The transposed pass is a GEMM with N = Cin; below about a vector of channels (the
+  // first layer's RGB) its narrow tiles lose to the K-wide GEMM plus col2im.
+  g.transposed_bwd = g.unit_stride && !g.direct && g.cin >= 8;
+  g.hp = (g.oh - 1) * s.stride_h + s.kernel_h;
+  g.wp = (g.ow - 1) * s.stride_w + s.kernel_w;
+  g.pad_input = s.pad_top > 0 || s.pad_left > 0 || g.hp > g.h || g.wp > g.w;
+  if (!g.pad_input) g.hp = g.h, g.wp = g.w;  // windows index the input itself
+  g.hq = g.h + s.kernel_h - 1;
+  g.wq = g.w + s.kernel_w - 1;
+  g.ldk = (g.k + 15) / 16 * 16;
+  const int64_t rows = std::max<int64_t>(kChunkAlign, kChunkFloats / g.ldk / kChunkAlign * kChunkAlign);
+  g.chunk = std::max<int64_t>(std::min(rows, g.batch * g.oh * g.ow), 1);
+  return g;
 }
-void conv2d_backward_input_f32__simd(const WindowShape& s, const float* go, const float* f, float* gi, float*) {
-  conv2d_backward_input__ref<float>(s, go, f, gi);
-}
-void conv2d_backward_filter_f32__simd(const WindowShape& s, const float* in, const float* go, float* gf, float* gb,
-                                      float*) {
-  conv2d_backward_filter__ref<float>(s, in, go, gf, gb);
-}
+
+// Hands out consecutive regions of scratch, each starting on a 64-byte cache line (so
+// padded images and row tables never split a vector access across lines). With a null
+// base it only counts, assuming the worst alignment slack, which makes the count a
+// guaranteed upper bound for any scratch address.
+class Carver {
+ public:
+  explicit Carver(float* base) : base_(base), next_(base) {}
+  float* take(int64_t floats) {
+    if (!base_) {
+      counted_ += 15 + floats;
+      return nullptr;
+    }
+    const uintptr_t a = reinterpret_cast<uintptr_t>(next_);
+    float* p = reinterpret_cast<float*>((a + 63) & ~uintptr_t{63});
+    next_ = p + floats;
+    return p;
+  }
+  const float** take_rows(int64_t count) { return reinterpret_cast<const float**>(take(count * kPointerFloats)); }
+  int64_t counted() const { return counted_; }
+
+ private:
+  float* base_;
+  float* next_;
+  int64_t counted_ = 0;
+};
+
+// Scratch of each pass; with a null base Carver only counts. Kept next to each other so
+// the sizes and the kernels cannot disagree.
+struct ForwardScratch {
+  float* filter_t;      // [K][Cout]
+  float* padded;        // one padded input image, or null
+  const float** rows;   // one pointer per output pixel of an image
+  ForwardScratch(Carver& c, const ConvGeometry& g) {
+    filter_t = c.take(g.k * g.cout);
+    padded = g.pad_input ? c.take(g.hp * g.wp * g.cin) : nullptr;
+    rows = c.take_rows(g.oh * g.ow);
+  }
+};
+
+struct BackwardInputScratch {
+  float* filter_r;      // transposed: the rotated, transposed filter [kh][kw][Cout][Cin]
+  float* padded;        // transposed: one padded grad_out image
+  const float** rows;   // transposed: one pointer per input pixel of an image
+  float* dcol;          // col2im: one chunk of dcol rows
+  BackwardInputScratch(Carver& c, const ConvGeometry& g) : filter_r(), padded(), rows(), dcol() {
+    if (g.direct) return;
+    if (g.transposed_bwd) {
+      filter_r = c.take(g.k * g.cout);
+      padded = c.take(g.hq * g.wq * g.cout);
+      rows = c.take_rows(g.h * g.w);
+    } else {
+      dcol = c.take(g.chunk * g.ldk);
+    }
+  }
+};
+
+struct BackwardFilterScratch {
+  float* padded;        // one padded input image, or null
+  const float** rows;   // one pointer per output pixel of an image
+  BackwardFilterScratch(Carver& c, const ConvGeometry& g) : padded(), rows() {
+    if (g.direct) return;
+    padded = g.pad_input ? c.take(g.hp * g.wp * g.cin) : nullptr;
+    rows = c.take_rows(g.oh * g.ow);
+  }
+};
+
+}  // namespace
 }  // namespace slingshot
+#endif  // SLINGSHOT_CONV2D_F32_SIMD_SHARED
+
+// ---------------------------------------------------------------------------------------
+// Per-target copies: padding an image, and col2im for the backward-input GEMM pass.
+HWY_BEFORE_NAMESPACE();
+namespace slingshot {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// dst[0, n) = src[0, n) (or zeros if src is null) for n >= lanes(D): whole vectors, the
+// last one placed to end exactly at n (rewriting a few floats with the same values).
+template <class D>
+HWY_INLINE void CopyWide(D d, float* dst, const float* src, int64_t n) {
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  int64_t i = 0;
+  if (src) {
+    for (; i + lanes <= n; i += lanes) hn::StoreU(hn::LoadU(d, src + i), d, dst + i);
+    if (i < n) hn::StoreU(hn::LoadU(d, src + n - lanes), d, dst + n - lanes);
+  } else {
+    const auto zero = hn::Zero(d);
+    for (; i + lanes <= n; i += lanes) hn::StoreU(zero, d, dst + i);
+    if (i < n) hn::StoreU(zero, d, dst + n - lanes);
+  }
+}
+
+// Any n >= 0: the widest vector that fits, halving down to scalars for tiny runs.
+template <size_t kLanes = HWY_LANES(float)>
+HWY_INLINE void CopyRun(float* dst, const float* src, int64_t n) {
+  using D = hn::CappedTag<float, kLanes>;
+  if (n >= static_cast<int64_t>(hn::Lanes(D()))) return CopyWide(D(), dst, src, n);
+  if constexpr (kLanes > 2) {
+    return CopyRun<kLanes / 2>(dst, src, n);
+  } else {
+    for (int64_t i = 0; i < n; ++i) dst[i] = src ? src[i] : 0.0f;
+  }
+}
+
+// dst[hp][wp][c] = src[h][w][c] placed at (top, left), zeros elsewhere; source rows and
+// columns beyond the padded extent (never read by a window) are dropped.
+void PadImage(const float* src, int64_t h, int64_t w, int64_t c, int64_t top, int64_t left, int64_t hp,
+              int64_t wp, float* dst) {
+  const int64_t cols = std::max<int64_t>(0, std::min(w, wp - left));
+  for (int64_t y = 0; y < hp; ++y) {
+    float* row = dst + y * wp * c;
+    const int64_t sy = y - top;
+    if (sy < 0 || sy >= h || cols == 0) {
+      CopyRun(row, nullptr, wp * c);
+      continue;
+    }
+    CopyRun(row, nullptr, left * c);
+    CopyRun(row + left * c, src + sy * w * c, cols * c);
+    CopyRun(row + (left + cols) * c, nullptr, (wp - left - cols) * c);
+  }
+}
+
+// dst[0, n) += src[0, n). The last vector overlaps to end at n; lanes already added are
+// kept from dst as just stored, so nothing is added twice.
+HWY_INLINE void AddRun(float* dst, const float* src, int64_t n) {
+  const hn::ScalableTag<float> d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  if (n < lanes) {
+    for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
+    return;
+  }
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) hn::StoreU(hn::Add(hn::LoadU(d, dst + i), hn::LoadU(d, src + i)), d, dst + i);
+  if (i < n) {
+    const int64_t p = n - lanes;
+    const auto fresh = hn::Not(hn::FirstN(d, static_cast<size_t>(i - p)));
+    const auto old = hn::LoadU(d, dst + p);
+    hn::StoreU(hn::IfThenElse(fresh, hn::Add(old, hn::LoadU(d, src + p)), old), d, dst + p);
+  }
+}
+
+// grad_input += col2im(dcol) for output pixels [row0, row0 + rows): each kernel row of a
+// window is a contiguous run of grad_input (consecutive kx are consecutive pixels).
+void Col2ImAdd(const WindowShape& s, const float* dcol, int64_t ldk, int64_t row0, int64_t rows,
+               float* grad_input) {
+  const int64_t cin = s.input.c, kw = s.kernel_w, ow = s.output.w, oh = s.output.h;
+  int64_t ox = row0 % ow, oy = (row0 / ow) % oh, n = row0 / (ow * oh);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t iy0 = oy * s.stride_h - s.pad_top;
+    const int64_t ix0 = ox * s.stride_w - s.pad_left;
+    const int64_t lo = std::max<int64_t>(0, -ix0);
+    const int64_t hi = std::min<int64_t>(kw, s.input.w - ix0);
+    for (int64_t ky = 0; ky < s.kernel_h && lo < hi; ++ky) {
+      const int64_t iy = iy0 + ky;
+      if (iy < 0 || iy >= s.input.h) continue;
+      AddRun(grad_input + ((n * s.input.h + iy) * s.input.w + ix0 + lo) * cin, dcol + r * ldk + (ky * kw + lo) * cin,
+             (hi - lo) * cin);
+    }
+    if (++ox == ow) {
+      ox = 0;
+      if (++oy == oh) oy = 0, ++n;
+    }
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace slingshot
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace slingshot {
+namespace {
+
+HWY_EXPORT(PadImage);
+HWY_EXPORT(Col2ImAdd);
+
+// Where the windows of image n start: the padded copy (made here) or the input itself.
+// Returns the base; windows then start at base + (oy * sh * wp + ox * sw) * Cin.
+const float* window_base(const WindowShape& s, const ConvGeometry& g, const float* input, int64_t n, float* padded) {
+  const float* image = input + n * g.h * g.w * g.cin;
+  if (!g.pad_input) return image;
+  HWY_DYNAMIC_DISPATCH(PadImage)(image, g.h, g.w, g.cin, s.pad_top, s.pad_left, g.hp, g.wp, padded);
+  return padded;
+}
+
+void window_rows(const WindowShape& s, const ConvGeometry& g, const float* base, const float** rows) {
+  for (int64_t oy = 0; oy < g.oh; ++oy)
+    for (int64_t ox = 0; ox < g.ow; ++ox) *rows++ = base + (oy * s.stride_h * g.wp + ox * s.stride_w) * g.cin;
+}
+
+}  // namespace
+
+size_t conv2d_f32__simd_scratch_size(const WindowShape& s) {
+  const ConvGeometry g = geometry(s);
+  Carver fwd(nullptr), bwd_in(nullptr), bwd_f(nullptr);
+  const ForwardScratch f(fwd, g);
+  const BackwardInputScratch bi(bwd_in, g);
+  const BackwardFilterScratch bf(bwd_f, g);
+  return static_cast<size_t>(std::max({fwd.counted(), bwd_in.counted(), bwd_f.counted()}));
+}
+
+void conv2d_forward_f32__simd(const WindowShape& s, const float* input, const float* filter, const float* bias,
+                              float* output, float* scratch) {
+  const ConvGeometry g = geometry(s);
+  if (g.batch * g.oh * g.ow == 0) return;
+  Carver carver(scratch);
+  const ForwardScratch sc(carver, g);
+  // B = filter^T [K][Cout], so output rows come out contiguous (NHWC).
+  for (int64_t o = 0; o < g.cout; ++o)
+    for (int64_t p = 0; p < g.k; ++p) sc.filter_t[p * g.cout + o] = filter[o * g.k + p];
+  GemmArgs a{};
+  a.n = g.cout, a.k = g.k;
+  a.a_col_stride = 1;
+  a.b = sc.filter_t, a.ldb = g.cout;
+  a.ldc = g.cout;
+  a.init = bias ? GemmInit::kRowVector : GemmInit::kZero;
+  a.row = bias;
+  if (g.direct) {
+    a.m = g.batch * g.oh * g.ow, a.a = input, a.a_row_stride = g.cin, a.c = output;
+    simd_internal::gemm_f32_nn(a);
+    return;
+  }
+  a.m = g.oh * g.ow;
+  a.a_rows = sc.rows;
+  a.k_segment = s.kernel_w * g.cin;
+  a.a_segment_stride = g.wp * g.cin;
+  for (int64_t n = 0; n < g.batch; ++n) {
+    window_rows(s, g, window_base(s, g, input, n, sc.padded), sc.rows);
+    a.c = output + n * g.oh * g.ow * g.cout;
+    simd_internal::gemm_f32_nn(a);
+  }
+}
+
+void conv2d_backward_input_f32__simd(const WindowShape& s, const float* grad_output, const float* filter,
+                                     float* grad_input, float* scratch) {
+  const ConvGeometry g = geometry(s);
+  Carver carver(scratch);
+  const BackwardInputScratch sc(carver, g);
+  GemmArgs a{};
+  a.init = GemmInit::kZero;
+  if (g.direct) {  // grad_input = grad_out [M][Cout] x filter [Cout][Cin]
+    a.m = g.batch * g.h * g.w, a.n = g.cin, a.k = g.cout;
+    a.a = grad_output, a.a_row_stride = g.cout, a.a_col_stride = 1;
+    a.b = filter, a.ldb = g.cin;
+    a.c = grad_input, a.ldc = g.cin;
+    simd_internal::gemm_f32_nn(a);
+    return;
+  }
+  const int64_t kh = s.kernel_h, kw = s.kernel_w;
+  if (g.transposed_bwd) {
+    // grad_in(iy, ix) = sum over (ky', kx') of padded_grad_out(iy + ky', ix + kx') x
+    // filter(:, kh-1-ky', kw-1-kx', :), with grad_out placed at (kh-1-pad_top, kw-1-pad_left).
+    for (int64_t ky = 0; ky < kh; ++ky)
+      for (int64_t kx = 0; kx < kw; ++kx)
+        for (int64_t o = 0; o < g.cout; ++o) {
+          const float* src = filter + ((o * kh + (kh - 1 - ky)) * kw + (kw - 1 - kx)) * g.cin;
+          std::copy(src, src + g.cin, sc.filter_r + ((ky * kw + kx) * g.cout + o) * g.cin);
+        }
+    a.m = g.h * g.w, a.n = g.cin, a.k = kh * kw * g.cout;
+    a.a_col_stride = 1;
+    a.a_rows = sc.rows;
+    a.k_segment = kw * g.cout;
+    a.a_segment_stride = g.wq * g.cout;
+    a.b = sc.filter_r, a.ldb = g.cin;
+    a.ldc = g.cin;
+    for (int64_t y = 0; y < g.h; ++y)
+      for (int64_t x = 0; x < g.w; ++x) sc.rows[y * g.w + x] = sc.padded + (y * g.wq + x) * g.cout;
+    for (int64_t n = 0; n < g.batch; ++n) {
+      HWY_DYNAMIC_DISPATCH(PadImage)(grad_output + n * g.oh * g.ow * g.cout, g.oh, g.ow, g.cout,
+                                     kh - 1 - s.pad_top, kw - 1 - s.pad_left, g.hq, g.wq, sc.padded);
+      a.c = grad_input + n * g.h * g.w * g.cin;
+      simd_internal::gemm_f32_nn(a);
+    }
+    return;
+  }
+  // dcol = grad_out x filter [Cout][K] chunk by chunk, scattered back by col2im.
+  std::fill(grad_input, grad_input + s.input.size(), 0.0f);
+  const int64_t m = g.batch * g.oh * g.ow;
+  a.n = g.k, a.k = g.cout;
+  a.a_row_stride = g.cout, a.a_col_stride = 1;
+  a.b = filter, a.ldb = g.k;
+  a.c = sc.dcol, a.ldc = g.ldk;
+  for (int64_t row0 = 0; row0 < m; row0 += g.chunk) {
+    const int64_t rows = std::min(g.chunk, m - row0);
+    a.m = rows, a.a = grad_output + row0 * g.cout;
+    simd_internal::gemm_f32_nn(a);
+    HWY_DYNAMIC_DISPATCH(Col2ImAdd)(s, sc.dcol, g.ldk, row0, rows, grad_input);
+  }
+}
+
+void conv2d_backward_filter_f32__simd(const WindowShape& s, const float* input, const float* grad_output,
+                                      float* grad_filter, float* grad_bias, float* scratch) {
+  const ConvGeometry g = geometry(s);
+  const int64_t m = g.batch * g.oh * g.ow;
+  if (grad_bias) simd_internal::column_sums_f32(grad_output, m, g.cout, g.cout, grad_bias, false);
+  Carver carver(scratch);
+  const BackwardFilterScratch sc(carver, g);
+  GemmArgs a{};
+  a.m = g.cout;
+  a.a_row_stride = 1, a.a_col_stride = g.cout;  // A = grad_out^T
+  a.init = GemmInit::kZero;
+  if (g.direct || m == 0) {  // grad_filter = grad_out^T [Cout][M] x input [M][Cin]
+    a.n = g.k, a.k = m;      // k == 0 just zeroes grad_filter
+    a.a = grad_output, a.b = input, a.ldb = g.k;
+    a.c = grad_filter, a.ldc = g.k;
+    simd_internal::gemm_f32_nn(a);
+    return;
+  }
+  // One GEMM per image and kernel row ky: the ky-th [Cout][kw*Cin] block of grad_filter
+  // += grad_out^T x (the ky-th run of every window), the runs read in place.
+  const int64_t run = s.kernel_w * g.cin;
+  a.n = run, a.k = g.oh * g.ow;
+  a.b_rows = sc.rows;
+  a.ldc = g.k;
+  for (int64_t n = 0; n < g.batch; ++n) {
+    window_rows(s, g, window_base(s, g, input, n, sc.padded), sc.rows);
+    a.a = grad_output + n * g.oh * g.ow * g.cout;
+    for (int64_t ky = 0; ky < s.kernel_h; ++ky) {
+      a.b_offset = ky * g.wp * g.cin;
+      a.c = grad_filter + ky * run;
+      simd_internal::gemm_f32_nn(a);
+    }
+    a.init = GemmInit::kAccumulate;
+  }
+}
+
+}  // namespace slingshot
+#endif  // HWY_ONCE

@@ -1,0 +1,136 @@
+// Per-layer timing of the Highway conv kernels on the ResNet-8 layer shapes at a training
+// batch: milliseconds and GFLOP/s for forward, backward-input and backward-filter. The
+// tool for tuning the GEMM and comparing compilers; prints one JSON object. Natively it
+// measures thread CPU time, so figures stay meaningful on a machine shared with builds.
+//
+//   bench_conv_kernels [--batch N] [--runs N] [--ref] [--disable-avx512]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <ctime>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/rng.h"
+#include "kernels/ref/conv2d__ref.h"
+#include "kernels/simd/conv2d_f32__simd.h"
+#include "kernels/simd/gemm_f32__simd.h"
+
+#ifndef __EMSCRIPTEN__
+#include <hwy/targets.h>
+#endif
+
+using namespace slingshot;
+
+namespace {
+
+struct Layer {
+  const char* name;
+  int h, w, cin, k, stride, cout;
+};
+
+// ResNet-8 conv layers (MLPerf Tiny), SAME padding.
+const Layer kLayers[] = {
+    {"conv0", 32, 32, 3, 3, 1, 16},           {"stack1_conv", 32, 32, 16, 3, 1, 16},
+    {"stack2_conv1", 32, 32, 16, 3, 2, 32},   {"stack2_conv2", 16, 16, 32, 3, 1, 32},
+    {"stack2_shortcut", 32, 32, 16, 1, 2, 32}, {"stack3_conv1", 16, 16, 32, 3, 2, 64},
+    {"stack3_conv2", 8, 8, 64, 3, 1, 64},     {"stack3_shortcut", 16, 16, 32, 1, 2, 64},
+};
+
+double now_ms() {
+#ifdef __EMSCRIPTEN__
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+#else
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
+#endif
+}
+
+template <class Fn>
+double median_ms(int runs, Fn&& fn) {
+  fn();
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    const double t0 = now_ms();
+    fn();
+    ms.push_back(now_ms() - t0);
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int batch = 100, runs = 15;
+  bool ref = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--batch" && i + 1 < argc) {
+      batch = std::atoi(argv[++i]);
+    } else if (a == "--runs" && i + 1 < argc) {
+      runs = std::atoi(argv[++i]);
+    } else if (a == "--ref") {
+      ref = true;
+    } else if (a == "--disable-avx512") {
+#ifndef __EMSCRIPTEN__
+      hwy::DisableTargets(HWY_AVX3 | HWY_AVX3_DL);
+#endif
+    } else {
+      std::fprintf(stderr, "bench_conv_kernels: unknown argument '%s'\n", a.c_str());
+      return 1;
+    }
+  }
+  nlohmann::json out;
+  out["highway_target"] = simd_internal::simd_f32_target_name();
+#if defined(__clang__)
+  out["compiler"] = std::string("clang ") + __clang_version__;
+#else
+  out["compiler"] = "g++ " + std::to_string(__GNUC__) + "." + std::to_string(__GNUC_MINOR__);
+#endif
+  out["batch"] = batch;
+#ifdef __EMSCRIPTEN__
+  out["clock"] = "wall";
+#else
+  out["clock"] = "thread_cpu_time";
+#endif
+  double total[3] = {0, 0, 0};
+  Rng rng(5);
+  for (const Layer& l : kLayers) {
+    const WindowShape s = make_window_shape({batch, l.h, l.w, l.cin}, l.k, l.k, l.stride, l.stride, Padding::kSame, l.cout);
+    std::vector<float> x(s.input.size()), w(static_cast<size_t>(l.cout) * l.k * l.k * l.cin), b(l.cout);
+    std::vector<float> y(s.output.size()), dy(s.output.size()), dx(x.size()), dw(w.size()), db(l.cout);
+    std::vector<float> scratch(conv2d_f32__simd_scratch_size(s));
+    for (float& v : x) v = rng.uniform(-1, 1);
+    for (float& v : w) v = rng.uniform(-1, 1);
+    for (float& v : dy) v = rng.uniform(-1, 1);
+    const double flops = 2.0 * s.output.size() * l.k * l.k * l.cin;
+    double ms[3];
+    if (ref) {
+      ms[0] = median_ms(runs, [&] { conv2d_forward__ref<float>(s, x.data(), w.data(), b.data(), y.data()); });
+      ms[1] = median_ms(runs, [&] { conv2d_backward_input__ref<float>(s, dy.data(), w.data(), dx.data()); });
+      ms[2] = median_ms(runs, [&] { conv2d_backward_filter__ref<float>(s, x.data(), dy.data(), dw.data(), db.data()); });
+    } else {
+      ms[0] = median_ms(runs, [&] { conv2d_forward_f32__simd(s, x.data(), w.data(), b.data(), y.data(), scratch.data()); });
+      ms[1] = median_ms(runs, [&] { conv2d_backward_input_f32__simd(s, dy.data(), w.data(), dx.data(), scratch.data()); });
+      ms[2] = median_ms(runs, [&] {
+        conv2d_backward_filter_f32__simd(s, x.data(), dy.data(), dw.data(), db.data(), scratch.data());
+      });
+    }
+    nlohmann::json j;
+    const char* pass[3] = {"forward", "backward_input", "backward_filter"};
+    for (int p = 0; p < 3; ++p) {
+      j[pass[p]] = {{"ms", ms[p]}, {"gflops", flops / ms[p] * 1e-6}};
+      total[p] += ms[p];
+    }
+    out["layers"][l.name] = j;
+  }
+  out["total_ms"] = {{"forward", total[0]}, {"backward_input", total[1]}, {"backward_filter", total[2]},
+                     {"all", total[0] + total[1] + total[2]}};
+  std::printf("%s\n", out.dump(2).c_str());
+  return 0;
+}

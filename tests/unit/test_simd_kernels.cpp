@@ -1,0 +1,359 @@
+// Highway float32 conv and dense kernels against the reference kernels (the oracle) on
+// seeded random shapes — odd sizes, 1x1 / 3x3 / 10x4 windows, stride 1 and 2, SAME and
+// VALID, batch 1-3 — plus the exact ResNet-8 and DS-CNN layer shapes. Runs natively (best
+// Highway target of this CPU) and as wasm under node (SIMD128).
+//
+// Tolerance. Both kernels compute each output as a float sum of n products in different
+// orders (the SIMD GEMM accumulates along K with fused multiply-adds; the reference sums
+// per tap, then over taps, without FMA). The classic worst-case bound on either error is
+// gamma_n * S ~ n * eps * S, with S = sum |a_k * b_k| and eps = 2^-24 ~ 6e-8. That bound is
+// useless as a test: for n >= 170 it exceeds 1e-5 * S and would let a dropped product
+// pass. With random-sign data the rounding errors do not add up coherently: the partial
+// sums random-walk, and the error stays a few eps * S (we measure < 1e-6 * S here).
+// We therefore require |simd - ref| <= 1e-5 * S: an order of magnitude above what rounding
+// produces, yet well below one product's share S / n (n <= ~2000 in these tests), so a
+// missing, duplicated or misplaced product fails. S is computed exactly as the same
+// reference kernel run on |inputs| (every pass is linear in each operand).
+// A second mode uses small integer data, where every sum is exact in float whatever the
+// order, and requires bit-equal results.
+//
+// Natively every case runs on each Highway target this CPU supports (AVX-512, AVX2, SSE4,
+// ...), not just the best one, since users' machines dispatch to any of them; in wasm
+// there is one target, SIMD128.
+//
+// Every call also gets its scratch (scratch_size() floats) and outputs filled with NaN and
+// fenced by NaN guards: a kernel that reads scratch it did not write, leaves an output
+// element unwritten, or writes outside its buffers fails.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/rng.h"
+#include "kernels/kernel_params.h"
+#include "kernels/ref/conv2d__ref.h"
+#include "kernels/ref/dense__ref.h"
+#include "kernels/simd/conv2d_f32__simd.h"
+#include "kernels/simd/dense_f32__simd.h"
+#include "kernels/simd/gemm_f32__simd.h"
+
+#ifndef __EMSCRIPTEN__
+#include <hwy/targets.h>
+#endif
+
+using namespace slingshot;
+
+namespace {
+
+constexpr double kRelTol = 1e-5;
+constexpr size_t kGuard = 19;  // odd, so a guard never lines up with a vector
+
+// A NaN with a payload no arithmetic produces, for bitwise guard checks.
+float sentinel() {
+  const uint32_t bits = 0x7fc0beefu;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+bool is_sentinel(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  return bits == 0x7fc0beefu;
+}
+
+// A buffer of n floats, pre-filled with the sentinel and fenced by sentinel guards.
+class Fenced {
+ public:
+  explicit Fenced(size_t n) : n_(n), buf_(n + 2 * kGuard, sentinel()) {}
+  float* data() { return buf_.data() + kGuard; }
+  const float* data() const { return buf_.data() + kGuard; }
+  float operator[](size_t i) const { return data()[i]; }
+  size_t size() const { return n_; }
+  bool guards_intact() const {
+    for (size_t i = 0; i < kGuard; ++i)
+      if (!is_sentinel(buf_[i]) || !is_sentinel(buf_[kGuard + n_ + i])) return false;
+    return true;
+  }
+
+ private:
+  size_t n_;
+  std::vector<float> buf_;
+};
+
+std::vector<float> random_values(Rng& rng, int64_t n, bool integers) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = integers ? static_cast<float>(static_cast<int>(rng.below(7)) - 3) : rng.uniform(-1.0f, 1.0f);
+  return v;
+}
+
+std::vector<float> abs_values(const std::vector<float>& v) {
+  std::vector<float> a(v.size());
+  for (size_t i = 0; i < v.size(); ++i) a[i] = std::fabs(v[i]);
+  return a;
+}
+
+// Compares a SIMD result with the reference; `bound` holds S per element (see the header).
+// Reports the first offending element and the worst error relative to the tolerance.
+void compare(const char* pass, const std::string& shape, const Fenced& simd, const std::vector<float>& ref,
+             const std::vector<float>& bound, bool exact) {
+  const std::string what = std::string(pass) + " " + shape;
+  INFO(what);
+  REQUIRE(simd.size() == ref.size());
+  CHECK_MESSAGE(simd.guards_intact(), "wrote outside its output");
+  double worst = 0;
+  size_t bad = ref.size();
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const double diff = std::fabs(static_cast<double>(simd[i]) - ref[i]);
+    const double tol = exact ? 0.0 : kRelTol * bound[i];
+    if (!(diff <= tol)) {  // also catches NaN (unwritten elements)
+      if (bad == ref.size()) bad = i;
+      worst = std::isnan(diff) ? INFINITY : std::max(worst, tol > 0 ? diff / tol : INFINITY);
+    }
+  }
+  if (bad != ref.size())
+    FAIL_CHECK("element " << bad << ": simd " << simd[bad] << " ref " << ref[bad] << " S " << bound[bad]
+                          << ", worst |diff|/tol " << worst << std::string(exact ? " (exact mode)" : ""));
+}
+
+struct ConvCase {
+  Dims4 input;
+  int32_t kh, kw, sh, sw;
+  Padding padding;
+  int32_t cout;
+  bool bias;
+};
+
+std::string describe(const ConvCase& c) {
+  return "conv in=[" + std::to_string(c.input.n) + "," + std::to_string(c.input.h) + "," +
+         std::to_string(c.input.w) + "," + std::to_string(c.input.c) + "] k=" + std::to_string(c.kh) + "x" +
+         std::to_string(c.kw) + " s=" + std::to_string(c.sh) + "x" + std::to_string(c.sw) +
+         (c.padding == Padding::kSame ? " SAME" : " VALID") + " cout=" + std::to_string(c.cout) +
+         (c.bias ? " bias" : "");
+}
+
+// Runs the three conv passes through both kernels. Returns false if the window does not fit.
+bool check_conv(const ConvCase& c, Rng& rng, bool integers) {
+  const WindowShape s = make_window_shape(c.input, c.kh, c.kw, c.sh, c.sw, c.padding, c.cout);
+  if (s.output.h <= 0 || s.output.w <= 0) return false;
+  const std::string shape = describe(c);
+  const int64_t in_n = s.input.size(), out_n = s.output.size();
+  const int64_t w_n = static_cast<int64_t>(c.cout) * c.kh * c.kw * c.input.c;
+  const std::vector<float> x = random_values(rng, in_n, integers);
+  const std::vector<float> w = random_values(rng, w_n, integers);
+  const std::vector<float> b = random_values(rng, c.cout, integers);
+  const std::vector<float> dy = random_values(rng, out_n, integers);
+  const std::vector<float> ax = abs_values(x), aw = abs_values(w), ab = abs_values(b), ady = abs_values(dy);
+  const float* bias = c.bias ? b.data() : nullptr;
+  const size_t scratch_n = conv2d_f32__simd_scratch_size(s);
+
+  {
+    std::vector<float> ref(out_n), bound(out_n);
+    conv2d_forward__ref<float>(s, x.data(), w.data(), bias, ref.data());
+    conv2d_forward__ref<float>(s, ax.data(), aw.data(), c.bias ? ab.data() : nullptr, bound.data());
+    Fenced out(out_n), scratch(scratch_n);
+    conv2d_forward_f32__simd(s, x.data(), w.data(), bias, out.data(), scratch.data());
+    CHECK_MESSAGE(scratch.guards_intact(), "forward overran its scratch: " << shape);
+    compare("forward", shape, out, ref, bound, integers);
+  }
+  {
+    std::vector<float> ref(in_n), bound(in_n);
+    conv2d_backward_input__ref<float>(s, dy.data(), w.data(), ref.data());
+    conv2d_backward_input__ref<float>(s, ady.data(), aw.data(), bound.data());
+    Fenced gx(in_n), scratch(scratch_n);
+    conv2d_backward_input_f32__simd(s, dy.data(), w.data(), gx.data(), scratch.data());
+    CHECK_MESSAGE(scratch.guards_intact(), "backward-input overran its scratch: " << shape);
+    compare("backward-input", shape, gx, ref, bound, integers);
+  }
+  {
+    std::vector<float> ref(w_n), bound(w_n), ref_b(c.cout), bound_b(c.cout);
+    conv2d_backward_filter__ref<float>(s, x.data(), dy.data(), ref.data(), ref_b.data());
+    conv2d_backward_filter__ref<float>(s, ax.data(), ady.data(), bound.data(), bound_b.data());
+    Fenced gw(w_n), gb(c.cout), scratch(scratch_n);
+    conv2d_backward_filter_f32__simd(s, x.data(), dy.data(), gw.data(), c.bias ? gb.data() : nullptr,
+                                     scratch.data());
+    CHECK_MESSAGE(scratch.guards_intact(), "backward-filter overran its scratch: " << shape);
+    compare("backward-filter", shape, gw, ref, bound, integers);
+    if (c.bias) compare("backward-bias", shape, gb, ref_b, bound_b, integers);
+  }
+  return true;
+}
+
+int64_t conv_macs(const ConvCase& c) {
+  const WindowShape s = make_window_shape(c.input, c.kh, c.kw, c.sh, c.sw, c.padding, c.cout);
+  return s.output.size() * c.kh * c.kw * c.input.c;
+}
+
+template <class T, size_t N>
+const T& pick(Rng& rng, const T (&options)[N]) {
+  return options[rng.below(N)];
+}
+
+// A random conv with the odd sizes, windows and strides the kernels must handle. Sizes
+// stay small enough that ~60 shapes x 3 passes run well under a second.
+ConvCase random_conv(Rng& rng) {
+  static const int32_t kSizes[] = {1, 2, 3, 4, 5, 7, 8, 9, 11, 13, 16, 17};
+  static const int32_t kChannels[] = {1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 24, 32, 33};
+  static const int32_t kOut[] = {1, 2, 3, 5, 7, 8, 12, 15, 16, 17, 20, 24, 31, 32, 33, 48, 64, 65};
+  static const int32_t kWindows[][2] = {{1, 1}, {1, 1}, {3, 3}, {3, 3}, {3, 3}, {10, 4}, {10, 4}, {2, 2}, {5, 5}, {1, 3}, {3, 1}};
+  for (;;) {
+    ConvCase c;
+    c.input = {static_cast<int32_t>(1 + rng.below(3)), pick(rng, kSizes), pick(rng, kSizes), pick(rng, kChannels)};
+    const auto& win = pick(rng, kWindows);
+    c.kh = win[0], c.kw = win[1];
+    if (c.kh == 10) c.input.h += 10;  // DS-CNN-like tall inputs for the 10x4 window
+    c.sh = static_cast<int32_t>(1 + rng.below(2));
+    c.sw = rng.below(4) == 0 ? 3 - c.sh : c.sh;  // mostly square strides, sometimes mixed
+    c.padding = rng.below(2) ? Padding::kSame : Padding::kValid;
+    c.cout = pick(rng, kOut);
+    c.bias = rng.below(2) != 0;
+    const WindowShape s = make_window_shape(c.input, c.kh, c.kw, c.sh, c.sw, c.padding, c.cout);
+    if (s.output.h <= 0 || s.output.w <= 0) continue;
+    if (conv_macs(c) > 600000) continue;
+    return c;
+  }
+}
+
+// Runs fn once per Highway target (natively) with dynamic dispatch forced to it.
+template <class Fn>
+void on_every_target(Fn&& fn) {
+#ifndef __EMSCRIPTEN__
+  int targets = 0;
+  for (int64_t t : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(t);
+    hwy::GetChosenTarget().Update(hwy::SupportedTargets());
+    const std::string name = hwy::TargetName(t);
+    INFO("Highway target " << name);
+    REQUIRE(name == simd_internal::simd_f32_target_name());
+    fn();
+    ++targets;
+  }
+  hwy::SetSupportedTargetsForTest(0);
+  hwy::GetChosenTarget().Update(hwy::SupportedTargets());
+  CHECK(targets >= 1);
+#else
+  fn();
+#endif
+}
+
+}  // namespace
+
+TEST_CASE("simd conv2d matches the reference on random shapes") {
+  on_every_target([&] {
+    Rng rng(20240611);
+    int cases = 0, one_by_one = 0, strided = 0, valid = 0, tall = 0;
+    for (int i = 0; i < 64; ++i) {
+      const ConvCase c = random_conv(rng);
+      REQUIRE(check_conv(c, rng, /*integers=*/false));
+      ++cases;
+      one_by_one += c.kh == 1 && c.kw == 1;
+      strided += c.sh == 2 || c.sw == 2;
+      valid += c.padding == Padding::kValid;
+      tall += c.kh == 10;
+    }
+    // The generator really covers the cases it promises.
+    CHECK(cases >= 50);
+    CHECK(one_by_one >= 5);
+    CHECK(strided >= 15);
+    CHECK(valid >= 15);
+    CHECK(tall >= 3);
+  });
+}
+
+TEST_CASE("simd conv2d is bit-exact with the reference on integer data") {
+  on_every_target([&] {
+    Rng rng(77);
+    for (int i = 0; i < 24; ++i) REQUIRE(check_conv(random_conv(rng), rng, /*integers=*/true));
+  });
+}
+
+TEST_CASE("simd conv2d matches the reference on ResNet-8 and DS-CNN layers") {
+  on_every_target([&] {
+    Rng rng(8);
+    const ConvCase cases[] = {
+        // ResNet-8 (MLPerf Tiny), batch 1 and 2.
+        {{1, 32, 32, 3}, 3, 3, 1, 1, Padding::kSame, 16, false},   // conv0
+        {{2, 32, 32, 16}, 3, 3, 1, 1, Padding::kSame, 16, false},  // stack1 conv1/conv2
+        {{1, 32, 32, 16}, 3, 3, 2, 2, Padding::kSame, 32, false},  // stack2 conv1
+        {{1, 16, 16, 32}, 3, 3, 1, 1, Padding::kSame, 32, false},  // stack2 conv2
+        {{2, 32, 32, 16}, 1, 1, 2, 2, Padding::kSame, 32, true},   // stack2 shortcut
+        {{1, 16, 16, 32}, 3, 3, 2, 2, Padding::kSame, 64, false},  // stack3 conv1
+        {{1, 8, 8, 64}, 3, 3, 1, 1, Padding::kSame, 64, false},    // stack3 conv2
+        {{1, 16, 16, 32}, 1, 1, 2, 2, Padding::kSame, 64, true},   // stack3 shortcut
+        // DS-CNN on 49x10 MFCC.
+        {{2, 49, 10, 1}, 10, 4, 2, 2, Padding::kSame, 64, false},  // conv0
+        {{2, 25, 5, 64}, 1, 1, 1, 1, Padding::kSame, 64, false},   // pointwise (no im2col)
+    };
+    for (const ConvCase& c : cases) REQUIRE(check_conv(c, rng, false));
+  });
+}
+
+TEST_CASE("simd conv2d scratch does not grow with the batch") {
+  // The col buffer is chunked over output pixels, so training batches need no more scratch.
+  const WindowShape a = make_window_shape({1, 32, 32, 16}, 3, 3, 1, 1, Padding::kSame, 16);
+  const WindowShape b = make_window_shape({100, 32, 32, 16}, 3, 3, 1, 1, Padding::kSame, 16);
+  CHECK(conv2d_f32__simd_scratch_size(b) <= conv2d_f32__simd_scratch_size(a) + 64 * 1024);
+}
+
+namespace {
+
+void check_dense(const DenseShape& s, bool with_bias, Rng& rng, bool integers) {
+  const std::string shape = "dense batch=" + std::to_string(s.batch) + " in=" + std::to_string(s.in_dim) +
+                            " out=" + std::to_string(s.out_dim) + (with_bias ? " bias" : "");
+  const int64_t xn = static_cast<int64_t>(s.batch) * s.in_dim, yn = static_cast<int64_t>(s.batch) * s.out_dim;
+  const int64_t wn = static_cast<int64_t>(s.out_dim) * s.in_dim;
+  const std::vector<float> x = random_values(rng, xn, integers), w = random_values(rng, wn, integers);
+  const std::vector<float> b = random_values(rng, s.out_dim, integers), dy = random_values(rng, yn, integers);
+  const std::vector<float> ax = abs_values(x), aw = abs_values(w), ab = abs_values(b), ady = abs_values(dy);
+  const float* bias = with_bias ? b.data() : nullptr;
+  const size_t scratch_n = dense_f32__simd_scratch_size(s);
+  {
+    std::vector<float> ref(yn), bound(yn);
+    dense_forward__ref<float>(s, x.data(), w.data(), bias, ref.data());
+    dense_forward__ref<float>(s, ax.data(), aw.data(), with_bias ? ab.data() : nullptr, bound.data());
+    Fenced out(yn), scratch(scratch_n);
+    dense_forward_f32__simd(s, x.data(), w.data(), bias, out.data(), scratch.data());
+    CHECK(scratch.guards_intact());
+    compare("dense forward", shape, out, ref, bound, integers);
+  }
+  {
+    std::vector<float> ref(xn), bound(xn);
+    dense_backward_input__ref<float>(s, dy.data(), w.data(), ref.data());
+    dense_backward_input__ref<float>(s, ady.data(), aw.data(), bound.data());
+    Fenced gx(xn), scratch(scratch_n);
+    dense_backward_input_f32__simd(s, dy.data(), w.data(), gx.data(), scratch.data());
+    CHECK(scratch.guards_intact());
+    compare("dense backward-input", shape, gx, ref, bound, integers);
+  }
+  {
+    std::vector<float> ref(wn), bound(wn), ref_b(s.out_dim), bound_b(s.out_dim);
+    dense_backward_weights__ref<float>(s, x.data(), dy.data(), ref.data(), ref_b.data());
+    dense_backward_weights__ref<float>(s, ax.data(), ady.data(), bound.data(), bound_b.data());
+    Fenced gw(wn), gb(s.out_dim), scratch(scratch_n);
+    dense_backward_weights_f32__simd(s, x.data(), dy.data(), gw.data(), with_bias ? gb.data() : nullptr,
+                                     scratch.data());
+    CHECK(scratch.guards_intact());
+    compare("dense backward-weights", shape, gw, ref, bound, integers);
+    if (with_bias) compare("dense backward-bias", shape, gb, ref_b, bound_b, integers);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("simd dense matches the reference on random and model shapes") {
+  on_every_target([&] {
+    Rng rng(4242);
+    static const int32_t kDims[] = {1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 100};
+    for (int i = 0; i < 60; ++i) {
+      const DenseShape s{static_cast<int32_t>(1 + rng.below(7)), pick(rng, kDims), pick(rng, kDims)};
+      check_dense(s, rng.below(2) != 0, rng, /*integers=*/i % 3 == 0);
+    }
+    check_dense({1, 64, 10}, true, rng, false);    // ResNet-8 head, batch 1
+    check_dense({100, 64, 10}, true, rng, false);  // ResNet-8 head, training batch
+    check_dense({64, 64, 12}, true, rng, false);   // DS-CNN head
+    check_dense({3, 256, 2}, true, rng, false);    // MobileNetV1-0.25 head
+  });
+}
