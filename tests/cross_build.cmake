@@ -19,12 +19,12 @@ add_test(NAME wasm_unit_tests
   COMMAND bash -c "if [ ! -f \"$1\" ]; then echo \"FAIL: wasm tests not built: $1 does not exist. Build them with: cmake --preset wasm && cmake --build --preset wasm\"; exit 1; fi; exec \"$0\" --no-experimental-fetch \"$1\" --no-colors=true"
           ${SLING_NODE} ${wasm_tests_js}
   WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
-set_tests_properties(wasm_unit_tests PROPERTIES TIMEOUT 1200 LABELS "wasm;cross")
+set_tests_properties(wasm_unit_tests PROPERTIES TIMEOUT 1200)
 
 add_test(NAME cortexm_checksum
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cortexm/run_checksum.sh
           ${SLING_CORTEXM_BUILD_DIR}/src/cortexm/slingshot_checksum.elf $<TARGET_FILE:portable_checksum_host>)
-set_tests_properties(cortexm_checksum PROPERTIES TIMEOUT 120 LABELS "cortexm;cross")
+set_tests_properties(cortexm_checksum PROPERTIES TIMEOUT 120)
 
 # One entry per libFuzzer harness of tests/fuzz. Seed inputs are read from
 # tests/fuzz/corpus/<name without fuzz_>/; new inputs and crash artifacts go under the fuzz
@@ -35,5 +35,5 @@ foreach(fuzzer fuzz_model_loader)
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_fuzzer.sh ${SLING_FUZZ_BUILD_DIR}/tests/fuzz/${fuzzer}
             ${SLING_FUZZ_BUILD_DIR} ${SLING_FUZZ_SECONDS} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${seed_name})
   math(EXPR fuzz_timeout "${SLING_FUZZ_SECONDS} + 300")
-  set_tests_properties(${fuzzer} PROPERTIES TIMEOUT ${fuzz_timeout} LABELS "fuzz;cross")
+  set_tests_properties(${fuzzer} PROPERTIES TIMEOUT ${fuzz_timeout})
 endforeach()
