@@ -635,9 +635,7 @@ Result<Graph> load_model(const std::string& path, json* extra_metadata, const Mo
   const ModelLimits l = clamp_limits(limits);
   const uint64_t max_size = 8 + l.max_header_bytes + static_cast<uint64_t>(l.max_total_params) * 4;
   SLING_ASSIGN_OR_RETURN(std::string bytes, read_file(path, static_cast<int64_t>(max_size)));
-  auto graph = parse_model_impl(bytes, extra_metadata, l);
-  if (!graph.ok()) return graph.status().with_context(path);
-  return graph;
+  return parse_model_impl(bytes, extra_metadata, l);
 }
 
 }  // namespace slingshot

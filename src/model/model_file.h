@@ -50,7 +50,8 @@ Result<Graph> parse_model(std::string_view bytes, nlohmann::json* extra_metadata
 // one path from one process are not supported.
 Status save_model(const Graph& graph, const std::string& path, const nlohmann::json& extra_metadata = nullptr);
 
-// Reads and validates a model file (see parse_model).
+// Reads and validates a model file (see parse_model). Format errors do not repeat the
+// path; callers that report them add it (as the CLI does).
 Result<Graph> load_model(const std::string& path, nlohmann::json* extra_metadata = nullptr,
                          const ModelLimits& limits = {});
 
