@@ -1,7 +1,8 @@
 // Per-layer timing of the Highway conv kernels on the ResNet-8 layer shapes at a training
 // batch: milliseconds and GFLOP/s for forward, backward-input and backward-filter. The
 // tool for tuning the GEMM and comparing compilers; prints one JSON object. Natively it
-// measures thread CPU time, so figures stay meaningful on a machine shared with builds.
+// measures thread CPU time, so figures stay meaningful on a machine shared with builds;
+// each figure is the minimum over the runs.
 //
 //   bench_conv_kernels [--batch N] [--runs N] [--ref] [--disable-avx512]
 #include <algorithm>
@@ -50,17 +51,18 @@ double now_ms() {
 #endif
 }
 
+// Minimum over runs: on a shared machine interference only ever adds time, so the
+// minimum is the steadiest estimate of what the kernel itself costs.
 template <class Fn>
-double median_ms(int runs, Fn&& fn) {
+double min_ms(int runs, Fn&& fn) {
   fn();
-  std::vector<double> ms;
+  double best = 1e300;
   for (int i = 0; i < runs; ++i) {
     const double t0 = now_ms();
     fn();
-    ms.push_back(now_ms() - t0);
+    best = std::min(best, now_ms() - t0);
   }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
+  return best;
 }
 
 }  // namespace
@@ -111,13 +113,13 @@ int main(int argc, char** argv) {
     const double flops = 2.0 * s.output.size() * l.k * l.k * l.cin;
     double ms[3];
     if (ref) {
-      ms[0] = median_ms(runs, [&] { conv2d_forward__ref<float>(s, x.data(), w.data(), b.data(), y.data()); });
-      ms[1] = median_ms(runs, [&] { conv2d_backward_input__ref<float>(s, dy.data(), w.data(), dx.data()); });
-      ms[2] = median_ms(runs, [&] { conv2d_backward_filter__ref<float>(s, x.data(), dy.data(), dw.data(), db.data()); });
+      ms[0] = min_ms(runs, [&] { conv2d_forward__ref<float>(s, x.data(), w.data(), b.data(), y.data()); });
+      ms[1] = min_ms(runs, [&] { conv2d_backward_input__ref<float>(s, dy.data(), w.data(), dx.data()); });
+      ms[2] = min_ms(runs, [&] { conv2d_backward_filter__ref<float>(s, x.data(), dy.data(), dw.data(), db.data()); });
     } else {
-      ms[0] = median_ms(runs, [&] { conv2d_forward_f32__simd(s, x.data(), w.data(), b.data(), y.data(), scratch.data()); });
-      ms[1] = median_ms(runs, [&] { conv2d_backward_input_f32__simd(s, dy.data(), w.data(), dx.data(), scratch.data()); });
-      ms[2] = median_ms(runs, [&] {
+      ms[0] = min_ms(runs, [&] { conv2d_forward_f32__simd(s, x.data(), w.data(), b.data(), y.data(), scratch.data()); });
+      ms[1] = min_ms(runs, [&] { conv2d_backward_input_f32__simd(s, dy.data(), w.data(), dx.data(), scratch.data()); });
+      ms[2] = min_ms(runs, [&] {
         conv2d_backward_filter_f32__simd(s, x.data(), dy.data(), dw.data(), db.data(), scratch.data());
       });
     }

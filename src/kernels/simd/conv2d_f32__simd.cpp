@@ -6,7 +6,8 @@
 // K = kh*kw*Cin in the filter's OHWI order:
 //   forward           out[pixels][Cout] = window rows x filter^T[K][Cout] (+ bias)
 //   backward-filter   dfilter[Cout][ky-th kw*Cin block] += grad_out^T x window runs at ky
-//                     (one GEMM per kernel row, B rows read in place), bias = column sums
+//                     (one GEMM per kernel row, B rows read in place), or for narrow runs
+//                     the transposed product into [K][Cout] scratch; bias = column sums
 //   backward-input    stride 1, Cin >= 8: a forward conv of the padded grad_out with the
 //                     filter rotated by 180 degrees and transposed to [kh][kw][Cout] x Cin;
 //                     otherwise dcol = grad_out x filter[Cout][K] in chunks, then col2im.
@@ -49,6 +50,7 @@ struct ConvGeometry {
   bool direct;            // 1x1, stride 1, no padding: a plain GEMM over the batch
   bool unit_stride;       // stride 1 in both directions
   bool transposed_bwd;    // backward-input as a stride-1 conv of grad_out (else GEMM + col2im)
+  bool transposed_dw;     // backward-filter computes dfilter^T [K][Cout] (narrow kw*Cin runs)
   int64_t hp, wp;         // extent of the padded input that windows cover
   bool pad_input;         // some window leaves the image: windows read a padded copy
   int64_t hq, wq;         // padded grad_out image of the stride-1 backward-input pass
@@ -68,6 +70,10 @@ ConvGeometry geometry(const WindowShape& s) {
   // The transposed pass is a GEMM with N = Cin; below about a vector of channels (the
   // first layer's RGB) its narrow tiles lose to the K-wide GEMM plus col2im.
   g.transposed_bwd = g.unit_stride && !g.direct && g.cin >= 8;
+  // Backward-filter GEMMs are Cout x (kw*Cin) per kernel row; when kw*Cin is under a
+  // vector and Cout is wider (first layers: RGB or one MFCC channel), the transposed
+  // product (kw*Cin) x Cout vectorizes along Cout instead.
+  g.transposed_dw = !g.direct && s.kernel_w * g.cin < 16 && g.cout > s.kernel_w * g.cin;
   g.hp = (g.oh - 1) * s.stride_h + s.kernel_h;
   g.wp = (g.ow - 1) * s.stride_w + s.kernel_w;
   g.pad_input = s.pad_top > 0 || s.pad_left > 0 || g.hp > g.h || g.wp > g.w;
@@ -139,10 +145,12 @@ struct BackwardInputScratch {
 struct BackwardFilterScratch {
   float* padded;        // one padded input image, or null
   const float** rows;   // one pointer per output pixel of an image
-  BackwardFilterScratch(Carver& c, const ConvGeometry& g) : padded(), rows() {
+  float* filter_t;      // transposed_dw: dfilter^T [K][Cout]
+  BackwardFilterScratch(Carver& c, const ConvGeometry& g) : padded(), rows(), filter_t() {
     if (g.direct) return;
     padded = g.pad_input ? c.take(g.hp * g.wp * g.cin) : nullptr;
     rows = c.take_rows(g.oh * g.ow);
+    if (g.transposed_dw) filter_t = c.take(g.k * g.cout);
   }
 };
 
@@ -203,23 +211,15 @@ void PadImage(const float* src, int64_t h, int64_t w, int64_t c, int64_t top, in
   }
 }
 
-// dst[0, n) += src[0, n). The last vector overlaps to end at n; lanes already added are
-// kept from dst as just stored, so nothing is added twice.
+// dst[0, n) += src[0, n): whole vectors, then scalars. Neighbouring windows' runs
+// overlap in grad_input, so narrower or overlapping vectors would reload floats just
+// stored at a different offset and stall on store-to-load forwarding; scalars forward.
 HWY_INLINE void AddRun(float* dst, const float* src, int64_t n) {
   const hn::ScalableTag<float> d;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
-  if (n < lanes) {
-    for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
-    return;
-  }
   int64_t i = 0;
   for (; i + lanes <= n; i += lanes) hn::StoreU(hn::Add(hn::LoadU(d, dst + i), hn::LoadU(d, src + i)), d, dst + i);
-  if (i < n) {
-    const int64_t p = n - lanes;
-    const auto fresh = hn::Not(hn::FirstN(d, static_cast<size_t>(i - p)));
-    const auto old = hn::LoadU(d, dst + p);
-    hn::StoreU(hn::IfThenElse(fresh, hn::Add(old, hn::LoadU(d, src + p)), old), d, dst + p);
-  }
+  for (; i < n; ++i) dst[i] += src[i];
 }
 
 // grad_input += col2im(dcol) for output pixels [row0, row0 + rows): each kernel row of a
@@ -389,9 +389,32 @@ void conv2d_backward_filter_f32__simd(const WindowShape& s, const float* input, 
     simd_internal::gemm_f32_nn(a);
     return;
   }
+  const int64_t run = s.kernel_w * g.cin;
+  if (g.transposed_dw) {
+    // Per image and kernel row ky: rows [ky*run, (ky+1)*run) of dfilter^T += (the ky-th
+    // run of every window)^T x grad_out, the runs read in place as columns of A.
+    GemmArgs t{};
+    t.m = run, t.n = g.cout, t.k = g.oh * g.ow;
+    t.a_cols = sc.rows;
+    t.ldb = g.cout;
+    t.ldc = g.cout;
+    t.init = GemmInit::kZero;
+    for (int64_t n = 0; n < g.batch; ++n) {
+      window_rows(s, g, window_base(s, g, input, n, sc.padded), sc.rows);
+      t.b = grad_output + n * g.oh * g.ow * g.cout;
+      for (int64_t ky = 0; ky < s.kernel_h; ++ky) {
+        t.a_offset = ky * g.wp * g.cin;
+        t.c = sc.filter_t + ky * run * g.cout;
+        simd_internal::gemm_f32_nn(t);
+      }
+      t.init = GemmInit::kAccumulate;
+    }
+    for (int64_t o = 0; o < g.cout; ++o)
+      for (int64_t p = 0; p < g.k; ++p) grad_filter[o * g.k + p] = sc.filter_t[p * g.cout + o];
+    return;
+  }
   // One GEMM per image and kernel row ky: the ky-th [Cout][kw*Cin] block of grad_filter
   // += grad_out^T x (the ky-th run of every window), the runs read in place.
-  const int64_t run = s.kernel_w * g.cin;
   a.n = run, a.k = g.oh * g.ow;
   a.b_rows = sc.rows;
   a.ldc = g.k;

@@ -59,9 +59,10 @@ constexpr int MaxRows(int nv) {
 
 // How a tile addresses A and B (see GemmArgs).
 enum Layout : int {
-  kRowMajorA = 0,      // A rows at a + i * a_row_stride or a_rows[i], K possibly segmented
-  kColMajorA = 1,      // A(i, p) = a[p * a_col_stride + i]
-  kColMajorARowsB = 2  // as kColMajorA, and B rows at b_rows[p] + b_offset
+  kRowMajorA = 0,       // A rows at a + i * a_row_stride or a_rows[i], K possibly segmented
+  kColMajorA = 1,       // A(i, p) = a[p * a_col_stride + i]
+  kColMajorARowsB = 2,  // as kColMajorA, and B rows at b_rows[p] + b_offset
+  kColumnsA = 3         // A(i, p) = a_cols[p][a_offset + i]
 };
 
 // One MR x NV tile of C at rows [i0, i0 + rows) and columns starting at j0; the last
@@ -89,12 +90,14 @@ HWY_NOINLINE void Tile(const GemmArgs& g, int64_t i0, int rows, int64_t j0, int6
   }
 
   if constexpr (kLayout != kRowMajorA) {
-    // A(i0 + r, p) = a[p * stride + r]: one pointer, constant offsets.
-    const float* a = g.a + i0;
-    const int64_t stride = g.a_col_stride;
+    // A(i0 + r, p) = a[p * stride + r] (or a_cols[p][a_offset + i0 + r]): one pointer,
+    // constant offsets.
+    const float* a = kLayout == kColumnsA ? nullptr : g.a + i0;
+    const int64_t stride = kLayout == kColumnsA ? 0 : g.a_col_stride;
     const float* b = g.b;
     for (int64_t p = 0; p < g.k; ++p) {
       if constexpr (kLayout == kColMajorARowsB) b = g.b_rows[p] + g.b_offset;
+      if constexpr (kLayout == kColumnsA) a = g.a_cols[p] + g.a_offset + i0;
       V bv[NV];
       SLING_FULL_UNROLL
       for (int v = 0; v < NV; ++v) bv[v] = hn::LoadU(d, b + col[v]);
@@ -105,7 +108,7 @@ HWY_NOINLINE void Tile(const GemmArgs& g, int64_t i0, int rows, int64_t j0, int6
         for (int v = 0; v < NV; ++v) acc[r][v] = hn::MulAdd(av, bv[v], acc[r][v]);
       }
       a += stride;
-      if constexpr (kLayout == kColMajorA) b += g.ldb;
+      if constexpr (kLayout != kColMajorARowsB) b += g.ldb;
     }
   } else {
     // A(i0 + r, p) = a_r[p] within a K segment: MR row pointers advancing together.
@@ -230,7 +233,9 @@ void GemmNNImpl(const GemmArgs& g) {
 }
 
 void GemmNN(const GemmArgs& g) {
-  if (g.b_rows)
+  if (g.a_cols)
+    GemmNNImpl<kColumnsA>(g);
+  else if (g.b_rows)
     GemmNNImpl<kColMajorARowsB>(g);
   else if (g.a_rows || g.a_col_stride == 1)
     GemmNNImpl<kRowMajorA>(g);

@@ -39,10 +39,14 @@ struct GemmArgs {
   // Stored-transposed A (a_row_stride == 1) with B given by row pointers: B(p, j) = b_rows[p][b_offset + j].
   const float* const* b_rows = nullptr;  // k pointers, or null to use b and ldb
   int64_t b_offset = 0;                  // added to every b_rows pointer
+  // A given by column pointers: A(i, p) = a_cols[p][a_offset + i] (a and its strides unused).
+  const float* const* a_cols = nullptr;  // k pointers, or null
+  int64_t a_offset = 0;                  // added to every a_cols pointer
 };
 
 // Register-blocked broadcast-A x vector-B GEMM. A must be row-major (a_col_stride == 1,
-// or a_rows) or stored transposed (a_row_stride == 1, required with b_rows). Reads B rows only up to column n (tails are
+// or a_rows), stored transposed (a_row_stride == 1, required with b_rows), or given by
+// column pointers (a_cols). Reads B rows only up to column n (tails are
 // masked), so B and C may end exactly at their last element.
 void gemm_f32_nn(const GemmArgs& g);
 
