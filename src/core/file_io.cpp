@@ -1,12 +1,13 @@
 // File reading and atomic writing on POSIX (native and emscripten's NODERAWFS).
 #include "core/file_io.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-
-#include <unistd.h>
 
 namespace slingshot {
 
@@ -26,15 +27,33 @@ Result<std::string> read_file(const std::string& path, int64_t max_bytes) {
 
 Status write_file_atomic(const std::string& path, std::string_view bytes) {
   const std::string tmp = path + ".tmp-" + std::to_string(static_cast<long>(getpid()));
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) return io_error("cannot create '" + tmp + "': " + std::strerror(errno));
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    f.flush();
-    if (!f) {
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return io_error("cannot create '" + tmp + "': " + std::strerror(errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string why = std::strerror(errno);
+      ::close(fd);
       std::remove(tmp.c_str());
-      return io_error("cannot write '" + tmp + "' (disk full?)");
+      return io_error("cannot write '" + tmp + "': " + why);
     }
+    done += static_cast<size_t>(n);
+  }
+#ifndef __EMSCRIPTEN__
+  // The data must be on disk before the rename makes it the file, or a power loss
+  // could leave an empty model where a good one was.
+  if (::fsync(fd) != 0) {
+    const std::string why = std::strerror(errno);
+    ::close(fd);
+    std::remove(tmp.c_str());
+    return io_error("cannot sync '" + tmp + "': " + why);
+  }
+#endif
+  if (::close(fd) != 0) {
+    std::remove(tmp.c_str());
+    return io_error("cannot close '" + tmp + "'");
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string why = std::strerror(errno);
