@@ -38,9 +38,9 @@ constexpr int64_t kPointerFloats = (sizeof(const float*) + sizeof(float) - 1) / 
 // Col floats per chunk of the col2im backward-input pass: 128 KB, so dcol stays in L2
 // between the GEMM writing it and col2im reading it, whatever the batch.
 constexpr int64_t kChunkFloats = int64_t{1} << 15;
-// Chunks are a multiple of every GEMM tile height (12, 8, 6, 4), so only the last
+// Chunks are a multiple of every GEMM tile height (10, 8, 6, 4), so only the last
 // chunk of a pass has a partial row tile.
-constexpr int64_t kChunkAlign = 24;
+constexpr int64_t kChunkAlign = 120;
 
 struct ConvGeometry {
   int64_t h, w, cin;      // input image
