@@ -128,7 +128,7 @@ nlohmann::json measure(KernelPath path, const Options& o) {
     const std::vector<int> y = random_labels(100, kDataSeed + 1);
     Tensor grad;
     double cpu = 0;
-    const double ms = median_ms(scaled(simd ? 15 : 3, o), 1, [&] {
+    const double ms = median_ms(scaled(simd ? 15 : 3, o), simd ? 2 : 1, [&] {
       check(g.forward(x, ws, Mode::kInference, path));
       check(softmax_cross_entropy<float>(ws.output(), y, &grad).status());
       check(g.backward(grad, ws, /*param_grads=*/true, path));
@@ -146,7 +146,7 @@ nlohmann::json measure(KernelPath path, const Options& o) {
     const std::vector<int> y = random_labels(64, kDataSeed + 2);
     Tensor grad;
     const float lr = 0.01f;
-    const double ms = median_ms(scaled(simd ? 20 : 3, o), 1, [&] {
+    const double ms = median_ms(scaled(simd ? 20 : 3, o), simd ? 2 : 1, [&] {
       check(g.forward(x, ws, Mode::kTrain, path));
       check(softmax_cross_entropy<float>(ws.output(), y, &grad).status());
       check(g.backward(grad, ws, /*param_grads=*/true, path));
