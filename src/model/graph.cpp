@@ -115,7 +115,9 @@ Status Graph::backward(const TensorT<T>& grad_output, Workspace<T>& ws, bool par
     return invalid_argument("output gradient shape " + shape_to_string(grad_output.shape()) +
                             " does not match the output " + shape_to_string(ws.values[output_node_].shape()));
   const int n = num_nodes();
-  ws.grads.assign(n, TensorT<T>());
+  // Buffers are kept across calls (reallocating them every pass costs page faults);
+  // nodes backward never reaches are emptied below, so no stale gradient survives.
+  ws.grads.resize(n);
   ws.param_grads.resize(n);
   // A node may feed several consumers; its gradient is the sum of what they send back.
   std::vector<bool> has_grad(n, false);
@@ -147,7 +149,7 @@ Status Graph::backward(const TensorT<T>& grad_output, Workspace<T>& ws, bool par
     for (size_t k = 0; k < node.inputs.size(); ++k) {
       const int src = node.inputs[k];
       if (!has_grad[src]) {
-        ws.grads[src] = std::move(local[k]);
+        std::swap(ws.grads[src], local[k]);
         has_grad[src] = true;
       } else {
         TensorT<T>& acc = ws.grads[src];
@@ -155,7 +157,12 @@ Status Graph::backward(const TensorT<T>& grad_output, Workspace<T>& ws, bool par
       }
     }
   }
-  if (!has_grad[0]) ws.grads[0] = TensorT<T>(ws.values[0].shape());
+  for (int i = 1; i < n; ++i)
+    if (!has_grad[i]) ws.grads[i].resize({0});
+  if (!has_grad[0]) {
+    ws.grads[0].resize(ws.values[0].shape());
+    ws.grads[0].fill(T(0));
+  }
   return Status::Ok();
 }
 

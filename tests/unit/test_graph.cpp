@@ -210,3 +210,28 @@ TEST_CASE("graph rejects bad edges, names and run-time shapes") {
   REQUIRE(r.backward(Tensor({1, 3}, 1.0f), rws).ok());
   CHECK(rws.input_grad().storage() == std::vector<float>{2, 0, 2});
 }
+
+TEST_CASE("reused workspaces keep no stale gradients") {
+  Graph g({3});
+  REQUIRE(g.append("fc1", std::unique_ptr<Layer>(new Dense({3, 4, true}))).ok());
+  REQUIRE(g.append("relu", std::unique_ptr<Layer>(new Activation(ActivationKind::kRelu))).ok());
+  REQUIRE(g.append("fc2", std::unique_ptr<Layer>(new Dense({4, 2, true}))).ok());
+  init_params(g, 5);
+  Workspace<float> ws;
+  const Tensor x({2, 3}, std::vector<float>{0.1f, 0.2f, 0.3f, -0.4f, 0.5f, 0.6f});
+  REQUIRE(g.forward(x, ws).ok());
+  REQUIRE(g.backward(Tensor({2, 2}, 1.0f), ws).ok());
+  const int fc2 = g.find("fc2");
+  CHECK(ws.grads[fc2].numel() == 4);
+  const Tensor first_input_grad = ws.input_grad();
+  // Same pass again through the recycled buffers: identical results.
+  REQUIRE(g.forward(x, ws).ok());
+  REQUIRE(g.backward(Tensor({2, 2}, 1.0f), ws).ok());
+  CHECK(ws.input_grad().storage() == first_input_grad.storage());
+  // A shorter graph output: fc2 is no longer reached and must not keep its old gradient.
+  REQUIRE(g.set_output("relu").ok());
+  REQUIRE(g.forward(x, ws).ok());
+  REQUIRE(g.backward(Tensor({2, 4}, 1.0f), ws).ok());
+  CHECK(ws.grads[fc2].numel() == 0);
+  CHECK(ws.input_grad().shape() == Shape{2, 3});
+}

@@ -1,6 +1,8 @@
 // ReLU and ReLU6. The derivative at a kink is taken as 0 (the convention of PyTorch and TF).
 #include "model/layers/activation.h"
 
+#include <limits>
+
 namespace slingshot {
 
 template <class T>
@@ -22,11 +24,13 @@ Status Activation::backward_t(const BackwardArgs<T>& a) const {
   const TensorT<T>& x = *a.inputs[0];
   TensorT<T>& dx = *a.grad_inputs[0];
   dx.resize(x.shape());
-  const bool clip = kind_ == ActivationKind::kRelu6;
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    const bool pass = x[i] > T(0) && (!clip || x[i] < T(6));
-    dx[i] = pass ? (*a.grad_output)[i] : T(0);
-  }
+  // One compare pair per element (ReLU's upper bound is +inf) lets the compiler emit a
+  // select instead of a branch that mispredicts on half the elements.
+  const T hi = kind_ == ActivationKind::kRelu6 ? T(6) : std::numeric_limits<T>::infinity();
+  const T* xp = x.data();
+  const T* gp = a.grad_output->data();
+  T* dp = dx.data();
+  for (int64_t i = 0; i < x.numel(); ++i) dp[i] = (xp[i] > T(0) && xp[i] < hi) ? gp[i] : T(0);
   return Status::Ok();
 }
 

@@ -51,9 +51,11 @@ Status BatchNorm::forward_t(const ForwardArgs<T>& a) const {
   const T* gamma = param_as<T>(params_[0].value, gamma_buf);
   const T* beta = param_as<T>(params_[1].value, beta_buf);
   auto& cache = *a.cache;
-  cache.assign(4, TensorT<T>());
-  cache[0] = TensorT<T>({c});
-  cache[1] = TensorT<T>({c});
+  cache.resize(4);
+  cache[0].resize({c});
+  cache[0].fill(T(0));
+  cache[1].resize({c});
+  cache[1].fill(T(0));
   cache[2].resize(x.shape());
   cache[3] = TensorT<T>({1}, a.mode == Mode::kTrain ? T(1) : T(0));
   T* mean = cache[0].data();
@@ -76,11 +78,14 @@ Status BatchNorm::forward_t(const ForwardArgs<T>& a) const {
   }
   a.output->resize(x.shape());
   T* xhat = cache[2].data();
+  std::vector<T> inv_std(c);
+  for (int64_t k = 0; k < c; ++k) inv_std[k] = T(1) / std::sqrt(var[k] + static_cast<T>(config_.epsilon));
+  const T* in = x.data();
+  T* out = a.output->data();
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t k = 0; k < c; ++k) {
-      const T inv_std = T(1) / std::sqrt(var[k] + static_cast<T>(config_.epsilon));
-      xhat[r * c + k] = (x[r * c + k] - mean[k]) * inv_std;
-      (*a.output)[r * c + k] = gamma[k] * xhat[r * c + k] + beta[k];
+      xhat[r * c + k] = (in[r * c + k] - mean[k]) * inv_std[k];
+      out[r * c + k] = gamma[k] * xhat[r * c + k] + beta[k];
     }
   return Status::Ok();
 }
@@ -114,13 +119,20 @@ Status BatchNorm::backward_t(const BackwardArgs<T>& a) const {
   dx.resize(x.shape());
   // Batch statistics depend on x, which adds the two mean terms; running ones do not.
   const bool batch_stats = cache[3][0] != T(0);
+  // dx = gamma * inv_std * (dy - mean(dy) - x_hat * mean(dy * x_hat)) with batch statistics.
   const T m = static_cast<T>(rows);
+  std::vector<T> scale(c), shift(c), slope(c);
+  for (int64_t k = 0; k < c; ++k) {
+    scale[k] = gamma[k] / std::sqrt(var[k] + static_cast<T>(config_.epsilon));
+    shift[k] = batch_stats ? sum_dy[k] / m : T(0);
+    slope[k] = batch_stats ? sum_dy_xhat[k] / m : T(0);
+  }
+  const T* g = dy.data();
+  T* d = dx.data();
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t k = 0; k < c; ++k) {
-      const T inv_std = T(1) / std::sqrt(var[k] + static_cast<T>(config_.epsilon));
       const int64_t i = r * c + k;
-      dx[i] = batch_stats ? gamma[k] * inv_std * (dy[i] - sum_dy[k] / m - xhat[i] * sum_dy_xhat[k] / m)
-                          : gamma[k] * inv_std * dy[i];
+      d[i] = scale[k] * (g[i] - shift[k] - xhat[i] * slope[k]);
     }
   return Status::Ok();
 }
