@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "thread_clock.h"
+
 #include "core/rng.h"
 #include "kernels/ref/conv2d__ref.h"
 #include "kernels/simd/conv2d_f32__simd.h"
@@ -41,16 +43,6 @@ const Layer kLayers[] = {
     {"stack3_conv2", 8, 8, 64, 3, 1, 64},     {"stack3_shortcut", 16, 16, 32, 1, 2, 64},
 };
 
-double now_ms() {
-#ifdef __EMSCRIPTEN__
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-#else
-  timespec t;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
-#endif
-}
-
 // Minimum over runs: on a shared machine interference only ever adds time, so the
 // minimum is the steadiest estimate of what the kernel itself costs.
 template <class Fn>
@@ -58,9 +50,9 @@ double min_ms(int runs, Fn&& fn) {
   fn();
   double best = 1e300;
   for (int i = 0; i < runs; ++i) {
-    const double t0 = now_ms();
+    const double t0 = bench::thread_cpu_ms();
     fn();
-    best = std::min(best, now_ms() - t0);
+    best = std::min(best, bench::thread_cpu_ms() - t0);
   }
   return best;
 }

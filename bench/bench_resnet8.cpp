@@ -19,6 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "thread_clock.h"
+
 #include "core/rng.h"
 #include "kernels/simd/gemm_f32__simd.h"
 #include "model/builders.h"
@@ -80,17 +82,6 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-// This thread's CPU time in ms (wall time in wasm, which has no per-thread clock).
-double cpu_ms() {
-#ifdef __EMSCRIPTEN__
-  return std::chrono::duration<double, std::milli>(Clock::now().time_since_epoch()).count();
-#else
-  timespec t;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
-#endif
-}
-
 // Median wall time of fn() in milliseconds over `runs` runs after `warmup` untimed ones.
 // Also records the median CPU time in *cpu: on a machine shared with other jobs the wall
 // time includes time we were descheduled, the CPU time does not.
@@ -99,11 +90,11 @@ double median_ms(int runs, int warmup, Fn&& fn, double* cpu = nullptr) {
   for (int i = 0; i < warmup; ++i) fn();
   std::vector<double> ms, cms;
   for (int i = 0; i < runs; ++i) {
-    const double c0 = cpu_ms();
+    const double c0 = bench::thread_cpu_ms();
     const auto t0 = Clock::now();
     fn();
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-    cms.push_back(cpu_ms() - c0);
+    cms.push_back(bench::thread_cpu_ms() - c0);
   }
   if (cpu) *cpu = median(cms);
   return median(ms);
