@@ -1,33 +1,24 @@
 // Reference int8 max pooling: plain loops over the in-bounds taps of each window.
 #include "kernels/ref/max_pool2d_s8__ref.h"
 
+#include "kernels/ref/window_taps.h"
+
 namespace slingshot {
 
 void max_pool2d_s8__ref(const WindowShape& s, const PoolQuantParams& q, const int8_t* input, int8_t* output) {
   const int32_t c = s.input.c;
-  for (int32_t n = 0; n < s.output.n; ++n) {
-    for (int32_t oy = 0; oy < s.output.h; ++oy) {
-      const int32_t iy0 = oy * s.stride_h - s.pad_top;
-      for (int32_t ox = 0; ox < s.output.w; ++ox) {
-        const int32_t ix0 = ox * s.stride_w - s.pad_left;
-        int8_t* out = output + ((static_cast<int64_t>(n) * s.output.h + oy) * s.output.w + ox) * c;
-        for (int32_t ch = 0; ch < c; ++ch) {
-          int32_t m = INT8_MIN;
-          for (int32_t ky = 0; ky < s.kernel_h; ++ky) {
-            const int32_t iy = iy0 + ky;
-            if (iy < 0 || iy >= s.input.h) continue;
-            for (int32_t kx = 0; kx < s.kernel_w; ++kx) {
-              const int32_t ix = ix0 + kx;
-              if (ix < 0 || ix >= s.input.w) continue;
-              const int32_t v = input[((static_cast<int64_t>(n) * s.input.h + iy) * s.input.w + ix) * c + ch];
-              if (v > m) m = v;
-            }
-          }
-          out[ch] = static_cast<int8_t>(clamp_to_range(m, q.activation_min, q.activation_max));
+  for_each_window(s, [&](const ClippedWindow& w) {
+    int8_t* out = output + w.out_pixel * c;
+    for (int32_t ch = 0; ch < c; ++ch) {
+      int32_t m = INT8_MIN;
+      for (int32_t ky = w.ky_begin; ky < w.ky_end; ++ky)
+        for (int32_t kx = w.kx_begin; kx < w.kx_end; ++kx) {
+          const int32_t v = input[w.input_pixel(s, ky, kx) * c + ch];
+          if (v > m) m = v;
         }
-      }
+      out[ch] = static_cast<int8_t>(clamp_to_range(m, q.activation_min, q.activation_max));
     }
-  }
+  });
 }
 
 }  // namespace slingshot
