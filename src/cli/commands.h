@@ -9,7 +9,9 @@
 #include <CLI/CLI.hpp>
 
 #include "core/status.h"
+#include "data/dataset.h"
 #include "model/graph.h"
+#include "quant/quantized_model.h"
 
 namespace slingshot::cli {
 
@@ -24,6 +26,8 @@ void register_grad(CLI::App& app, CommandList& out);
 void register_init(CLI::App& app, CommandList& out);
 void register_train(CLI::App& app, CommandList& out);
 void register_demo(CLI::App& app, CommandList& out);
+void register_quantize(CLI::App& app, CommandList& out);
+void register_eval(CLI::App& app, CommandList& out);
 
 inline void register_all(CLI::App& app, CommandList& out) {
   register_info(app, out);
@@ -31,10 +35,21 @@ inline void register_all(CLI::App& app, CommandList& out) {
   register_init(app, out);
   register_train(app, out);
   register_demo(app, out);
+  register_quantize(app, out);
+  register_eval(app, out);
 }
 
 // Loads a model file named on the command line.
 Result<Graph> load_model_arg(const std::string& path);
+// Loads a model file for an engine: quantized files fully, float files as float-only
+// models (only the float engine runs them).
+Result<QuantizedModel> load_any_model_arg(const std::string& path, nlohmann::json* extra = nullptr);
+
+// The dataset named by --data, at the model's per-sample shape. "shapes" is the
+// generated 4-class demo set (square RGB images); `split` "train" is the training
+// stream (calibration), "test" the held-out one that `slingshot train` evaluates on.
+Result<Dataset> load_data_arg(const std::string& spec, const std::string& split, int count, const Shape& sample_shape);
+
 // Parses "32x32x3" (or "49x10x1", "64") into a per-sample shape.
 Result<Shape> parse_shape_arg(const std::string& text);
 

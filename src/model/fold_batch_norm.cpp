@@ -17,18 +17,6 @@ bool is_foldable_producer(const Layer& l) {
   return t == "conv2d" || t == "depthwise_conv2d" || t == "dense";
 }
 
-// Copies a layer through its JSON form, optionally forcing use_bias on.
-Result<std::unique_ptr<Layer>> clone_layer(const Layer& l, bool force_bias) {
-  nlohmann::json hyper = nlohmann::json::object();
-  l.to_json(hyper);
-  if (force_bias) hyper["use_bias"] = true;
-  SLING_ASSIGN_OR_RETURN(auto copy, make_layer(l.type(), hyper));
-  for (Param& p : copy->params()) {
-    if (const Param* src = l.find_param(p.name)) p.value = src->value;
-  }
-  return copy;
-}
-
 }  // namespace
 
 Result<Graph> fold_batch_norm(const Graph& g, int* folded) {
@@ -63,7 +51,7 @@ Result<Graph> fold_batch_norm(const Graph& g, int* folded) {
     }
     std::vector<std::string> inputs;
     for (int j : node.inputs) inputs.push_back(name_of[j]);
-    SLING_ASSIGN_OR_RETURN(auto layer, clone_layer(*node.layer, fold_into[i] >= 0));
+    SLING_ASSIGN_OR_RETURN(auto layer, clone_layer(*node.layer, fold_into[i] >= 0 ? nlohmann::json{{"use_bias", true}} : nlohmann::json()));
     if (fold_into[i] >= 0) {
       const auto& bn = static_cast<const BatchNorm&>(*g.node(fold_into[i]).layer);
       const Tensor& gamma = bn.params()[0].value;

@@ -7,6 +7,7 @@
 #include "model/layers/batch_norm.h"
 #include "model/layers/conv2d.h"
 #include "model/layers/dense.h"
+#include "model/layers/fake_quant.h"
 #include "model/layers/depthwise_conv2d.h"
 #include "model/layers/pool2d.h"
 #include "model/layers/shape_ops.h"
@@ -43,6 +44,7 @@ const Entry kLayers[] = {
     {"add", &make_plain<Add>},
     {"flatten", &make_plain<Flatten>},
     {"softmax", &make_plain<Softmax>},
+    {"fake_quant", &FakeQuant::from_json},
 };
 
 }  // namespace
@@ -63,6 +65,33 @@ Result<std::unique_ptr<Layer>> make_layer(const std::string& type, const nlohman
 std::vector<std::string> layer_types() {
   std::vector<std::string> out;
   for (const Entry& e : kLayers) out.emplace_back(e.type);
+  return out;
+}
+
+Result<std::unique_ptr<Layer>> clone_layer(const Layer& l, const nlohmann::json& overrides) {
+  nlohmann::json hyper = nlohmann::json::object();
+  l.to_json(hyper);
+  if (overrides.is_object()) hyper.update(overrides);
+  SLING_ASSIGN_OR_RETURN(auto copy, make_layer(l.type(), hyper));
+  for (Param& p : copy->params()) {
+    if (const Param* src = l.find_param(p.name)) p.value = src->value;
+  }
+  return copy;
+}
+
+Result<std::unique_ptr<Layer>> clone_layer(const Layer& l) { return clone_layer(l, nlohmann::json()); }
+
+Result<Graph> clone_graph(const Graph& g) {
+  Graph out(g.input_shape());
+  for (int i = 1; i < g.num_nodes(); ++i) {
+    const Node& node = g.node(i);
+    std::vector<std::string> inputs;
+    for (int j : node.inputs) inputs.push_back(g.node(j).name);
+    SLING_ASSIGN_OR_RETURN(auto layer, clone_layer(*node.layer));
+    auto added = out.add(node.name, std::move(layer), inputs);
+    if (!added.ok()) return added.status();
+  }
+  SLING_RETURN_IF_ERROR(out.set_output(g.node(g.output_node()).name));
   return out;
 }
 

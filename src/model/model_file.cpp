@@ -83,6 +83,11 @@ std::string printable(std::string_view s) {
 
 std::string quote_name(std::string_view s) { return "'" + printable(s) + "'"; }
 
+uint64_t dtype_bytes(TensorDType d) { return d == TensorDType::kI8 ? 1 : 4; }
+const char* dtype_name(TensorDType d) {
+  return d == TensorDType::kF32 ? "F32" : (d == TensorDType::kI32 ? "I32" : "I8");
+}
+
 uint64_t read_u64_le(const char* p) {
   uint64_t v = 0;
   for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
@@ -155,6 +160,7 @@ Result<uint64_t> json_u64(const json& v, const std::string& what, uint64_t max) 
 
 struct TensorEntry {
   std::string name;
+  TensorDType dtype = TensorDType::kF32;
   Shape shape;
   uint64_t begin = 0;
   uint64_t end = 0;
@@ -174,9 +180,17 @@ Result<TensorEntry> parse_tensor_entry(const std::string& name, const json& v, u
   auto dtype = v.find("dtype");
   if (dtype == v.end()) return data_loss(what + " has no dtype");
   if (!dtype->is_string()) return data_loss(what + " dtype must be a string");
-  if (dtype->get_ref<const std::string&>() != "F32")
-    return unimplemented(what + " has dtype " + quote_name(dtype->get_ref<const std::string&>()) +
-                         "; only F32 is supported");
+  const std::string& dtype_name = dtype->get_ref<const std::string&>();
+  if (dtype_name == "F32") {
+    t.dtype = TensorDType::kF32;
+  } else if (dtype_name == "I32") {
+    t.dtype = TensorDType::kI32;
+  } else if (dtype_name == "I8") {
+    t.dtype = TensorDType::kI8;
+  } else {
+    return unimplemented(what + " has dtype " + quote_name(dtype_name) + "; only F32, I32 and I8 are supported");
+  }
+  const uint64_t element_bytes = dtype_bytes(t.dtype);
 
   auto shape = v.find("shape");
   if (shape == v.end()) return data_loss(what + " has no shape");
@@ -186,7 +200,7 @@ Result<TensorEntry> parse_tensor_entry(const std::string& name, const json& v, u
                      std::to_string(kMaxTensorRank));
   // Each dimension is bounded by the tensor byte limit, so the running product cannot
   // overflow before it is compared against that limit.
-  const uint64_t max_elements = limits.max_tensor_bytes / 4;
+  const uint64_t max_elements = limits.max_tensor_bytes / element_bytes;
   uint64_t numel = 1;
   for (size_t i = 0; i < shape->size(); ++i) {
     SLING_ASSIGN_OR_RETURN(uint64_t d, json_u64((*shape)[i], what + " shape[" + std::to_string(i) + "]",
@@ -211,9 +225,10 @@ Result<TensorEntry> parse_tensor_entry(const std::string& name, const json& v, u
   if (t.end > data_size)
     return data_loss(what + " data_offsets " + range + " run past the end of the data section (" +
                      std::to_string(data_size) + " bytes); the file may be truncated");
-  if (t.end - t.begin != numel * 4)
-    return data_loss(what + " shape " + shape_to_string(t.shape) + " needs " + std::to_string(numel * 4) +
-                     " bytes of F32 but data_offsets " + range + " span " + std::to_string(t.end - t.begin));
+  if (t.end - t.begin != numel * element_bytes)
+    return data_loss(what + " shape " + shape_to_string(t.shape) + " needs " + std::to_string(numel * element_bytes) +
+                     " bytes of " + dtype_name + " but data_offsets " + range + " span " +
+                     std::to_string(t.end - t.begin));
   return t;
 }
 
@@ -248,6 +263,7 @@ struct NodeSpec {
   std::string type;
   std::vector<std::string> inputs;
   const json* config = nullptr;
+  const json* quantization = nullptr;  // version 2: the node's quantization object, if any
 };
 
 // An upper bound on the parameter count make_layer() would allocate for this config,
@@ -296,7 +312,7 @@ Result<Shape> parse_input_shape(const json& meta, const ModelLimits& limits) {
   return s;
 }
 
-Result<std::vector<NodeSpec>> parse_nodes(const json& meta, const ModelLimits& limits) {
+Result<std::vector<NodeSpec>> parse_nodes(const json& meta, const ModelLimits& limits, uint64_t version) {
   auto it = meta.find("nodes");
   if (it == meta.end()) return data_loss("model metadata has no nodes");
   if (!it->is_array()) return data_loss("nodes must be an array");
@@ -321,9 +337,15 @@ Result<std::vector<NodeSpec>> parse_nodes(const json& meta, const ModelLimits& l
     if (!names.insert(spec.name).second) return data_loss("duplicate node name " + quote_name(spec.name));
     const std::string node = "node " + quote_name(spec.name);
     for (auto f = n.begin(); f != n.end(); ++f)
-      if (f.key() != "name" && f.key() != "type" && f.key() != "inputs" && f.key() != "config")
+      if (f.key() != "name" && f.key() != "type" && f.key() != "inputs" && f.key() != "config" &&
+          (version < 2 || f.key() != "quantization"))
         return data_loss(node + " has unknown field " + quote_name(f.key()) +
-                         " (version 1 nodes have name, type, inputs, config)");
+                         (version < 2 ? " (version 1 nodes have name, type, inputs, config)"
+                                      : " (nodes have name, type, inputs, config, quantization)"));
+    if (auto q = n.find("quantization"); q != n.end()) {
+      if (!q->is_object()) return data_loss(node + " quantization must be an object");
+      spec.quantization = &*q;
+    }
     auto type = n.find("type");
     if (type == n.end() || !type->is_string()) return data_loss(node + " needs a string type");
     spec.type = type->get<std::string>();
@@ -406,7 +428,7 @@ Status check_config_keys(const NodeSpec& spec, const Layer& layer) {
   return Status::Ok();
 }
 
-Result<Graph> parse_model_impl(std::string_view bytes, json* extra_out, const ModelLimits& limits) {
+Result<ModelContents> parse_model_impl(std::string_view bytes, const ModelLimits& limits) {
   // Container: length, header, data.
   if (bytes.size() < 8)
     return data_loss("file is truncated: " + std::to_string(bytes.size()) +
@@ -462,18 +484,23 @@ Result<Graph> parse_model_impl(std::string_view bytes, json* extra_out, const Mo
     return unimplemented("unsupported model format version " + std::to_string(version->get<uint64_t>()) +
                          ": this build reads versions up to " + std::to_string(kModelFormatVersion) +
                          "; upgrade Slingshot");
+  const uint64_t file_version = version->get<uint64_t>();
   for (auto it = meta.begin(); it != meta.end(); ++it)
     if (it.key() != "format" && it.key() != "version" && it.key() != "input_shape" && it.key() != "output" &&
-        it.key() != "nodes" && it.key() != "extra")
-      return data_loss("model metadata has unknown field " + quote_name(it.key()) + " for version 1");
+        it.key() != "nodes" && it.key() != "extra" && (file_version < 2 || it.key() != "quantization"))
+      return data_loss("model metadata has unknown field " + quote_name(it.key()) + " for version " +
+                       std::to_string(file_version));
   auto extra = meta.find("extra");
   if (extra != meta.end() && !extra->is_object() && !extra->is_null())
     return data_loss("model metadata 'extra' must be an object");
+  auto quantization = meta.find("quantization");
+  if (quantization != meta.end() && !quantization->is_object())
+    return data_loss("model metadata 'quantization' must be an object");
 
   SLING_ASSIGN_OR_RETURN(Shape input_shape, parse_input_shape(meta, limits));
   auto output = meta.find("output");
   if (output == meta.end() || !output->is_string()) return data_loss("model metadata needs an output node name");
-  SLING_ASSIGN_OR_RETURN(std::vector<NodeSpec> nodes, parse_nodes(meta, limits));
+  SLING_ASSIGN_OR_RETURN(std::vector<NodeSpec> nodes, parse_nodes(meta, limits, file_version));
 
   // The tensor table: every entry well formed, the data section covered exactly.
   if (data.size() > static_cast<uint64_t>(limits.max_total_params) * 4)
@@ -529,6 +556,9 @@ Result<Graph> parse_model_impl(std::string_view bytes, json* extra_out, const Mo
         return data_loss("missing tensor " + quote_name(name) + " for node " + quote_name(node.name) + " (" +
                          node.layer->type() + ")");
       TensorEntry& t = it->second;
+      if (t.dtype != TensorDType::kF32)
+        return data_loss("tensor " + quote_name(name) + " is a layer parameter, so it must be F32, not " +
+                         dtype_name(t.dtype));
       if (t.shape != p.value.shape())
         return data_loss("tensor " + quote_name(name) + " has shape " + shape_to_string(t.shape) + " but the " +
                          node.layer->type() + " config implies " + shape_to_string(p.value.shape()));
@@ -536,11 +566,42 @@ Result<Graph> parse_model_impl(std::string_view bytes, json* extra_out, const Mo
       t.used = true;
     }
   }
-  for (const auto& [name, t] : tensors)
-    if (!t.used) return data_loss("unknown tensor " + quote_name(name) + ": no node has that parameter");
+  // Version 2: tensors no parameter claims belong to a node's quantization ("<node>.<name>").
+  ModelContents contents;
+  for (auto& [name, t] : tensors) {
+    if (t.used) continue;
+    const size_t dot = name.rfind('.');
+    const std::string node_name = dot == std::string::npos ? std::string() : name.substr(0, dot);
+    if (file_version < 2 || dot == std::string::npos || !valid_param_name(name.substr(dot + 1)) ||
+        graph.find(node_name) < 1)
+      return data_loss("unknown tensor " + quote_name(name) + ": no node has that parameter");
+    AuxTensor a;
+    a.dtype = t.dtype;
+    a.shape = t.shape;
+    const int64_t n = shape_numel(t.shape);
+    const char* src = data.data() + t.begin;
+    if (t.dtype == TensorDType::kF32) {
+      a.f32.resize(n);
+      read_f32_le(src, n, a.f32.data());
+    } else if (t.dtype == TensorDType::kI32) {
+      a.i32.resize(n);
+      for (int64_t i = 0; i < n; ++i)
+        a.i32[i] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint8_t>(src[4 * i])) |
+                                        static_cast<uint32_t>(static_cast<uint8_t>(src[4 * i + 1])) << 8 |
+                                        static_cast<uint32_t>(static_cast<uint8_t>(src[4 * i + 2])) << 16 |
+                                        static_cast<uint32_t>(static_cast<uint8_t>(src[4 * i + 3])) << 24);
+    } else {
+      a.i8.assign(reinterpret_cast<const int8_t*>(src), reinterpret_cast<const int8_t*>(src) + n);
+    }
+    contents.aux_tensors.emplace(name, std::move(a));
+  }
 
-  if (extra_out) *extra_out = extra != meta.end() ? *extra : json();
-  return graph;
+  contents.graph = std::move(graph);
+  contents.extra = extra != meta.end() ? *extra : json();
+  contents.quantization = quantization != meta.end() ? *quantization : json();
+  for (const NodeSpec& spec : nodes)
+    if (spec.quantization) contents.node_quantization.emplace(spec.name, *spec.quantization);
+  return contents;
 }
 
 // nlohmann's dump throws on invalid UTF-8 in strict mode. Dumping with "replace" and with
@@ -552,22 +613,43 @@ Result<std::string> dump_checked(const ordered_json& j, const std::string& what)
   return a;
 }
 
-}  // namespace
+void append_i32_le(std::string& out, const int32_t* v, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t u = static_cast<uint32_t>(v[i]);
+    for (int b = 0; b < 4; ++b) out.push_back(static_cast<char>((u >> (8 * b)) & 0xff));
+  }
+}
 
-Result<std::string> serialize_model(const Graph& graph, const json& extra_metadata) {
+const json& null_json() {
+  static const json kNull;
+  return kNull;
+}
+
+// The one writer behind serialize_model and serialize_model_contents.
+Result<std::string> serialize_impl(const Graph& graph, const json& extra_metadata, const json& quantization,
+                                   const std::map<std::string, json>& node_quantization,
+                                   const std::map<std::string, AuxTensor>& aux_tensors) {
   if (!extra_metadata.is_null() && !extra_metadata.is_object())
     return invalid_argument("extra metadata must be a JSON object or null");
+  if (!quantization.is_null() && !quantization.is_object())
+    return invalid_argument("the quantization document must be a JSON object or null");
+  for (const auto& [name, q] : node_quantization) {
+    if (graph.find(name) < 1) return invalid_argument("quantization for unknown node " + quote_name(name));
+    if (!q.is_object()) return invalid_argument("quantization of node " + quote_name(name) + " must be an object");
+  }
+  const bool quantized = !quantization.is_null() || !node_quantization.empty() || !aux_tensors.empty();
   const std::vector<std::string> known = layer_types();
 
   ordered_json meta;
   meta["format"] = kModelFormatName;
-  meta["version"] = kModelFormatVersion;
+  meta["version"] = quantized ? 2 : 1;
   meta["input_shape"] = graph.input_shape();
   meta["output"] = graph.node(graph.output_node()).name;
   ordered_json nodes = ordered_json::array();
   struct Pending {
     std::string name;
-    const Tensor* value;
+    const Tensor* value;   // a layer parameter (F32), or
+    const AuxTensor* aux;  // a tensor no layer owns
   };
   std::vector<Pending> params;
   for (int i = 1; i < graph.num_nodes(); ++i) {
@@ -587,18 +669,33 @@ Result<std::string> serialize_model(const Graph& graph, const json& extra_metada
     json config = json::object();
     node.layer->to_json(config);
     n["config"] = config;
+    if (auto q = node_quantization.find(node.name); q != node_quantization.end()) n["quantization"] = q->second;
     nodes.push_back(std::move(n));
     for (const Param& p : node.layer->params()) {
       if (!valid_param_name(p.name))
         return invalid_argument("node " + quote_name(node.name) + " parameter " + quote_name(p.name) + " has an invalid name");
       if (shape_numel(p.value.shape()) != p.value.numel())
         return internal_error("parameter " + node.name + "." + p.name + " has a shape that does not match its data");
-      params.push_back({node.name + "." + p.name, &p.value});
+      params.push_back({node.name + "." + p.name, &p.value, nullptr});
     }
+  }
+  for (const auto& [name, a] : aux_tensors) {
+    const size_t dot = name.rfind('.');
+    const int node = dot == std::string::npos ? -1 : graph.find(name.substr(0, dot));
+    if (node < 1 || !valid_param_name(name.substr(dot + 1)))
+      return invalid_argument("aux tensor " + quote_name(name) + " must be named '<node>.<name>' after a layer node");
+    if (graph.node(node).layer->find_param(name.substr(dot + 1)))
+      return invalid_argument("aux tensor " + quote_name(name) + " has the name of a layer parameter");
+    const size_t held = a.dtype == TensorDType::kF32 ? a.f32.size()
+                        : a.dtype == TensorDType::kI32 ? a.i32.size() : a.i8.size();
+    if (static_cast<int64_t>(held) != shape_numel(a.shape))
+      return internal_error("aux tensor " + name + " has a shape that does not match its data");
+    params.push_back({name, nullptr, &a});
   }
   if (graph.output_node() == 0) return invalid_argument("the model output is the input node; nothing to save");
   meta["nodes"] = std::move(nodes);
   if (!extra_metadata.is_null()) meta["extra"] = ordered_json(extra_metadata);
+  if (!quantization.is_null()) meta["quantization"] = ordered_json(quantization);
   SLING_ASSIGN_OR_RETURN(std::string meta_text, dump_checked(meta, "extra metadata"));
 
   // Header: __metadata__ first, then tensors in data order (as the reference writer does).
@@ -606,8 +703,10 @@ Result<std::string> serialize_model(const Graph& graph, const json& extra_metada
   header[kMetadataKey] = {{kSlingshotKey, meta_text}};
   uint64_t offset = 0;
   for (const Pending& p : params) {
-    const uint64_t bytes = static_cast<uint64_t>(p.value->numel()) * 4;
-    header[p.name] = {{"dtype", "F32"}, {"shape", p.value->shape()}, {"data_offsets", {offset, offset + bytes}}};
+    const TensorDType dtype = p.aux ? p.aux->dtype : TensorDType::kF32;
+    const Shape& shape = p.aux ? p.aux->shape : p.value->shape();
+    const uint64_t bytes = static_cast<uint64_t>(shape_numel(shape)) * dtype_bytes(dtype);
+    header[p.name] = {{"dtype", dtype_name(dtype)}, {"shape", shape}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
   SLING_ASSIGN_OR_RETURN(std::string header_text, dump_checked(header, "model header"));
@@ -618,12 +717,50 @@ Result<std::string> serialize_model(const Graph& graph, const json& extra_metada
   out.reserve(8 + header_text.size() + offset);
   append_u64_le(out, header_text.size());
   out += header_text;
-  for (const Pending& p : params) append_f32_le(out, p.value->data(), p.value->numel());
+  for (const Pending& p : params) {
+    if (!p.aux) {
+      append_f32_le(out, p.value->data(), p.value->numel());
+    } else if (p.aux->dtype == TensorDType::kF32) {
+      append_f32_le(out, p.aux->f32.data(), static_cast<int64_t>(p.aux->f32.size()));
+    } else if (p.aux->dtype == TensorDType::kI32) {
+      append_i32_le(out, p.aux->i32.data(), static_cast<int64_t>(p.aux->i32.size()));
+    } else {
+      out.append(reinterpret_cast<const char*>(p.aux->i8.data()), p.aux->i8.size());
+    }
+  }
   return out;
 }
 
+}  // namespace
+
+Result<std::string> serialize_model(const Graph& graph, const json& extra_metadata) {
+  return serialize_impl(graph, extra_metadata, null_json(), {}, {});
+}
+
+Result<std::string> serialize_model_contents(const ModelContents& c) {
+  return serialize_impl(c.graph, c.extra, c.quantization, c.node_quantization, c.aux_tensors);
+}
+
+Result<ModelContents> parse_model_contents(std::string_view bytes, const ModelLimits& limits) {
+  return parse_model_impl(bytes, clamp_limits(limits));
+}
+
 Result<Graph> parse_model(std::string_view bytes, json* extra_metadata, const ModelLimits& limits) {
-  return parse_model_impl(bytes, extra_metadata, clamp_limits(limits));
+  SLING_ASSIGN_OR_RETURN(ModelContents c, parse_model_impl(bytes, clamp_limits(limits)));
+  if (extra_metadata) *extra_metadata = std::move(c.extra);
+  return std::move(c.graph);
+}
+
+Status save_model_contents(const ModelContents& contents, const std::string& path) {
+  SLING_ASSIGN_OR_RETURN(std::string bytes, serialize_model_contents(contents));
+  return write_file_atomic(path, bytes);
+}
+
+Result<ModelContents> load_model_contents(const std::string& path, const ModelLimits& limits) {
+  const ModelLimits l = clamp_limits(limits);
+  const uint64_t max_size = 8 + l.max_header_bytes + static_cast<uint64_t>(l.max_total_params) * 4;
+  SLING_ASSIGN_OR_RETURN(std::string bytes, read_file(path, static_cast<int64_t>(max_size)));
+  return parse_model_impl(bytes, l);
 }
 
 Status save_model(const Graph& graph, const std::string& path, const json& extra_metadata) {
@@ -635,7 +772,9 @@ Result<Graph> load_model(const std::string& path, json* extra_metadata, const Mo
   const ModelLimits l = clamp_limits(limits);
   const uint64_t max_size = 8 + l.max_header_bytes + static_cast<uint64_t>(l.max_total_params) * 4;
   SLING_ASSIGN_OR_RETURN(std::string bytes, read_file(path, static_cast<int64_t>(max_size)));
-  return parse_model_impl(bytes, extra_metadata, l);
+  SLING_ASSIGN_OR_RETURN(ModelContents c, parse_model_impl(bytes, l));
+  if (extra_metadata) *extra_metadata = std::move(c.extra);
+  return std::move(c.graph);
 }
 
 }  // namespace slingshot

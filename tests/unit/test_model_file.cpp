@@ -465,7 +465,7 @@ TEST_CASE("model file: golden file") {
     json side;
     side["file"] = "golden_tiny_cnn.safetensors";
     side["format"] = kModelFormatName;
-    side["version"] = kModelFormatVersion;
+    side["version"] = 1;  // a float model is written as version 1
     side["output"] = g->node(g->output_node()).name;
     side["tensors"] = json::object();
     for (int i = 1; i < g->num_nodes(); ++i)
@@ -583,16 +583,28 @@ TEST_CASE("model file: __metadata__ errors") {
 TEST_CASE("model file: format name and version") {
   expect_error(edit_meta([](Parts& p) { p.meta["format"] = "onnx"; }), "unknown format 'onnx'");
   expect_error(edit_meta([](Parts& p) { p.meta.erase("format"); }), "no format string");
-  const Status v2 = error_of(edit_meta([](Parts& p) { p.meta["version"] = 2; }),
-                                 "unsupported model format version 2");
-  CHECK(v2.code() == StatusCode::kUnimplemented);
+  const Status v3 = error_of(edit_meta([](Parts& p) { p.meta["version"] = kModelFormatVersion + 1; }),
+                             "unsupported model format version 3");
+  CHECK(v3.code() == StatusCode::kUnimplemented);
   // A future file with fields this build does not know still gets the version error.
   expect_error(edit_meta([](Parts& p) {
-                 p.meta["version"] = 3;
+                 p.meta["version"] = 4;
                  p.meta["quantization"] = {{"scheme", "int8"}};
                  p.meta["nodes"][0]["quantization"] = {{"scale", 0.5}};
+                 p.meta["nodes"][0]["calibration"] = {{"scale", 0.5}};
                }),
-               "unsupported model format version 3");
+               "unsupported model format version 4");
+  // Version 2 carries quantization objects; the container passes them through.
+  CHECK(parse_model(edit_meta([](Parts& p) {
+          p.meta["version"] = 2;
+          p.meta["quantization"] = json::object();
+          (*find_node(p, "conv1"))["quantization"] = json::object();
+        })).ok());
+  expect_error(edit_meta([](Parts& p) {
+                 p.meta["version"] = 2;
+                 (*find_node(p, "conv1"))["calibration"] = json::object();
+               }),
+               "node 'conv1' has unknown field 'calibration'");
   expect_error(edit_meta([](Parts& p) { p.meta["version"] = 0; }), "invalid model format version 0");
   expect_error(edit_meta([](Parts& p) { p.meta["version"] = "1"; }), "needs an integer version");
   expect_error(edit_meta([](Parts& p) { p.meta["version"] = 1.5; }), "needs an integer version");
@@ -608,7 +620,12 @@ TEST_CASE("model file: format name and version") {
 
 TEST_CASE("model file: tensor dtype, shape and byte counts") {
   expect_error(edit_meta([](Parts& p) { find_tensor(p, "bn1.gamma")->dtype = "F16"; }),
-               "tensor 'bn1.gamma' has dtype 'F16'; only F32 is supported");
+               "tensor 'bn1.gamma' has dtype 'F16'; only F32, I32 and I8 are supported");
+  // Integer dtypes are for quantization tensors; a layer parameter stays F32.
+  expect_error(edit_header([](json& h) {
+                 h["bn1.gamma"]["dtype"] = "I32";
+               }),
+               "tensor 'bn1.gamma' is a layer parameter, so it must be F32, not I32");
   expect_error(edit_header([](json& h) { h["bn1.gamma"]["dtype"] = 32; }), "dtype must be a string");
   expect_error(edit_header([](json& h) { h["bn1.gamma"].erase("dtype"); }), "tensor 'bn1.gamma' has no dtype");
   expect_error(edit_header([](json& h) { h["bn1.gamma"]["shape"] = {16}; }),
