@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   clang-14 lld-14 libclang-rt-14-dev
   emscripten binaryen
-  libhwy-dev libxnnpack-dev doctest-dev libstb-dev nlohmann-json3-dev libcli11-dev
+  libhwy-dev libxnnpack-dev libonnx-dev libprotobuf-dev protobuf-compiler doctest-dev libstb-dev nlohmann-json3-dev libcli11-dev
   espeak-ng fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf
   # gcc-arm-none-eabi ships no C++ headers; libstdc++-arm-none-eabi-newlib provides them.
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
@@ -46,6 +46,8 @@ lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
 stamp=node_modules/.slingshot-lock.sha256
 if [[ ! -d node_modules || ! -f $stamp || $(cat "$stamp") != "$lock_hash" ]]; then
   echo "setup: installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  # --ignore-scripts: onnxruntime-node's install script would download CUDA binaries; the
+  # CPU binaries it needs ship inside the package.
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
   echo "$lock_hash" >"$stamp"
 fi
