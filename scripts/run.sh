@@ -8,11 +8,16 @@ bash scripts/build.sh
 
 cli=build/native/slingshot
 echo "== demo: $cli demo"
-if "$cli" demo --help >/dev/null 2>&1; then
-  "$cli" demo
-else
-  echo "note: '$cli demo' is not available in this build yet; skipping the headless demo." >&2
+"$cli" demo
+# The deployed view of the same model: int8 post-training quantization, then every engine
+# on the held-out set, with agreement measured against the TFLite-exact int8-ref engine.
+"$cli" quantize --model out/demo/shapes_tiny_cnn.safetensors --data shapes -o out/demo/shapes_tiny_cnn.int8.safetensors
+engines=(--engine int8-ref --engine int8-simd --engine fakequant --engine float)
+if "$cli" eval --help | grep -q xnnpack && "$cli" eval --model out/demo/shapes_tiny_cnn.int8.safetensors \
+     --engine xnnpack --count 1 >/dev/null 2>&1; then
+  engines+=(--engine xnnpack)
 fi
+"$cli" eval --model out/demo/shapes_tiny_cnn.int8.safetensors --data shapes --count 2000 "${engines[@]}"
 
 echo "== web: serving the page (Ctrl-C to stop)"
 exec node scripts/serve.mjs --port "${SLING_PORT:-8737}"

@@ -1,5 +1,6 @@
-// `slingshot grad --model M --input FILE --label K [--json] [-o GRAD.npy]`: logits, loss
-// and the input gradient dL/dx of the float model, in [0, 1] input units.
+// `slingshot grad --model M --input FILE --label K [--engine float|fakequant] [--json]
+// [-o GRAD.npy]`: logits, loss and the input gradient dL/dx, in [0, 1] input units, of the
+// float model or of the fake-quant mirror of a quantized one (straight-through gradients).
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -7,13 +8,15 @@
 #include "cli/commands.h"
 #include "data/image_io.h"
 #include "data/npy.h"
+#include "engine/engine.h"
 #include "model/loss.h"
+#include "quant/fake_quant_graph.h"
 
 namespace slingshot::cli {
 namespace {
 
 struct GradOptions {
-  std::string model, input, output;
+  std::string model, input, output, engine = "float";
   int label = -1;
   bool json = false;
 };
@@ -44,7 +47,18 @@ Result<Tensor> load_input(const std::string& path, const Shape& model_input) {
 }
 
 Status run_grad(const GradOptions& o) {
-  SLING_ASSIGN_OR_RETURN(Graph g, load_model_arg(o.model));
+  SLING_ASSIGN_OR_RETURN(QuantizedModel qm, load_any_model_arg(o.model));
+  SLING_ASSIGN_OR_RETURN(EngineKind kind, parse_engine(o.engine));
+  if (kind != EngineKind::kFloat && kind != EngineKind::kFakeQuant)
+    return invalid_argument("engine '" + o.engine +
+                            "' has no gradient; use float (transfer) or fakequant (straight-through estimator)");
+  if (kind == EngineKind::kFakeQuant && qm.nodes.empty())
+    return invalid_argument("engine 'fakequant' needs a quantized model (run `slingshot quantize` first)");
+  Graph fq_graph({1});
+  if (kind == EngineKind::kFakeQuant) {
+    SLING_ASSIGN_OR_RETURN(fq_graph, build_fake_quant_graph(qm));
+  }
+  const Graph& g = kind == EngineKind::kFakeQuant ? fq_graph : qm.graph;
   SLING_ASSIGN_OR_RETURN(Tensor x, load_input(o.input, g.input_shape()));
   const Shape out = g.output_shape();
   if (out.size() != 1) return invalid_argument("grad needs a model with a flat [classes] output");
@@ -70,7 +84,7 @@ Status run_grad(const GradOptions& o) {
   }
   if (o.json) {
     nlohmann::json j = {{"model", o.model},       {"input", o.input},      {"label", o.label},
-                        {"engine", "float"},      {"prediction", pred},    {"loss", loss},
+                        {"engine", o.engine},      {"prediction", pred},    {"loss", loss},
                         {"logits", logits.storage()}, {"grad_shape", grad.shape()},
                         {"grad_norms", {{"l1", l1}, {"l2", std::sqrt(l2)}, {"linf", linf}}},
                         {"grad", grad.storage()}};
@@ -88,11 +102,13 @@ Status run_grad(const GradOptions& o) {
 
 void register_grad(CLI::App& app, CommandList& out) {
   auto opts = std::make_shared<GradOptions>();
-  CLI::App* sub = app.add_subcommand("grad", "Logits, loss and input gradient of the float model for one input");
+  CLI::App* sub = app.add_subcommand("grad", "Logits, loss and input gradient for one input (float or fake-quant)");
   sub->add_option("--model", opts->model, "Model file")->required();
   sub->add_option("--input", opts->input, "PNG/JPEG image or float32 .npy ([H,W,C] or [1,H,W,C], values in [0,1])")
       ->required();
   sub->add_option("--label", opts->label, "True class index")->required();
+  sub->add_option("--engine", opts->engine, "Gradient engine: float or fakequant (STE through the quantized model)")
+      ->capture_default_str();
   sub->add_flag("--json", opts->json, "Print JSON (logits, loss, full gradient)");
   sub->add_option("-o,--output", opts->output, "Also write the gradient as .npy");
   out.push_back({sub, [opts] { return run_grad(*opts); }});

@@ -14,7 +14,8 @@ struct InfoOptions {
 };
 
 Status run_info(const InfoOptions& o) {
-  SLING_ASSIGN_OR_RETURN(Graph g, load_model_arg(o.model));
+  SLING_ASSIGN_OR_RETURN(QuantizedModel qm, load_any_model_arg(o.model));
+  const Graph& g = qm.graph;
   nlohmann::json layers = nlohmann::json::array();
   for (int i = 1; i < g.num_nodes(); ++i) {
     const Node& n = g.node(i);
@@ -38,6 +39,16 @@ Status run_info(const InfoOptions& o) {
                       {"total_params", g.num_params(false)},
                       {"macs", g.macs()},
                       {"layers", layers}};
+  if (!qm.nodes.empty()) {
+    const Footprint f = footprint(qm);
+    j["quantization"] = {{"weights", weight_scheme_name(qm.weights)},
+                         {"activation_bits", qm.activation_bits},
+                         {"rounding", qm.rounding == RoundingMode::kDouble ? "double" : "single"},
+                         {"input_grid", {{"scale", qm.nodes[0].output.scale}, {"zero_point", qm.nodes[0].output.zero_point}}},
+                         {"calibration", qm.calibration},
+                         {"footprint_bytes", f.total_bytes()},
+                         {"float_bytes", f.float_bytes}};
+  }
   if (o.json) {
     std::printf("%s\n", j.dump(2).c_str());
     return Status::Ok();
@@ -54,6 +65,12 @@ Status run_info(const InfoOptions& o) {
   std::printf("\n  trainable parameters %lld (all, with batch-norm statistics: %lld)\n  MACs per inference   %lld\n",
               static_cast<long long>(g.num_params(true)), static_cast<long long>(g.num_params(false)),
               static_cast<long long>(g.macs()));
+  if (!qm.nodes.empty())
+    std::printf("  quantized            %s weights (per channel), %d-bit activations, %s rounding; %lld bytes deployed "
+                "(float32: %lld)\n",
+                weight_scheme_name(qm.weights), qm.activation_bits,
+                qm.rounding == RoundingMode::kDouble ? "double" : "single",
+                static_cast<long long>(footprint(qm).total_bytes()), static_cast<long long>(footprint(qm).float_bytes));
   return Status::Ok();
 }
 

@@ -73,5 +73,34 @@ expect_error "unknown dataset" "unknown dataset 'cifar'" "$bin" train --dataset 
 expect_error "unwritable output" "cannot create" "$bin" init -o /nonexistent-dir/x.safetensors
 "$bin" > /dev/null 2>&1; [ $? -ne 0 ] && pass "no subcommand fails" || fail "no subcommand should fail"
 
+# Quantization: PTQ of the demo model, every engine on the held-out set, JSON reports.
+expect_ok "quantize int8" "$bin" quantize --model demo/tiny.safetensors --data shapes --samples 256 -o q8.safetensors
+grep -q "weights int8 (per channel), activations 8-bit" out.txt && pass "quantize summary" || fail "quantize summary: $(cat out.txt)"
+expect_ok "info on a quantized model" "$bin" info q8.safetensors
+grep -q "quantized            int8 weights" out.txt && pass "info shows quantization" || fail "info quantization"
+expect_ok "eval json" "$bin" eval --model q8.safetensors --data shapes --count 300 --engine int8-ref --engine fakequant --json
+"${PYTHON:-/usr/bin/python3}" - out.txt <<'PY' && pass "eval json fields" || fail "eval json fields: $(cat out.txt)"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["engine"] == "int8-ref" and r["n"] == 300 and 0.0 <= r["accuracy"] <= 1.0, r
+fq = r["engines"][1]
+assert fq["engine"] == "fakequant" and fq["top1_agreement"] >= 0.99, fq
+assert r["engines"][0]["exact_logits"] == 1.0
+PY
+expect_ok "quantize ternary, 4-bit activations, percentile" "$bin" quantize --model demo/tiny.safetensors --scheme ternary \
+  --act-bits 4 --calibration percentile --percentile 99.9 --samples 128 --json -o qt.safetensors
+grep -q '"weights":"ternary"' out.txt && pass "quantize json" || fail "quantize json: $(cat out.txt)"
+expect_ok "grad through fake-quant (STE)" "$bin" grad --model q8.safetensors --input img16.png --label 1 --engine fakequant
+expect_error "integer engine has no gradient" "has no gradient" "$bin" grad --model q8.safetensors --input img16.png --label 1 --engine int8-ref
+expect_error "int8 engine on a float model" "needs a quantized model" "$bin" eval --model demo/tiny.safetensors --engine int8-ref
+expect_error "unknown engine" "unknown engine 'gpu'" "$bin" eval --model q8.safetensors --engine gpu
+expect_error "unknown scheme" "unknown weight scheme 'int3'" "$bin" quantize --model demo/tiny.safetensors --scheme int3 -o x.safetensors
+expect_error "bad calibration" "--calibration must be minmax or percentile" "$bin" quantize --model demo/tiny.safetensors --calibration kl -o x.safetensors
+expect_error "quantize twice" "is already quantized" "$bin" quantize --model q8.safetensors -o x.safetensors
+expect_ok "init a DS-CNN (audio-shaped input)" "$bin" init --arch dscnn --input 49x10x1 -o ds.safetensors
+expect_error "dataset shape mismatch" "dataset 'shapes' makes square RGB images" "$bin" quantize --model ds.safetensors -o x.safetensors
+expect_ok "quantize ResNet-8" "$bin" quantize --model r8.safetensors --samples 8 -o r8q.safetensors
+expect_ok "eval ResNet-8 int8-ref vs fakequant" "$bin" eval --model r8q.safetensors --count 8 --engine int8-ref --engine fakequant
+
 echo "$fails failed"
 [ "$fails" -eq 0 ]
