@@ -39,6 +39,10 @@ Status run_training(const TrainRunOptions& o) {
   cfg.batch_size = o.batch_size;
   cfg.learning_rate = o.learning_rate;
   cfg.seed = o.seed;
+  if (!o.qat.empty()) {
+    SLING_ASSIGN_OR_RETURN(WeightScheme scheme, parse_weight_scheme(o.qat));
+    cfg.qat_weights = scheme;
+  }
   ProgressBar bar("train");
   nlohmann::json history = nlohmann::json::array();
   // The model is checkpointed at the end of every epoch, so an interrupted run keeps it.
@@ -64,11 +68,14 @@ Status run_training(const TrainRunOptions& o) {
                        {"test_accuracy", r.val_accuracy}});
   }
   SLING_RETURN_IF_ERROR(checkpoint_status);
+  // A QAT model keeps its quantized weights: `slingshot quantize --scheme` recovers their codes.
+  if (cfg.qat_weights) quantize_weights_in_place(g, *cfg.qat_weights);
   SLING_ASSIGN_OR_RETURN(double test_acc, evaluate_accuracy(g, test_set));
   std::printf("float test accuracy %.3f on %d held-out images\n", test_acc, o.test_size);
   if (!o.output.empty()) {
     nlohmann::json meta = {{"dataset", o.dataset}, {"classes", train_set.class_names}, {"test_accuracy", test_acc},
                            {"seed", o.seed},       {"epochs", o.epochs}};
+    if (cfg.qat_weights) meta["qat_weights"] = o.qat;
     SLING_RETURN_IF_ERROR(save_model(g, o.output, meta));
     std::printf("model written to %s\n", o.output.c_str());
   }
@@ -92,6 +99,9 @@ void register_train(CLI::App& app, CommandList& out) {
   sub->add_option("--batch-size", o->batch_size, "Batch size")->capture_default_str()->check(CLI::Range(2, 4096));
   sub->add_option("--lr", o->learning_rate, "Peak learning rate")->capture_default_str();
   sub->add_option("--seed", o->seed, "Seed for data, initialization and shuffling")->capture_default_str();
+  sub->add_option("--qat", o->qat,
+                  "Quantization-aware training of the weights (int8, int4, ternary = stochastic STQ, binary); "
+                  "then quantize with the same --scheme");
   sub->add_option("-o,--output", o->output, "Model file to write");
   sub->add_flag("--json", o->json, "Print a JSON report at the end");
   out.push_back({sub, [o] { return run_training(*o); }});

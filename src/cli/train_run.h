@@ -21,6 +21,7 @@ struct TrainRunOptions {
   uint64_t seed = 1;               // data, init and shuffling seed
   std::string output;              // model file to write (after every epoch)
   bool json = false;               // print a JSON report at the end
+  std::string qat;                 // quantization-aware training of the weights: int8|int4|ternary|binary
 };
 
 Status run_training(const TrainRunOptions& o);

@@ -7,6 +7,7 @@
 
 #include "core/rng.h"
 #include "model/loss.h"
+#include "quant/weight_quantizers.h"
 
 namespace slingshot {
 namespace {
@@ -29,7 +30,49 @@ Status check_compatible(const Graph& graph, const Dataset& data, const char* whi
   return Status::Ok();
 }
 
+// Swaps quantized weights in for a pass and the float masters back afterwards.
+class QatWeights {
+ public:
+  QatWeights(Graph& g, std::optional<WeightScheme> scheme) : graph_(g), scheme_(scheme) {}
+  ~QatWeights() { restore(); }  // an early error return must not lose the masters
+  QatWeights(const QatWeights&) = delete;
+  QatWeights& operator=(const QatWeights&) = delete;
+  // Puts quantized weights in place (stochastic ternary when `rng` is given).
+  void quantize(Rng* rng) {
+    if (!scheme_) return;
+    masters_.clear();
+    for (int i = 1; i < graph_.num_nodes(); ++i) {
+      Layer& layer = *graph_.node(i).layer;
+      if (!is_weighted_type(layer.type())) continue;
+      Tensor& w = layer.find_param("weight")->value;
+      const int axis = weight_channel_axis(layer);
+      QuantizedWeights q = rng ? quantize_weights_stochastic(w, axis, *scheme_, *rng)
+                               : quantize_weights(w, axis, *scheme_);
+      masters_.emplace_back(i, w);
+      w = dequantize_weights(q, axis);
+    }
+  }
+  // Keeps the quantized weights: the masters are dropped.
+  void commit() { masters_.clear(); }
+  // Restores the float masters.
+  void restore() {
+    for (auto& [i, w] : masters_) graph_.node(i).layer->find_param("weight")->value = std::move(w);
+    masters_.clear();
+  }
+
+ private:
+  Graph& graph_;
+  std::optional<WeightScheme> scheme_;
+  std::vector<std::pair<int, Tensor>> masters_;
+};
+
 }  // namespace
+
+void quantize_weights_in_place(Graph& graph, WeightScheme scheme) {
+  QatWeights q(graph, scheme);
+  q.quantize(nullptr);
+  q.commit();
+}
 
 Result<double> evaluate_accuracy(const Graph& graph, const Dataset& data, int batch_size, KernelPath kernels) {
   SLING_RETURN_IF_ERROR(check_compatible(graph, data, "evaluation"));
@@ -61,6 +104,8 @@ Result<std::vector<EpochReport>> train(Graph& graph, const Dataset& train_set, c
     for (const Param& p : graph.node(i).layer->params()) velocity[i].emplace_back(p.value.shape(), 0.0f);
 
   Rng rng(config.seed);
+  Rng qat_rng(config.seed ^ 0x5354515f71617421ull);  // stochastic ternary draws
+  QatWeights qat(graph, config.qat_weights);
   std::vector<int64_t> order(train_set.size());
   std::iota(order.begin(), order.end(), 0);
   const int steps_per_epoch = static_cast<int>((train_set.size() + config.batch_size - 1) / config.batch_size);
@@ -83,6 +128,7 @@ Result<std::vector<EpochReport>> train(Graph& graph, const Dataset& train_set, c
       if (n < 2 && s > 0) break;
       idx.assign(order.begin() + begin, order.begin() + begin + n);
       train_set.gather(idx, batch, labels);
+      qat.quantize(&qat_rng);
       SLING_RETURN_IF_ERROR(graph.forward(batch, ws, Mode::kTrain, config.kernels));
       SLING_ASSIGN_OR_RETURN(float loss, softmax_cross_entropy(ws.output(), labels, &grad));
       if (!std::isfinite(loss))
@@ -92,6 +138,7 @@ Result<std::vector<EpochReport>> train(Graph& graph, const Dataset& train_set, c
       seen += n;
       rep.train_loss += static_cast<double>(loss) * n;
       SLING_RETURN_IF_ERROR(graph.backward(grad, ws, true, config.kernels));
+      qat.restore();  // the gradient of the quantized weights updates the masters (STE)
       graph.update_running_stats(ws, config.bn_momentum);
       const float lr = config.learning_rate * 0.5f *
                        (1.0f + std::cos(3.14159265f * static_cast<float>(step) / static_cast<float>(total_steps)));
@@ -115,7 +162,10 @@ Result<std::vector<EpochReport>> train(Graph& graph, const Dataset& train_set, c
     rep.train_loss /= std::max<int64_t>(seen, 1);
     rep.train_accuracy = static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(seen, 1));
     if (val_set) {
-      SLING_ASSIGN_OR_RETURN(rep.val_accuracy, evaluate_accuracy(graph, *val_set, 64, config.kernels));
+      qat.quantize(nullptr);
+      auto acc = evaluate_accuracy(graph, *val_set, 64, config.kernels);
+      qat.restore();
+      SLING_ASSIGN_OR_RETURN(rep.val_accuracy, std::move(acc));
     }
     reports.push_back(rep);
   }

@@ -4,9 +4,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 #include "data/dataset.h"
 #include "model/graph.h"
+#include "quant/quantized_model.h"
 
 namespace slingshot {
 
@@ -19,6 +21,11 @@ struct TrainConfig {
   float bn_momentum = 0.9f;              // running-statistics decay
   uint64_t seed = 0;                     // shuffling seed
   KernelPath kernels = KernelPath::kSimd;  // float kernels to use
+  // Quantization-aware training of the weights: each step runs on the quantized weights
+  // (ternary drawn stochastically, as Stochastic Ternary Quantization does) and applies
+  // the gradient to the float master weights (straight-through estimator). Validation
+  // uses the deterministic quantizer. Off when empty.
+  std::optional<WeightScheme> qat_weights;
 };
 
 struct EpochReport {
@@ -34,6 +41,11 @@ using StepCallback = std::function<bool(int, int, int, double)>;
 // Trains `graph` in place. Reports one entry per completed epoch.
 Result<std::vector<EpochReport>> train(Graph& graph, const Dataset& train_set, const Dataset* val_set,
                                        const TrainConfig& config, const StepCallback& on_step = {});
+
+// Replaces every conv / depthwise / dense weight by its deterministic per-channel
+// quantization, dequantized: what a QAT model deploys. BN folding and PTQ afterwards
+// recover the same codes (a per-channel scale absorbs the batch norm).
+void quantize_weights_in_place(Graph& graph, WeightScheme scheme);
 
 // Top-1 accuracy in inference mode.
 Result<double> evaluate_accuracy(const Graph& graph, const Dataset& data, int batch_size = 64,

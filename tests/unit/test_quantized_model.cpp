@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <set>
 
 #include "data/synthetic_shapes.h"
 #include "engine/engine.h"
@@ -503,4 +504,49 @@ TEST_CASE("engines: names parse and bad requests are clear errors") {
   const Status s = (*engine)->predict(wrong, logits);
   REQUIRE(!s.ok());
   CHECK(s.message().find("does not match the model input") != std::string::npos);
+}
+
+TEST_CASE("quant: QAT weights survive BN folding: PTQ recovers the same codes") {
+  for (WeightScheme s : {WeightScheme::kTernary, WeightScheme::kBinary, WeightScheme::kInt4}) {
+    const std::string scheme = weight_scheme_name(s);
+    CAPTURE(scheme);
+    Graph g = clone_graph(trained_tiny_cnn()).value();
+    quantize_weights_in_place(g, s);
+    QuantizeOptions o;
+    o.weights = s;
+    const QuantizedModel m = quantize(g, o);
+    // The folded float weights are exactly representable: codes x scale reproduce them.
+    for (int i = 1; i < m.graph.num_nodes(); ++i) {
+      const Layer& layer = *m.graph.node(i).layer;
+      if (!is_weighted_type(layer.type())) continue;
+      const Tensor& w = layer.find_param("weight")->value;
+      const Tensor back = dequantize_weights({m.nodes[i].weight_scale, m.nodes[i].weight}, weight_channel_axis(layer));
+      double worst = 0;
+      for (int64_t k = 0; k < w.numel(); ++k)
+        worst = std::max(worst, std::fabs(static_cast<double>(back[k]) - w[k]) / (std::fabs(w[k]) + 1e-12));
+      CHECK(worst < 1e-5);
+    }
+  }
+}
+
+TEST_CASE("train: quantization-aware training runs on quantized weights and keeps the masters") {
+  Dataset train_set = *make_shapes_dataset(600, 16, 1);
+  Graph g = build_tiny_cnn(4, {16, 16, 3}).value();
+  init_params(g, 3);
+  TrainConfig cfg;
+  cfg.epochs = 1;
+  cfg.seed = 2;
+  cfg.qat_weights = WeightScheme::kTernary;
+  REQUIRE(train(g, train_set, nullptr, cfg).ok());
+  // After training the graph holds float masters (not ternary values)...
+  const Tensor& w = g.node(1).layer->find_param("weight")->value;
+  std::set<float> distinct(w.data(), w.data() + w.numel());
+  CHECK(distinct.size() > 20);
+  // ...and quantize_weights_in_place leaves at most three values per output channel.
+  quantize_weights_in_place(g, WeightScheme::kTernary);
+  const int64_t per_channel = w.numel() / w.dim(0);
+  for (int64_t c = 0; c < w.dim(0); ++c) {
+    std::set<float> values(w.data() + c * per_channel, w.data() + (c + 1) * per_channel);
+    CHECK(values.size() <= 3);
+  }
 }
