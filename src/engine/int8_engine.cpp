@@ -12,6 +12,9 @@
 #include "kernels/ref/depthwise_conv2d_s8__ref.h"
 #include "kernels/ref/global_avg_pool_s8__ref.h"
 #include "kernels/ref/max_pool2d_s8__ref.h"
+#include "kernels/simd/conv2d_s8__simd.h"
+#include "kernels/simd/dense_s8__simd.h"
+#include "kernels/simd/depthwise_conv2d_s8__simd.h"
 
 namespace slingshot {
 namespace {
@@ -26,6 +29,15 @@ class Int8Engine final : public Engine {
  public:
   Int8Engine(Int8Program program, bool simd) : program_(std::move(program)), simd_(simd) {
     buffers_.resize(program_.buffer_elements.size());
+    if (!simd_) return;
+    // Conv filters are packed once, at load.
+    packed_.resize(program_.ops.size());
+    for (size_t i = 0; i < program_.ops.size(); ++i) {
+      const Int8Op& op = program_.ops[i];
+      if (op.kind != Int8OpKind::kConv2D) continue;
+      packed_[i].resize(conv2d_s8__simd_packed_size(op.window));
+      conv2d_s8__simd_pack_filter(op.window, op.weights, packed_[i].data());
+    }
   }
   EngineKind kind() const override { return simd_ ? EngineKind::kInt8Simd : EngineKind::kInt8Ref; }
 
@@ -34,13 +46,28 @@ class Int8Engine final : public Engine {
     const int32_t n = static_cast<int32_t>(x.dim(0));
     for (size_t b = 0; b < buffers_.size(); ++b)
       if (static_cast<int>(b) != program_.input_buffer) buffers_[b].resize(program_.buffer_elements[b] * n);
-    for (const Int8Op& op : program_.ops) run(op, n);
+    if (simd_ && n != scratch_batch_) size_scratch(n);
+    for (size_t i = 0; i < program_.ops.size(); ++i) run(program_.ops[i], i, n);
     dequantize_output(program_, buffers_[program_.output_buffer].data(), n, logits);
     return Status::Ok();
   }
 
  private:
-  void run(const Int8Op& op, int32_t n) {
+  // One scratch buffer serves every simd kernel call: the largest any op needs at batch n.
+  void size_scratch(int32_t n) {
+    int64_t need = 0;
+    for (const Int8Op& op : program_.ops) {
+      if (op.kind == Int8OpKind::kConv2D) need = std::max(need, conv2d_s8__simd_scratch_size(batched(op.window, n)));
+      if (op.kind == Int8OpKind::kDepthwiseConv2D)
+        need = std::max(need, depthwise_conv2d_s8__simd_scratch_size(batched(op.window, n)));
+      if (op.kind == Int8OpKind::kDense)
+        need = std::max(need, dense_s8__simd_scratch_size({n, op.dense.in_dim, op.dense.out_dim}));
+    }
+    scratch_.resize(need);
+    scratch_batch_ = n;
+  }
+
+  void run(const Int8Op& op, size_t index, int32_t n) {
     const int8_t* in = buffers_[op.input].data();
     int8_t* out = buffers_[op.output].data();
     ConvQuantParams conv = op.conv;
@@ -48,13 +75,22 @@ class Int8Engine final : public Engine {
     conv.output_shift = op.shifts.data();
     switch (op.kind) {
       case Int8OpKind::kConv2D:
-        conv2d_s8__ref(batched(op.window, n), conv, in, op.weights, op.bias, out);
+        if (simd_)
+          conv2d_s8__simd(batched(op.window, n), conv, in, packed_[index].data(), op.bias, out, scratch_.data());
+        else
+          conv2d_s8__ref(batched(op.window, n), conv, in, op.weights, op.bias, out);
         break;
       case Int8OpKind::kDepthwiseConv2D:
-        depthwise_conv2d_s8__ref(batched(op.window, n), conv, in, op.weights, op.bias, out);
+        if (simd_)
+          depthwise_conv2d_s8__simd(batched(op.window, n), conv, in, op.weights, op.bias, out, scratch_.data());
+        else
+          depthwise_conv2d_s8__ref(batched(op.window, n), conv, in, op.weights, op.bias, out);
         break;
       case Int8OpKind::kDense:
-        dense_s8__ref({n, op.dense.in_dim, op.dense.out_dim}, conv, in, op.weights, op.bias, out);
+        if (simd_)
+          dense_s8__simd({n, op.dense.in_dim, op.dense.out_dim}, conv, in, op.weights, op.bias, out, scratch_.data());
+        else
+          dense_s8__ref({n, op.dense.in_dim, op.dense.out_dim}, conv, in, op.weights, op.bias, out);
         break;
       case Int8OpKind::kMaxPool:
         max_pool2d_s8__ref(batched(op.window, n), op.pool, in, out);
@@ -81,6 +117,9 @@ class Int8Engine final : public Engine {
   Int8Program program_;
   bool simd_;
   std::vector<std::vector<int8_t>> buffers_;
+  std::vector<std::vector<int32_t>> packed_;  // simd: packed conv filters, by op index
+  std::vector<int32_t> scratch_;              // simd: shared kernel scratch
+  int32_t scratch_batch_ = -1;                // the batch scratch_ is sized for
 };
 
 }  // namespace

@@ -550,3 +550,36 @@ TEST_CASE("train: quantization-aware training runs on quantized weights and keep
     CHECK(values.size() <= 3);
   }
 }
+
+TEST_CASE("engines: int8-simd gives the int8-ref logits bit for bit, at every batch size") {
+  // The trained CNN at 8-bit and at 4-bit activations, then a ResNet-8 with random weights.
+  std::vector<QuantizedModel> models;
+  models.push_back(quantize(trained_tiny_cnn()));
+  QuantizeOptions low;
+  low.weights = WeightScheme::kTernary;
+  low.activation_bits = 4;
+  models.push_back(quantize(trained_tiny_cnn(), low));
+  Graph r8 = build_resnet8(10, {32, 32, 3}).value();
+  init_params(r8, 5);
+  Rng rng(8);
+  Tensor images({9, 32, 32, 3});
+  for (int64_t i = 0; i < images.numel(); ++i) images[i] = static_cast<float>(rng.below(256)) / 255.0f;
+  models.push_back(quantize_post_training(r8, images, {}).value());
+  for (const QuantizedModel& m : models) {
+    const Tensor& x = m.graph.input_shape()[0] == 32 ? images : test_set().inputs;
+    auto ref = make_engine(EngineKind::kInt8Ref, m);
+    auto simd = make_engine(EngineKind::kInt8Simd, m);
+    REQUIRE(ref.ok());
+    REQUIRE(simd.ok());
+    for (int64_t batch : {int64_t{1}, int64_t{7}, x.dim(0)}) {
+      Shape s = x.shape();
+      s[0] = batch;
+      Tensor xb(s);
+      std::copy(x.data(), x.data() + xb.numel(), xb.data());
+      Tensor a, b;
+      REQUIRE((*ref)->predict(xb, a).ok());
+      REQUIRE((*simd)->predict(xb, b).ok());
+      CHECK(a.storage() == b.storage());
+    }
+  }
+}
