@@ -28,6 +28,7 @@ void register_train(CLI::App& app, CommandList& out);
 void register_demo(CLI::App& app, CommandList& out);
 void register_quantize(CLI::App& app, CommandList& out);
 void register_eval(CLI::App& app, CommandList& out);
+void register_export_onnx(CLI::App& app, CommandList& out);
 
 inline void register_all(CLI::App& app, CommandList& out) {
   register_info(app, out);
@@ -37,6 +38,7 @@ inline void register_all(CLI::App& app, CommandList& out) {
   register_demo(app, out);
   register_quantize(app, out);
   register_eval(app, out);
+  register_export_onnx(app, out);
 }
 
 // Loads a model file named on the command line.
