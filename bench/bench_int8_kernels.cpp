@@ -1,7 +1,7 @@
 // Per-layer timing of the int8 kernels: the ResNet-8 conv layer shapes (batch 1 by
 // default, the browser's inference case) for conv2d_s8__ref, conv2d_s8__simd and,
 // natively, XNNPACK's QC8 (per-channel int8) convolution as the peer; plus a depthwise
-// and a dense layer (ref vs simd). Prints one JSON object: per layer milliseconds and
+// layer, two dense layers and ResNet-8's residual adds (ref vs simd). Prints one JSON object: per layer milliseconds and
 // GMAC/s, and the whole ResNet-8 conv stack (stack1's conv shape counted twice, as the
 // network has two). Natively it measures thread CPU time; each figure is the minimum over
 // the runs of a repeated call (repeats chosen so one run takes about 2 ms).
@@ -18,9 +18,11 @@
 #include "thread_clock.h"
 
 #include "core/rng.h"
+#include "kernels/ref/add_s8__ref.h"
 #include "kernels/ref/conv2d_s8__ref.h"
 #include "kernels/ref/dense_s8__ref.h"
 #include "kernels/ref/depthwise_conv2d_s8__ref.h"
+#include "kernels/simd/add_s8__simd.h"
 #include "kernels/simd/conv2d_s8__simd.h"
 #include "kernels/simd/dense_s8__simd.h"
 #include "kernels/simd/depthwise_conv2d_s8__simd.h"
@@ -251,6 +253,23 @@ int main(int argc, char** argv) {
       j["ref"] =
           figures(min_ms(runs, [&] { dense_s8__ref(d, u.q, x.data(), w.data(), u.bias.data(), y.data()); }), macs);
     out["dense_" + std::to_string(d.in_dim) + "x" + std::to_string(d.out_dim)] = j;
+  }
+  // ResNet-8's three residual adds (32x32x16, 16x16x32, 8x8x64), TFLite-like parameters.
+  {
+    const int64_t count = int64_t{batch} * (32 * 32 * 16 + 16 * 16 * 32 + 8 * 8 * 64);
+    const std::vector<int8_t> a = random_int8(rng, count), b = random_int8(rng, count);
+    std::vector<int8_t> y(static_cast<size_t>(count));
+    const AddQuantParams q{20, 3, 1518500250, -1, -7, 1200000000, -2, 4, 1300000000, -19, -128, 127,
+                           RoundingMode::kDouble};
+    nlohmann::json j;
+    j["elements"] = count;
+    const double simd_ms = min_ms(runs, [&] { add_s8__simd(count, q, a.data(), b.data(), y.data()); });
+    j["simd"] = {{"ms", simd_ms}, {"gelem_per_s", count / simd_ms * 1e-6}};
+    if (ref) {
+      const double ref_ms = min_ms(runs, [&] { add_s8__ref(count, q, a.data(), b.data(), y.data()); });
+      j["ref"] = {{"ms", ref_ms}, {"gelem_per_s", count / ref_ms * 1e-6}};
+    }
+    out["resnet8_adds"] = j;
   }
   std::printf("%s\n", out.dump(2).c_str());
   return 0;

@@ -21,9 +21,11 @@
 #include "core/rng.h"
 #include "kernels/kernel_params.h"
 #include "kernels/quant_params.h"
+#include "kernels/ref/add_s8__ref.h"
 #include "kernels/ref/conv2d_s8__ref.h"
 #include "kernels/ref/dense_s8__ref.h"
 #include "kernels/ref/depthwise_conv2d_s8__ref.h"
+#include "kernels/simd/add_s8__simd.h"
 #include "kernels/simd/conv2d_s8__simd.h"
 #include "kernels/simd/dense_s8__simd.h"
 #include "kernels/simd/depthwise_conv2d_s8__simd.h"
@@ -323,5 +325,47 @@ TEST_CASE("int8 simd kernels: every extreme of the requantization, exhaustively 
             }
     CHECK(bad == 0);
     CHECK(saturated > 10000);  // the corners really are reached
+  });
+}
+
+TEST_CASE("add_s8__simd matches add_s8__ref, including in place") {
+  for_each_target([] {
+    Rng rng(16);
+    for (int i = 0; i < 300; ++i) {
+      const bool harsh = i % 2 == 1;
+      const auto zp = [&] {
+        return harsh ? pick<int32_t>(rng, {-128, 127, uniform_int(rng, -128, 127)}) : uniform_int(rng, -30, 30);
+      };
+      // TFLite-like: inputs scaled by <= 0.5 (shift <= -1) after the 2^20 headroom, output by
+      // about 2^-20; harsh: any multiplier and shift, so the sums saturate and wrap.
+      const auto mult = [&] {
+        return harsh ? pick<int32_t>(rng,
+                                     {0, 1 << 30, INT32_MAX, static_cast<int32_t>((1u << 30) + (rng.next_u32() >> 2))})
+                     : static_cast<int32_t>((1u << 30) + (rng.next_u32() >> 2));
+      };
+      AddQuantParams q{};
+      q.left_shift = harsh ? uniform_int(rng, 0, 22) : 20;
+      q.input1_offset = -zp(), q.input2_offset = -zp(), q.output_offset = zp();
+      q.input1_multiplier = mult(), q.input2_multiplier = mult(), q.output_multiplier = mult();
+      q.input1_shift = harsh ? uniform_int(rng, -31, 30) : uniform_int(rng, -4, -1);
+      q.input2_shift = harsh ? uniform_int(rng, -31, 30) : uniform_int(rng, -4, -1);
+      q.output_shift = harsh ? uniform_int(rng, -31, 30) : uniform_int(rng, -22, -17);
+      const int32_t a = uniform_int(rng, -128, 127), b = uniform_int(rng, -128, 127);
+      q.activation_min = rng.below(2) ? std::min(a, b) : -128;
+      q.activation_max = rng.below(2) ? std::max(a, b) : 127;
+      q.rounding = rng.below(2) == 0 ? RoundingMode::kDouble : RoundingMode::kSingle;
+      const int64_t count = pick<int64_t>(rng, {1, 3, 15, 16, 17, 63, 64, 65, 200, 1000});
+      const std::vector<int8_t> x = random_int8(rng, count), y = random_int8(rng, count);
+      std::vector<int8_t> ref(static_cast<size_t>(count)), simd(ref.size(), 3);
+      add_s8__ref(count, q, x.data(), y.data(), ref.data());
+      add_s8__simd(count, q, x.data(), y.data(), simd.data());
+      const std::string what = "add count " + std::to_string(count) + " shifts " + std::to_string(q.input1_shift) +
+                               "," + std::to_string(q.input2_shift) + "," + std::to_string(q.output_shift) +
+                               " rounding " + std::to_string(static_cast<int>(q.rounding));
+      CHECK(compare(ref, simd, what) == 0);
+      std::vector<int8_t> inplace = x;  // output aliases input1
+      add_s8__simd(count, q, inplace.data(), y.data(), inplace.data());
+      CHECK(compare(ref, inplace, what + " in place") == 0);
+    }
   });
 }

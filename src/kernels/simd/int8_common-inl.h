@@ -271,6 +271,47 @@ HWY_INLINE hn::Vec<D> Requantize(D d, hn::Vec<D> acc, const RequantTable& t, int
 #endif
 }
 
+#if HWY_TARGET != HWY_SCALAR
+// Arithmetic right shift of int64 lanes by one count (WASM: Highway 1.0.3 lacks it).
+template <class V64>
+HWY_INLINE V64 ShiftRightSame64(V64 v, int bits) {
+#if HWY_TARGET == HWY_WASM
+  return V64{wasm_i64x2_shr(v.raw, static_cast<uint32_t>(bits))};
+#else
+  return hn::ShiftRightSame(v, bits);
+#endif
+}
+
+// multiply_by_quantized_multiplier(x, multiplier, shift, mode) per lane with one
+// multiplier and shift for all lanes, so every shift takes a scalar count (a single
+// instruction on every target). Same arithmetic as Requantize.
+template <class D>
+HWY_INLINE hn::Vec<D> RequantizeUniform(D d, hn::Vec<D> x, int32_t multiplier, int32_t shift, RoundingMode mode) {
+  using V = hn::Vec<D>;
+  using V64 = hn::Vec<hn::RepartitionToWide<D>>;
+  const hn::RepartitionToWide<D> d64;
+  const V m = hn::Set(d, multiplier);
+  V64 pe, po;
+  if (mode == RoundingMode::kDouble) {
+    const int left = shift > 0 ? shift : 0, e = shift > 0 ? 0 : -shift;
+    const hn::RebindToUnsigned<D> du;
+    MulEvenOdd(d, hn::BitCast(d, hn::ShiftLeftSame(hn::BitCast(du, x), left)), m, m, pe, po);
+    const V t = HighMul31(d, pe, po);
+    if (e == 0) return t;
+    const auto mask = static_cast<int32_t>((uint32_t{1} << e) - 1);
+    const V threshold = hn::Sub(hn::Set(d, mask >> 1), hn::ShiftRight<31>(t));
+    const V remainder = hn::And(t, hn::Set(d, mask));
+    return hn::Sub(hn::ShiftRightSame(t, e), hn::VecFromMask(d, hn::Gt(remainder, threshold)));
+  }
+  MulEvenOdd(d, x, m, m, pe, po);
+  const V64 one = hn::Set(d64, 1);
+  const V64 lo = hn::Set(d64, INT32_MIN), hi = hn::Set(d64, INT32_MAX);
+  const V64 re = hn::Min(hn::Max(hn::ShiftRight<1>(hn::Add(ShiftRightSame64(pe, 30 - shift), one)), lo), hi);
+  const V64 ro = hn::Min(hn::Max(hn::ShiftRight<1>(hn::Add(ShiftRightSame64(po, 30 - shift), one)), lo), hi);
+  return hn::OddEven(hn::BitCast(d, hn::ShiftLeft<32>(ro)), hn::BitCast(d, re));
+}
+#endif
+
 // dst[0, n) = src[0, n) + offset as int16 (|x + offset| fits int16 for the offsets the
 // kernels accept): whole vectors, then halved vectors down to 128 bits for short runs
 // (a strided 1x1 conv converts one pixel of Cin values at a time), then scalars.
