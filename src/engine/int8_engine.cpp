@@ -12,6 +12,7 @@
 #include "kernels/ref/depthwise_conv2d_s8__ref.h"
 #include "kernels/ref/global_avg_pool_s8__ref.h"
 #include "kernels/ref/max_pool2d_s8__ref.h"
+#include "kernels/simd/add_s8__simd.h"
 #include "kernels/simd/conv2d_s8__simd.h"
 #include "kernels/simd/dense_s8__simd.h"
 #include "kernels/simd/depthwise_conv2d_s8__simd.h"
@@ -105,7 +106,10 @@ class Int8Engine final : public Engine {
         break;
       }
       case Int8OpKind::kAdd:
-        add_s8__ref(op.elements * n, op.add, in, buffers_[op.input2].data(), out);
+        if (simd_)
+          add_s8__simd(op.elements * n, op.add, in, buffers_[op.input2].data(), out);
+        else
+          add_s8__ref(op.elements * n, op.add, in, buffers_[op.input2].data(), out);
         break;
       case Int8OpKind::kClamp:
         for (int64_t i = 0; i < op.elements * n; ++i)
