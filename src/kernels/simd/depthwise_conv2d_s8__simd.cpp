@@ -3,11 +3,12 @@
 //    with zero padding around it and each input channel repeated `multiplier` times, so
 //    output channel oc reads copy channel oc: a depth multiplier costs only the copy, and
 //    a zero pad is exactly the reference's skipped tap.
-//  - Per call, the filter [kh][kw][Cout] is widened to int32 rows of Cout rounded up
-//    to 16, so vector loads of the last channels stay inside it.
-//  - Per output pixel, up to kMaxNV vectors of channels accumulate int32 products over
-//    the window (|w * (x + offset)| <= 128 * 255 is exact in int32; the sum wraps like
-//    the reference's), then requantize in vectors (int8_common-inl.h).
+//  - Per call, the filter [kh][kw][Cout] is widened to int16 rows of Cout rounded up
+//    to 32, so vector loads of the last channels stay inside it.
+//  - Per output pixel, up to kMaxNW int16 vectors of channels multiply over the window
+//    in int16 (|w * (x + offset)| <= 128 * 255 is exact there) and widen the products
+//    into int32 accumulators (whose sums wrap like the reference's), then requantize in
+//    vectors (int8_common-inl.h).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/simd/depthwise_conv2d_s8__simd.cpp"
 #include <hwy/foreach_target.h>  // must precede highway.h
@@ -31,7 +32,7 @@ struct DepthwiseS8Geometry {
   int64_t batch;              // images
   int64_t kh, kw, sh, sw;     // window and strides
   int64_t pad_top, pad_left;  // implicit zeros before the image
-  int64_t coutp;              // Cout rounded up to 16 (widened filter rows)
+  int64_t coutw;              // Cout rounded up to 32 (widened filter rows: whole int16 vectors)
   int64_t hp, wp;             // extent of the padded copy that windows cover
 };
 
@@ -43,15 +44,15 @@ DepthwiseS8Geometry depthwise_s8_geometry(const WindowShape& s) {
   g.batch = s.input.n;
   g.kh = s.kernel_h, g.kw = s.kernel_w, g.sh = s.stride_h, g.sw = s.stride_w;
   g.pad_top = s.pad_top, g.pad_left = s.pad_left;
-  g.coutp = simd_s8::align_channels(g.cout);
+  g.coutw = simd_s8::align_channels(g.cout, 2 * simd_s8::kChannelAlign);
   g.hp = g.oh > 0 ? (g.oh - 1) * g.sh + g.kh : 0;
   g.wp = g.ow > 0 ? (g.ow - 1) * g.sw + g.kw : 0;
   return g;
 }
 
-// int16 elements of the padded copy, plus one vector of slack: the last channel vector of
-// the last pixel may read past Cout (its extra lanes are never stored).
-int64_t padded_int16(const DepthwiseS8Geometry& g) { return g.hp * g.wp * g.cout + simd_s8::kChannelAlign; }
+// int16 elements of the padded copy, plus one int16 vector of slack: the last channel
+// vector of the last pixel may read past Cout (its extra lanes are never stored).
+int64_t padded_int16(const DepthwiseS8Geometry& g) { return g.hp * g.wp * g.cout + 2 * simd_s8::kChannelAlign; }
 
 }  // namespace
 }  // namespace slingshot
@@ -63,10 +64,11 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 namespace s8 = simd_s8::HWY_NAMESPACE;
 
+// int16 vectors of channels per pass (each feeds two int32 accumulators).
 #if HWY_TARGET == HWY_SCALAR
-constexpr int kMaxNV = 1;
+constexpr int kMaxNW = 1;
 #else
-constexpr int kMaxNV = 4;
+constexpr int kMaxNW = 2;
 #endif
 
 // One image's padded copy [hp][wp][Cout] of input + offset, zeros outside the image.
@@ -95,44 +97,59 @@ void PadImage(const DepthwiseS8Geometry& g, const int8_t* image, int32_t offset,
 }
 
 struct DepthwiseArgs {
-  const int16_t* padded;             // padded copy of the image
-  const int32_t* filter;             // widened filter [kh * kw][coutp]
+  const int16_t* padded;  // padded copy of the image
+  const int16_t* filter;  // filter widened to int16 [kh * kw][coutw]
   const simd_s8::RequantTable* table;
   const ConvQuantParams* q;
 };
 
-// Output pixels of one image for the NV channel vectors from c0 (cols valid channels).
-template <int NV>
+// Output pixels of one image for NW int16 vectors of channels from c0 (cols valid
+// channels). Products w * (x + offset) are exact in int16 (|.| <= 128 * 255), so one
+// int16 multiply serves two int32 vectors of channels, widened into the accumulators.
+template <int NW>
 HWY_NOINLINE void DepthwiseColumns(const DepthwiseS8Geometry& g, const DepthwiseArgs& a, int64_t c0, int64_t cols,
                                    int8_t* out) {
   const hn::ScalableTag<int32_t> d;
-  const hn::Rebind<int16_t, decltype(d)> d16;
   using V = hn::Vec<decltype(d)>;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+#if HWY_TARGET == HWY_SCALAR
+  const hn::Rebind<int16_t, decltype(d)> d16;  // one lane: one int32 vector per int16 vector
+  constexpr int kPer = 1;
+#else
+  const hn::Repartition<int16_t, decltype(d)> d16;
+  const hn::Half<decltype(d16)> d16h;
+  constexpr int kPer = 2;
+#endif
+  const int64_t lanes16 = static_cast<int64_t>(hn::Lanes(d16));
   const int64_t c = g.cout;
   for (int64_t oy = 0; oy < g.oh; ++oy)
     for (int64_t ox = 0; ox < g.ow; ++ox) {
-      V acc[NV];
-      HWY_UNROLL(4)
-      for (int v = 0; v < NV; ++v) acc[v] = hn::Zero(d);
+      V acc[NW * kPer];
+      HWY_UNROLL(8)
+      for (int v = 0; v < NW * kPer; ++v) acc[v] = hn::Zero(d);
       const int16_t* x = a.padded + (oy * g.sh * g.wp + ox * g.sw) * c + c0;
-      const int32_t* w = a.filter + c0;
+      const int16_t* w = a.filter + c0;
       for (int64_t ky = 0; ky < g.kh; ++ky) {
         for (int64_t kx = 0; kx < g.kw; ++kx) {
           HWY_UNROLL(4)
-          for (int v = 0; v < NV; ++v) {
-            const V xv = hn::PromoteTo(d, hn::LoadU(d16, x + kx * c + v * lanes));
-            acc[v] = hn::Add(acc[v], hn::Mul(xv, hn::LoadU(d, w + v * lanes)));
+          for (int v = 0; v < NW; ++v) {
+            const auto prod = hn::Mul(hn::LoadU(d16, x + kx * c + v * lanes16), hn::LoadU(d16, w + v * lanes16));
+#if HWY_TARGET == HWY_SCALAR
+            acc[v] = hn::Add(acc[v], hn::PromoteTo(d, prod));
+#else
+            acc[2 * v] = hn::Add(acc[2 * v], hn::PromoteTo(d, hn::LowerHalf(d16h, prod)));
+            acc[2 * v + 1] = hn::Add(acc[2 * v + 1], hn::PromoteTo(d, hn::UpperHalf(d16h, prod)));
+#endif
           }
-          w += g.coutp;
+          w += g.coutw;
         }
         x += g.wp * c;
       }
       int8_t* o = out + (oy * g.ow + ox) * c + c0;
-      HWY_UNROLL(4)
-      for (int v = 0; v < NV; ++v) {
+      HWY_UNROLL(8)
+      for (int v = 0; v < NW * kPer; ++v) {
         const int64_t n = std::min(lanes, cols - v * lanes);
-        s8::StoreInt8(d, s8::Requantize(d, acc[v], *a.table, c0 + v * lanes, *a.q), o + v * lanes, n);
+        if (n > 0) s8::StoreInt8(d, s8::Requantize(d, acc[v], *a.table, c0 + v * lanes, *a.q), o + v * lanes, n);
       }
     }
 }
@@ -142,27 +159,25 @@ void DepthwiseConv2dS8(const WindowShape& s, const ConvQuantParams& q, const int
   const DepthwiseS8Geometry g = depthwise_s8_geometry(s);
   if (g.batch * g.oh * g.ow == 0 || g.cout == 0) return;
   const simd_s8::RequantTable table = simd_s8::prepare_requant(q, bias, g.cout, scratch);
-  int32_t* wide = scratch + simd_s8::requant_table_size(g.cout);
+  auto* wide = reinterpret_cast<int16_t*>(scratch + simd_s8::requant_table_size(g.cout));
   for (int64_t t = 0; t < g.kh * g.kw; ++t)
-    for (int64_t oc = 0; oc < g.coutp; ++oc) wide[t * g.coutp + oc] = oc < g.cout ? filter[t * g.cout + oc] : 0;
-  int16_t* padded = reinterpret_cast<int16_t*>(wide + g.kh * g.kw * g.coutp);
+    for (int64_t oc = 0; oc < g.coutw; ++oc) wide[t * g.coutw + oc] = oc < g.cout ? filter[t * g.cout + oc] : 0;
+  int16_t* padded = wide + g.kh * g.kw * g.coutw;
   const DepthwiseArgs a{padded, wide, &table, &q};
-  const int64_t lanes = static_cast<int64_t>(hn::Lanes(hn::ScalableTag<int32_t>()));
-  const int64_t vectors = (g.cout + lanes - 1) / lanes;
+  const int64_t lanes16 = static_cast<int64_t>(hn::Lanes(hn::ScalableTag<int16_t>()));
+  const int64_t vectors = (g.cout + lanes16 - 1) / lanes16;
   for (int64_t n = 0; n < g.batch; ++n) {
     PadImage(g, input + n * g.h * g.w * g.cin, q.input_offset, padded);
     int8_t* out = output + n * g.oh * g.ow * g.cout;
     for (int64_t v0 = 0; v0 < vectors;) {
-      const int64_t nv = std::min<int64_t>(kMaxNV, vectors - v0);
-      const int64_t c0 = v0 * lanes, cols = g.cout - c0;
-      if (nv >= kMaxNV) {
-        DepthwiseColumns<kMaxNV>(g, a, c0, cols, out);
-      } else if constexpr (kMaxNV > 1) {
-        if (nv == 1) DepthwiseColumns<1>(g, a, c0, cols, out);
-        if (nv == 2) DepthwiseColumns<2>(g, a, c0, cols, out);
-        if (nv == 3) DepthwiseColumns<3>(g, a, c0, cols, out);
+      const int64_t nw = std::min<int64_t>(kMaxNW, vectors - v0);
+      const int64_t c0 = v0 * lanes16, cols = g.cout - c0;
+      if (nw >= kMaxNW) {
+        DepthwiseColumns<kMaxNW>(g, a, c0, cols, out);
+      } else if constexpr (kMaxNW > 1) {
+        DepthwiseColumns<1>(g, a, c0, cols, out);
       }
-      v0 += nv;
+      v0 += nw;
     }
   }
 }
@@ -179,7 +194,7 @@ HWY_EXPORT(DepthwiseConv2dS8);
 
 int64_t depthwise_conv2d_s8__simd_scratch_size(const WindowShape& s) {
   const DepthwiseS8Geometry g = depthwise_s8_geometry(s);
-  return simd_s8::requant_table_size(g.cout) + g.kh * g.kw * g.coutp + (padded_int16(g) + 1) / 2;
+  return simd_s8::requant_table_size(g.cout) + (g.kh * g.kw * g.coutw + padded_int16(g) + 1) / 2;
 }
 
 void depthwise_conv2d_s8__simd(const WindowShape& s, const ConvQuantParams& q, const int8_t* input,

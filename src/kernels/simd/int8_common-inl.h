@@ -41,7 +41,7 @@ namespace slingshot::simd_s8 {
 // Channels are padded to a multiple of this (the widest vector: 16 int32 on AVX-512).
 constexpr int64_t kChannelAlign = 16;
 
-inline int64_t align_channels(int64_t c) { return (c + kChannelAlign - 1) / kChannelAlign * kChannelAlign; }
+inline int64_t align_channels(int64_t c, int64_t align = kChannelAlign) { return (c + align - 1) / align * align; }
 
 // Number of prepared per-channel arrays (see RequantTable).
 constexpr int64_t kRequantArrays = 9;
