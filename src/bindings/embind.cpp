@@ -14,7 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "core/rng.h"
 #include "core/version.h"
+#include "engine/engine.h"
 #include "model/builders.h"
 #include "model/model_file.h"
 
@@ -146,6 +148,58 @@ val describe_model_file(const val& bytes) {
   return val::undefined();
 }
 
+// Latency of a quantized model file (a Uint8Array) on one engine at batch 1, over `runs`
+// runs after a warm-up, on the seeded 8-bit image bench_int8_resnet8 uses; also returns
+// that image's logits so a page can cross-check another runtime.
+val benchmark_quantized_model(const val& bytes, const std::string& engine_name_js, int runs) {
+  {
+    Status st;
+    const unsigned length = bytes["length"].as<unsigned>();
+    if (runs < 1 || runs > 100000) st = invalid_argument("runs must be in [1, 100000]");
+    if (length > (256u << 20)) st = invalid_argument("model file is larger than 256 MB");
+    std::vector<uint8_t> buf(st.ok() ? length : 0);
+    if (st.ok()) val(emscripten::typed_memory_view(buf.size(), buf.data())).call<void>("set", bytes);
+    Result<ModelContents> contents =
+        st.ok() ? parse_model_contents(std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size()))
+                : Result<ModelContents>(st);
+    Result<QuantizedModel> model =
+        contents.ok() ? quantized_model_from_contents(std::move(*contents)) : Result<QuantizedModel>(contents.status());
+    Result<EngineKind> kind = model.ok() ? parse_engine(engine_name_js) : Result<EngineKind>(model.status());
+    auto engine = kind.ok() ? make_engine(*kind, *model) : Result<std::unique_ptr<Engine>>(kind.status());
+    if (engine.ok()) {
+      Tensor x(with_batch(1, model->graph.input_shape()));
+      Rng rng(7);
+      for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(rng.below(256)) / 255.0f;
+      Tensor logits;
+      std::vector<double> times;
+      for (int i = 0; i < std::max(10, runs / 10) && st.ok(); ++i) st = (*engine)->predict(x, logits);
+      for (int i = 0; i < runs && st.ok(); ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        st = (*engine)->predict(x, logits);
+        times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      }
+      if (st.ok()) {
+        std::sort(times.begin(), times.end());
+        val r = val::object();
+        r.set("engine", engine_name_js);
+        r.set("medianMs", times[times.size() / 2]);
+        r.set("p10Ms", times[times.size() / 10]);
+        r.set("p90Ms", times[times.size() * 9 / 10]);
+        r.set("runs", runs);
+        val l = val::array();
+        for (int64_t i = 0; i < logits.numel(); ++i) l.set(static_cast<unsigned>(i), logits[i]);
+        r.set("logits", l);
+        return r;
+      }
+    } else {
+      st = engine.status();
+    }
+    set_error(st);
+  }
+  throw_js_error(g_error_message);
+  return val::undefined();
+}
+
 }  // namespace
 }  // namespace slingshot
 
@@ -155,4 +209,5 @@ EMSCRIPTEN_BINDINGS(slingshot) {
   emscripten::function("describeArchitecture", &slingshot::describe_architecture);
   emscripten::function("benchmarkForward", &slingshot::benchmark_forward);
   emscripten::function("describeModelFile", &slingshot::describe_model_file);
+  emscripten::function("benchmarkQuantizedModel", &slingshot::benchmark_quantized_model);
 }

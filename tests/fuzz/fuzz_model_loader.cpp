@@ -20,7 +20,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/engine.h"
 #include "model/model_file.h"
+#include "quant/quantized_model.h"
 
 using namespace slingshot;
 
@@ -60,6 +62,44 @@ void run_bounded(const Graph& g) {
       if (!bt.ok()) fail("backward failed:", bt);
     }
   }
+}
+
+// A quantized file (version 2) that loads must re-serialize to the same bytes, lower to
+// an int8 program, and give bit-identical logits on int8-ref and int8-simd.
+void check_quantized(std::string_view bytes) {
+  auto contents = parse_model_contents(bytes, fuzz_limits());
+  if (!contents.ok() || contents->quantization.is_null()) return;
+  auto m = quantized_model_from_contents(std::move(*contents));
+  if (!m.ok()) {
+    if (m.status().message().empty()) fail("a quantization error without a message");
+    return;
+  }
+  auto c = quantized_model_to_contents(*m);
+  if (!c.ok()) fail("a loaded quantized model does not convert back:", c.status());
+  auto again = serialize_model_contents(*c);
+  if (!again.ok()) fail("a loaded quantized model does not serialize:", again.status());
+  auto reparsed = parse_model_contents(*again, fuzz_limits());
+  if (!reparsed.ok()) fail("a re-serialized quantized model does not parse:", reparsed.status());
+  auto m2 = quantized_model_from_contents(std::move(*reparsed));
+  if (!m2.ok()) fail("a re-serialized quantized model does not validate:", m2.status());
+  const Graph& g = m->graph;
+  int64_t activations = 0;
+  for (int i = 0; i < g.num_nodes(); ++i) activations += shape_numel(g.node(i).output_shape);
+  if (activations > kMaxActivations || g.macs() > kMaxMacs) return;
+  Tensor x(with_batch(1, g.input_shape()), 0.5f);
+  Tensor a, b;
+  auto ref = make_engine(EngineKind::kInt8Ref, *m);
+  auto simd = make_engine(EngineKind::kInt8Simd, *m);
+  if (!ref.ok() || !simd.ok()) {
+    // Lowering may refuse a layer with a message (e.g. no integer kernel for it).
+    if ((!ref.ok() && ref.status().message().empty()) || (!simd.ok() && simd.status().message().empty()))
+      fail("an engine error without a message");
+    return;
+  }
+  const Status sa = (*ref)->predict(x, a);
+  const Status sb = (*simd)->predict(x, b);
+  if (!sa.ok() || !sb.ok()) fail("an integer engine failed on the declared input shape:", sa.ok() ? sb : sa);
+  if (a.storage() != b.storage()) fail("int8-simd and int8-ref disagree");
 }
 
 // The container split into its parts; `ok` is false when the length prefix does not fit.
@@ -115,6 +155,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto third = serialize_model(*reloaded);
   if (!third.ok() || *third != *again) fail("save/load/save is not byte-identical");
   run_bounded(*g);
+  check_quantized(bytes);
   return 0;
 }
 

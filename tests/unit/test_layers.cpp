@@ -245,6 +245,8 @@ TEST_CASE("layer registry builds every type and rejects bad hyper-parameters") {
       hyper = {{"channels", 3}, {"epsilon", 0.001}};
     else if (type == "max_pool2d" || type == "avg_pool2d")
       hyper = {{"pool", {2, 2}}, {"strides", {2, 2}}, {"padding", "valid"}};
+    else if (type == "fake_quant")
+      hyper = {{"scale", 0.25}, {"zero_point", -3}, {"qmin", -8}, {"qmax", 7}};
     auto layer = make_layer(type, hyper);
     INFO(type, ": ", layer.status().to_string());
     REQUIRE(layer.ok());

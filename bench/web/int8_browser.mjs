@@ -1,0 +1,44 @@
+// Our wasm int8 engines beside onnxruntime-web in one headless Chromium page (Debian's
+// chromium via playwright-core), on the same quantized model. Prints JSON; never asserts
+// on time.
+//   node bench/web/int8_browser.mjs MODEL.safetensors MODEL.onnx [--runs N]
+// Both files must lie under the repository (the page is served from its root).
+import { spawn } from 'node:child_process';
+import { dirname, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const args = process.argv.slice(2);
+const [model, onnx] = args;
+const runs = args[2] === '--runs' ? Number(args[3]) : 300;
+const rel = (p) => {
+  const r = relative(root, resolve(p));
+  if (r.startsWith('..')) throw new Error(`${p} must lie under ${root}`);
+  return `/${r}`;
+};
+const port = 8990 + Math.floor(Math.random() * 200);
+const server = spawn(process.execPath, [resolve(root, 'scripts/serve.mjs'), '--port', String(port)],
+                     { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+await new Promise((ok, bad) => {
+  const timer = setTimeout(() => bad(new Error('static server did not start within 10 s')), 10000);
+  server.stdout.on('data', (d) => { if (String(d).includes(`127.0.0.1:${port}`)) { clearTimeout(timer); ok(); } });
+});
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+         '--disable-component-update', '--no-first-run', '--disable-sync'],
+});
+try {
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${port}/bench/web/int8_browser.html?model=${rel(model)}&onnx=${rel(onnx)}&runs=${runs}`);
+  await page.waitForFunction(() => window.benchResult !== undefined, null, { timeout: 600000 });
+  const r = await page.evaluate(() => window.benchResult);
+  if (r.error) throw new Error(r.error);
+  for (const k of Object.keys(r.ours)) delete r.ours[k].logits;
+  delete r.peer.logits;
+  console.log(JSON.stringify({ browser: 'headless Chromium', ...r }, null, 2));
+} finally {
+  await browser.close();
+  server.kill();
+}
