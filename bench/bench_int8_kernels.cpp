@@ -1,7 +1,7 @@
 // Per-layer timing of the int8 kernels: the ResNet-8 conv layer shapes (batch 1 by
 // default, the browser's inference case) for conv2d_s8__ref, conv2d_s8__simd and,
 // natively, XNNPACK's QC8 (per-channel int8) convolution as the peer; plus a depthwise
-// layer, two dense layers and ResNet-8's residual adds (ref vs simd). Prints one JSON object: per layer milliseconds and
+// layer, two dense layers, ResNet-8's residual adds and a max pool (ref vs simd). Prints one JSON object: per layer milliseconds and
 // GMAC/s, and the whole ResNet-8 conv stack (stack1's conv shape counted twice, as the
 // network has two). Natively it measures thread CPU time; each figure is the minimum over
 // the runs of a repeated call (repeats chosen so one run takes about 2 ms).
@@ -22,11 +22,13 @@
 #include "kernels/ref/conv2d_s8__ref.h"
 #include "kernels/ref/dense_s8__ref.h"
 #include "kernels/ref/depthwise_conv2d_s8__ref.h"
+#include "kernels/ref/max_pool2d_s8__ref.h"
 #include "kernels/simd/add_s8__simd.h"
 #include "kernels/simd/conv2d_s8__simd.h"
 #include "kernels/simd/dense_s8__simd.h"
 #include "kernels/simd/depthwise_conv2d_s8__simd.h"
 #include "kernels/simd/int8_simd_vnni.h"
+#include "kernels/simd/max_pool2d_s8__simd.h"
 
 #ifndef __EMSCRIPTEN__
 #include <hwy/targets.h>
@@ -270,6 +272,22 @@ int main(int argc, char** argv) {
       j["ref"] = {{"ms", ref_ms}, {"gelem_per_s", count / ref_ms * 1e-6}};
     }
     out["resnet8_adds"] = j;
+  }
+  // A 2x2 stride-2 max pool on a 32x32x32 map.
+  {
+    const WindowShape s = make_window_shape({batch, 32, 32, 32}, 2, 2, 2, 2, Padding::kValid, 32);
+    const std::vector<int8_t> x = random_int8(rng, s.input.size());
+    std::vector<int8_t> y(static_cast<size_t>(s.output.size()));
+    const PoolQuantParams q{-128, 127};
+    nlohmann::json j;
+    const double elems = static_cast<double>(s.input.size());
+    const double simd_ms = min_ms(runs, [&] { max_pool2d_s8__simd(s, q, x.data(), y.data()); });
+    j["simd"] = {{"ms", simd_ms}, {"gelem_per_s", elems / simd_ms * 1e-6}};
+    if (ref) {
+      const double ref_ms = min_ms(runs, [&] { max_pool2d_s8__ref(s, q, x.data(), y.data()); });
+      j["ref"] = {{"ms", ref_ms}, {"gelem_per_s", elems / ref_ms * 1e-6}};
+    }
+    out["max_pool_32x32x32_k2s2"] = j;
   }
   std::printf("%s\n", out.dump(2).c_str());
   return 0;

@@ -25,11 +25,13 @@
 #include "kernels/ref/conv2d_s8__ref.h"
 #include "kernels/ref/dense_s8__ref.h"
 #include "kernels/ref/depthwise_conv2d_s8__ref.h"
+#include "kernels/ref/max_pool2d_s8__ref.h"
 #include "kernels/simd/add_s8__simd.h"
 #include "kernels/simd/conv2d_s8__simd.h"
 #include "kernels/simd/dense_s8__simd.h"
 #include "kernels/simd/depthwise_conv2d_s8__simd.h"
 #include "kernels/simd/int8_simd_vnni.h"
+#include "kernels/simd/max_pool2d_s8__simd.h"
 
 using namespace slingshot;
 
@@ -366,6 +368,24 @@ TEST_CASE("add_s8__simd matches add_s8__ref, including in place") {
       std::vector<int8_t> inplace = x;  // output aliases input1
       add_s8__simd(count, q, inplace.data(), y.data(), inplace.data());
       CHECK(compare(ref, inplace, what + " in place") == 0);
+    }
+  });
+}
+
+TEST_CASE("max_pool2d_s8__simd matches max_pool2d_s8__ref") {
+  for_each_target([] {
+    Rng rng(17);
+    for (int i = 0; i < 200; ++i) {
+      const int32_t c = pick<int32_t>(rng, {1, 3, 7, 15, 16, 17, 31, 32, 33, 64, 65, 100, 129});
+      const WindowShape s = random_window(rng, c, c);
+      const int32_t a = uniform_int(rng, -128, 127), b = uniform_int(rng, -128, 127);
+      const PoolQuantParams q =
+          rng.below(2) ? PoolQuantParams{-128, 127} : PoolQuantParams{std::min(a, b), std::max(a, b)};
+      const std::vector<int8_t> x = random_int8(rng, s.input.size());
+      std::vector<int8_t> ref(static_cast<size_t>(s.output.size()), 1), simd(ref.size(), 2);
+      max_pool2d_s8__ref(s, q, x.data(), ref.data());
+      max_pool2d_s8__simd(s, q, x.data(), simd.data());
+      CHECK(compare(ref, simd, "max pool " + describe(s)) == 0);
     }
   });
 }
