@@ -9,8 +9,12 @@
 //  - A register tile of MR output pixels x NV vectors of output channels accumulates
 //    int32: per pair row it loads NV filter vectors and broadcasts one int32 (two int16
 //    input values) per pixel, then multiplies pairwise and adds (pmaddwd / WASM
-//    i32x4.dot_i16x8_s / AVX-512 VNNI vpdpwssd). Each pixel's window is kh runs of
-//    kw * Cin/2 contiguous pairs in the padded copy, walked with one pointer per pixel.
+//    i32x4.dot_i16x8_s). Each pixel's window is kh runs of kw * Cin/2 contiguous pairs
+//    in the padded copy, walked with one pointer per pixel.
+//  - With AVX512-VNNI the same tile runs on bytes, four channels per int32: the copy
+//    holds x + 128 as uint8 (pads: 128 - offset), the filter is also packed as int8
+//    quads, and vpdpbusd does 64 multiply-adds per instruction; the constant
+//    (offset - 128) * sum(w) goes into the bias (filter sums stored at pack time).
 //  - Products and pair sums are exact (|w * (x + offset)| <= 128 * 255), and int32
 //    accumulation wraps like the reference's, so the order of the sum does not matter.
 //  - Requantization is vectorized (int8_common-inl.h) with per-channel tables prepared
@@ -44,7 +48,18 @@ struct ConvS8Geometry {
   int64_t pairs;               // pairs per window: kh * run (rows of the packed filter)
   int64_t coutp;               // Cout rounded up to 16 (columns of the packed filter)
   int64_t hp, wp;              // extent of the padded copy that windows cover
+  // The AVX512-VNNI byte path (x86 builds): four channels per int32 instead of two.
+  int64_t cq4;                 // uint8 quads per pixel: ceil(Cin / 4)
+  int64_t run4;                // quads per window row: kw * cq4
+  int64_t quads;               // quads per window: kh * run4 (rows of the packed quad filter)
 };
+
+// x86 builds also pack the filter as int8 quads for vpdpbusd (see Conv2dS8Impl).
+#if defined(__x86_64__) || defined(__i386__)
+constexpr bool kPackQuads = true;
+#else
+constexpr bool kPackQuads = false;
+#endif
 
 ConvS8Geometry conv_s8_geometry(const WindowShape& s) {
   ConvS8Geometry g;
@@ -67,8 +82,15 @@ ConvS8Geometry conv_s8_geometry(const WindowShape& s) {
   g.coutp = simd_s8::align_channels(g.cout);
   g.hp = g.oh > 0 ? (g.oh - 1) * g.sh + g.kh : 0;
   g.wp = g.ow > 0 ? (g.ow - 1) * g.sw + g.kw : 0;
+  g.cq4 = (g.cin + 3) / 4;
+  g.run4 = g.kw * g.cq4;
+  g.quads = g.kh * g.run4;
   return g;
 }
+
+// Where the quad section and the filter sums start in the packed filter (int32 offsets).
+int64_t packed_quads_offset(const ConvS8Geometry& g) { return g.pairs * g.coutp; }
+int64_t packed_sums_offset(const ConvS8Geometry& g) { return (g.pairs + g.quads) * g.coutp; }
 
 // Two int16 values in one int32, `lo` in the low half (the lane order of every target).
 inline int32_t int16_pair(int32_t lo, int32_t hi) {
@@ -100,6 +122,20 @@ constexpr int MaxRows(int) { return 1; }
 constexpr int kMaxNV = 2;
 constexpr int MaxRows(int nv) { return nv == 1 ? 8 : 5; }
 #endif
+
+// How a tile multiplies and accumulates.
+enum MaddOp : int {
+  kPairs = 0,      // int16 pairs of input + offset and of weights (every target)
+  kQuadsVnni = 1,  // uint8 quads of input + 128 and int8 quads of weights (AVX512-VNNI)
+};
+
+template <int kOp, class D>
+HWY_INLINE hn::Vec<D> Madd(D d, hn::Vec<D> acc, hn::Vec<D> x, hn::Vec<D> w) {
+#if HWY_ARCH_X86 && HWY_TARGET == HWY_AVX3
+  if constexpr (kOp == kQuadsVnni) return s8::MulQuadsAddVnni(d, acc, x, w);
+#endif
+  return s8::MulPairsAdd(d, acc, x, w);
+}
 
 // dst[0, n) pixels of pairs = src[0, n) pixels of Cin int8 values, plus `offset`.
 void ConvertPixels(const int8_t* src, int64_t n, int64_t cin, int32_t offset, int32_t* dst) {
@@ -141,6 +177,53 @@ void PadImage(const ConvS8Geometry& g, const int8_t* image, int32_t offset, int3
   }
 }
 
+// dst[0, n) = src[0, n) ^ 0x80, i.e. int8 x as the byte x + 128: whole vectors, then
+// halved vectors down to one lane.
+template <size_t kLanes = HWY_LANES(uint8_t)>
+HWY_INLINE void FlipSignBits(const int8_t* src, int64_t n, uint8_t* dst) {
+  const hn::CappedTag<uint8_t, kLanes> d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  const auto flip = hn::Set(d, uint8_t{0x80});
+  const auto* in = reinterpret_cast<const uint8_t*>(src);
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) hn::StoreU(hn::Xor(hn::LoadU(d, in + i), flip), d, dst + i);
+  if constexpr (kLanes > 1) {
+    if (i < n) FlipSignBits<kLanes / 2>(src + i, n - i, dst + i);
+  }
+}
+
+// The byte path's copy of one image: [hp][wp][4 * cq4] bytes of input + 128, with
+// 128 - offset (the zero point) outside the image and 0 in the channels past Cin.
+void PadImageU8(const ConvS8Geometry& g, const int8_t* image, int32_t offset, int32_t* dst) {
+  const int64_t px = 4 * g.cq4;  // bytes per pixel of the copy
+  const auto pad = static_cast<uint8_t>(128 - offset);
+  auto* out = reinterpret_cast<uint8_t*>(dst);  // bytes may alias the int32 scratch
+  for (int64_t y = 0; y < g.hp; ++y) {
+    const int64_t iy = y * g.step_h - g.pad_top;
+    for (int64_t x = 0; x < g.wp; ++x) {
+      uint8_t* o = out + (y * g.wp + x) * px;
+      const int64_t ix = x * g.step_w - g.pad_left;
+      if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) {
+        std::fill(o, o + px, pad);
+        continue;
+      }
+      if (px == g.cin && g.step_w == 1) {  // the rest of the row's pixels are one contiguous run
+        const int64_t n = std::min(g.wp - x, g.w - ix);
+        FlipSignBits(image + (iy * g.w + ix) * g.cin, n * px, o);
+        x += n - 1;
+        continue;
+      }
+      const int8_t* src = image + (iy * g.w + ix) * g.cin;
+      if (g.cin >= 16) {
+        FlipSignBits(src, g.cin, o);
+      } else {  // a few channels (an RGB input): cheaper than the vector ladder
+        for (int64_t c = 0; c < g.cin; ++c) o[c] = static_cast<uint8_t>(static_cast<uint8_t>(src[c]) ^ 0x80u);
+      }
+      std::fill(o + g.cin, o + px, uint8_t{0});
+    }
+  }
+}
+
 struct ConvTileArgs {
   const int32_t* filter;            // packed filter at the tile's first column
   int64_t coutp;                    // int32 per packed row
@@ -155,7 +238,7 @@ struct ConvTileArgs {
 
 // MR pixels (windows at rows[0..MR), of which the first `nrows` are stored) x NV vectors
 // of output channels from a.c0; out points at the first pixel's channel c0.
-template <int MR, int NV, bool kVnni>
+template <int MR, int NV, int kOp>
 HWY_NOINLINE void ConvTile(const ConvTileArgs& a, const int32_t* const* rows, int nrows, int8_t* out) {
   const hn::ScalableTag<int32_t> d;
   using V = hn::Vec<decltype(d)>;
@@ -184,7 +267,7 @@ HWY_NOINLINE void ConvTile(const ConvTileArgs& a, const int32_t* const* rows, in
       for (int r = 0; r < MR; ++r) {
         const V xb = hn::Set(d, x[r][p]);
         HWY_UNROLL(16)
-        for (int v = 0; v < NV; ++v) acc[r][v] = s8::MulPairsAdd<kVnni>(d, acc[r][v], xb, wv[v]);
+        for (int v = 0; v < NV; ++v) acc[r][v] = Madd<kOp>(d, acc[r][v], xb, wv[v]);
       }
       w += coutp;
     }
@@ -209,10 +292,11 @@ HWY_NOINLINE void ConvTile(const ConvTileArgs& a, const int32_t* const* rows, in
 
 // All pixels of one image for the NV vectors of channels at a.c0: tiles of MR
 // consecutive output pixels; a last partial tile repeats its last window (not stored).
-template <int NV, bool kVnni>
+template <int NV, int kOp>
 void ConvColumns(const ConvS8Geometry& g, const ConvTileArgs& a, const int32_t* padded, int8_t* out) {
   constexpr int MR = MaxRows(NV);
   const int64_t npix = g.oh * g.ow;
+  const int64_t elements = kOp == kQuadsVnni ? g.cq4 : g.cq;  // int32 per pixel of the copy
   int64_t oy = 0, ox = 0;
   for (int64_t p0 = 0; p0 < npix; p0 += MR) {
     const int nrows = static_cast<int>(std::min<int64_t>(MR, npix - p0));
@@ -222,45 +306,63 @@ void ConvColumns(const ConvS8Geometry& g, const ConvTileArgs& a, const int32_t* 
         rows[r] = rows[nrows - 1];
         continue;
       }
-      rows[r] = padded + (oy * g.sh * g.wp + ox * g.sw) * g.cq;
+      rows[r] = padded + (oy * g.sh * g.wp + ox * g.sw) * elements;
       if (++ox == g.ow) ox = 0, ++oy;
     }
-    ConvTile<MR, NV, kVnni>(a, rows, nrows, out + p0 * g.cout);
+    ConvTile<MR, NV, kOp>(a, rows, nrows, out + p0 * g.cout);
   }
 }
 
-template <bool kVnni>
+template <int kOp>
 void Conv2dS8Impl(const WindowShape& s, const ConvQuantParams& q, const int8_t* input, const int32_t* packed,
                   const int32_t* bias, int8_t* output, int32_t* scratch) {
   const ConvS8Geometry g = conv_s8_geometry(s);
   if (g.batch * g.oh * g.ow == 0 || g.cout == 0) return;
+  const bool quads = kOp == kQuadsVnni;
+  if (quads) {
+    // sum w * (x + offset) = sum w * (x + 128) + (offset - 128) * sum w: the byte path
+    // multiplies x + 128 (pads hold 128 - offset, i.e. x == zero point) and folds the
+    // rest into the bias, with the filter sums stored at pack time. int32 wraps alike.
+    int32_t* adjusted = scratch + simd_s8::requant_table_size(g.cout);
+    const int32_t* sums = packed + packed_sums_offset(g);
+    for (int64_t oc = 0; oc < g.cout; ++oc)
+      adjusted[oc] = static_cast<int32_t>(static_cast<uint32_t>(bias ? bias[oc] : 0) +
+                                          static_cast<uint32_t>(q.input_offset - 128) * static_cast<uint32_t>(sums[oc]));
+    bias = adjusted;
+  }
   const simd_s8::RequantTable table = simd_s8::prepare_requant(q, bias, g.cout, scratch);
-  int32_t* padded = scratch + simd_s8::requant_table_size(g.cout);
+  int32_t* padded = scratch + simd_s8::requant_table_size(g.cout) + g.coutp;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(hn::ScalableTag<int32_t>()));
   const int64_t vectors = (g.cout + lanes - 1) / lanes;
   ConvTileArgs a{};
   a.coutp = g.coutp;
-  a.kh = g.kh, a.run = g.run;
-  a.row_stride = g.wp * g.cq;
+  a.kh = g.kh, a.run = quads ? g.run4 : g.run;
+  a.row_stride = g.wp * (quads ? g.cq4 : g.cq);
   a.table = &table;
   a.q = &q;
   a.cout = g.cout;
+  const int32_t* filter = packed + (quads ? packed_quads_offset(g) : 0);
   for (int64_t n = 0; n < g.batch; ++n) {
-    PadImage(g, input + n * g.h * g.w * g.cin, q.input_offset, padded);
+    const int8_t* image = input + n * g.h * g.w * g.cin;
+    if (quads) {
+      PadImageU8(g, image, q.input_offset, padded);
+    } else {
+      PadImage(g, image, q.input_offset, padded);
+    }
     int8_t* out = output + n * g.oh * g.ow * g.cout;
     for (int64_t v0 = 0; v0 < vectors;) {
       const int64_t nv = std::min<int64_t>(kMaxNV, vectors - v0);
       a.c0 = v0 * lanes;
       a.cols = g.cout - a.c0;
-      a.filter = packed + a.c0;
+      a.filter = filter + a.c0;
       if (nv >= kMaxNV) {
-        ConvColumns<kMaxNV, kVnni>(g, a, padded, out + a.c0);
+        ConvColumns<kMaxNV, kOp>(g, a, padded, out + a.c0);
       } else if constexpr (kMaxNV > 1) {
-        if (nv == 1) ConvColumns<1, kVnni>(g, a, padded, out + a.c0);
+        if (nv == 1) ConvColumns<1, kOp>(g, a, padded, out + a.c0);
         if constexpr (kMaxNV > 2) {
-          if (nv == 2) ConvColumns<2, kVnni>(g, a, padded, out + a.c0);
+          if (nv == 2) ConvColumns<2, kOp>(g, a, padded, out + a.c0);
           if constexpr (kMaxNV > 3) {
-            if (nv == 3) ConvColumns<3, kVnni>(g, a, padded, out + a.c0);
+            if (nv == 3) ConvColumns<3, kOp>(g, a, padded, out + a.c0);
           }
         }
       }
@@ -269,18 +371,23 @@ void Conv2dS8Impl(const WindowShape& s, const ConvQuantParams& q, const int8_t* 
   }
 }
 
+// The byte path needs AVX512-VNNI, the quads in the packed filter, and a pad value
+// 128 - input_offset that fits a byte (any int8 zero point does).
+bool UseQuads(const ConvQuantParams& q) {
+  return s8::kVnniTarget && kPackQuads && int8_simd_vnni_active() && q.input_offset >= -127 && q.input_offset <= 128;
+}
+
 void Conv2dS8(const WindowShape& s, const ConvQuantParams& q, const int8_t* input, const int32_t* packed,
               const int32_t* bias, int8_t* output, int32_t* scratch) {
-  if (s8::kVnniTarget && int8_simd_vnni_active()) {
-    Conv2dS8Impl<s8::kVnniTarget>(s, q, input, packed, bias, output, scratch);
-  } else {
-    Conv2dS8Impl<false>(s, q, input, packed, bias, output, scratch);
+  if constexpr (s8::kVnniTarget) {
+    if (UseQuads(q)) return Conv2dS8Impl<kQuadsVnni>(s, q, input, packed, bias, output, scratch);
   }
+  Conv2dS8Impl<kPairs>(s, q, input, packed, bias, output, scratch);
 }
 
 // Which target dynamic dispatch picked, and whether it uses VNNI (for benchmarks).
 const char* Conv2dS8Target() {
-  if (s8::kVnniTarget && int8_simd_vnni_active()) return "AVX3+VNNI";
+  if (s8::kVnniTarget && kPackQuads && int8_simd_vnni_active()) return "AVX3+VNNI";
   return hwy::TargetName(HWY_TARGET);
 }
 
@@ -299,7 +406,7 @@ const char* conv2d_s8__simd_target_name() { return HWY_DYNAMIC_DISPATCH(Conv2dS8
 
 int64_t conv2d_s8__simd_packed_size(const WindowShape& s) {
   const ConvS8Geometry g = conv_s8_geometry(s);
-  return g.pairs * g.coutp;
+  return kPackQuads ? packed_sums_offset(g) + g.coutp : g.pairs * g.coutp;
 }
 
 void conv2d_s8__simd_pack_filter(const WindowShape& s, const int8_t* filter, int32_t* packed) {
@@ -319,11 +426,31 @@ void conv2d_s8__simd_pack_filter(const WindowShape& s, const int8_t* filter, int
           row[oc] = int16_pair(f[0], c + 1 < g.cin ? f[1] : 0);
         }
       }
+  if (!kPackQuads) return;
+  // Quads: element [(ky*kw + kx)*cq4 + c/4][oc] holds filter values c..c+3 as bytes (low
+  // byte first), then the sum of each output channel's filter values.
+  int32_t* quads = packed + packed_quads_offset(g);
+  int32_t* sums = packed + packed_sums_offset(g);
+  for (int64_t oc = 0; oc < g.coutp; ++oc) {
+    int32_t sum = 0;
+    for (int64_t t = 0; t < g.kh * g.kw; ++t)
+      for (int64_t c4 = 0; c4 < g.cq4; ++c4) {
+        uint32_t bytes = 0;
+        for (int64_t j = 0; j < 4; ++j) {
+          const int64_t c = 4 * c4 + j;
+          const int8_t v = oc < g.cout && c < g.cin ? filter[oc * k + t * g.cin + c] : int8_t{0};
+          bytes |= static_cast<uint32_t>(static_cast<uint8_t>(v)) << (8 * j);
+          sum += v;
+        }
+        quads[(t * g.cq4 + c4) * g.coutp + oc] = static_cast<int32_t>(bytes);
+      }
+    sums[oc] = sum;
+  }
 }
 
 int64_t conv2d_s8__simd_scratch_size(const WindowShape& s) {
   const ConvS8Geometry g = conv_s8_geometry(s);
-  return simd_s8::requant_table_size(g.cout) + g.hp * g.wp * g.cq;
+  return simd_s8::requant_table_size(g.cout) + g.coutp + g.hp * g.wp * std::max(g.cq, kPackQuads ? g.cq4 : 0);
 }
 
 void conv2d_s8__simd(const WindowShape& s, const ConvQuantParams& q, const int8_t* input, const int32_t* packed_filter,

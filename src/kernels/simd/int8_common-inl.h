@@ -152,6 +152,18 @@ HWY_INLINE hn::Vec<D> MulPairsAdd(D d, hn::Vec<D> acc, hn::Vec<D> x, hn::Vec<D> 
 #endif
 }
 
+#if HWY_ARCH_X86 && HWY_TARGET == HWY_AVX3
+// acc + sum of the four products x_u8[j] * w_s8[j] per int32 lane (bytes of x unsigned,
+// of w signed): one AVX512-VNNI vpdpbusd (non-saturating). Only with int8_simd_vnni_active().
+template <class D>
+HWY_INLINE hn::Vec<D> MulQuadsAddVnni(D /*d*/, hn::Vec<D> acc, hn::Vec<D> x_u8, hn::Vec<D> w_s8) {
+  static_assert(sizeof(hn::Vec<D>) == 64, "full AVX-512 vectors only");
+  __m512i r = acc.raw;
+  asm("vpdpbusd %2, %1, %0" : "+v"(r) : "v"(x_u8.raw), "v"(w_s8.raw));
+  return hn::Vec<D>{r};
+}
+#endif
+
 // Scalar requantization, offset and clamp of one accumulator of channel c: the reference
 // arithmetic itself, for tails and the 1-lane target.
 inline int8_t RequantizeScalar(int32_t acc, const RequantTable& t, int64_t c, const ConvQuantParams& q) {

@@ -1,8 +1,9 @@
-// Whether the Highway int8 kernels (conv2d_s8__simd, dense_s8__simd) use AVX512-VNNI.
-// Highway 1.0.3 only offers VNNI through its AVX3_DL target, whose compiler flags also
-// enable the VEX AVX-VNNI extension, which Zen 4 lacks: the compiler then emits VEX
-// vpdpwssd in ordinary loops and the program dies with SIGILL. So the kernels stay on the
-// AVX3 (AVX-512) target and issue the EVEX vpdpwssd themselves when this says so.
+// Whether the Highway int8 kernels use AVX512-VNNI (conv2d_s8__simd: vpdpbusd on bytes;
+// dense_s8__simd: vpdpwssd on int16 pairs). Highway 1.0.3 only offers VNNI through its
+// AVX3_DL target, whose compiler flags also enable the VEX AVX-VNNI extension, which
+// Zen 4 lacks: the compiler then emits VEX vpdpwssd in ordinary loops and the program
+// dies with SIGILL. So the kernels stay on the AVX3 (AVX-512) target and issue the EVEX
+// instructions themselves (inline assembly) when this says so.
 #pragma once
 
 #if defined(__x86_64__) || defined(__i386__)
