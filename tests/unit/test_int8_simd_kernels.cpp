@@ -267,6 +267,28 @@ TEST_CASE("conv2d_s8__simd matches conv2d_s8__ref on seeded random layers") {
   });
 }
 
+TEST_CASE("conv2d_s8__simd with input offsets beyond int8 zero points (the byte path's limit) still matches") {
+  // Offsets in [-32640, 32640] are allowed (input + offset fits int16); the AVX512-VNNI
+  // byte path only takes [-127, 128] and must hand the others to the int16 path.
+  for_each_target([] {
+    Rng rng(18);
+    for (int32_t offset : {-129, 129, 300, -5000, 32640, -32640}) {
+      const WindowShape s = make_window_shape({1, 6, 5, 7}, 3, 3, 1, 1, Padding::kSame, 9);
+      Quant u = random_quant(rng, 9, false);
+      u.q.input_offset = offset;
+      const std::vector<int8_t> x = random_int8(rng, s.input.size());
+      const std::vector<int8_t> f = random_int8(rng, int64_t{9} * 9 * 7);
+      std::vector<int8_t> ref(static_cast<size_t>(s.output.size())), simd(ref.size());
+      conv2d_s8__ref(s, u.q, x.data(), f.data(), u.bias.data(), ref.data());
+      std::vector<int32_t> packed(static_cast<size_t>(conv2d_s8__simd_packed_size(s)));
+      conv2d_s8__simd_pack_filter(s, f.data(), packed.data());
+      std::vector<int32_t> scratch = dirty_scratch(rng, conv2d_s8__simd_scratch_size(s));
+      conv2d_s8__simd(s, u.q, x.data(), packed.data(), u.bias.data(), simd.data(), scratch.data());
+      CHECK(compare(ref, simd, "input offset " + std::to_string(offset)) == 0);
+    }
+  });
+}
+
 TEST_CASE("depthwise_conv2d_s8__simd matches depthwise_conv2d_s8__ref, multipliers 1 and 2") {
   for_each_target([] {
     Rng rng(13);
