@@ -131,8 +131,9 @@ TEST_CASE("quant: every 8-bit pixel value lies exactly on the image input grid")
 
 TEST_CASE("quant: activation grids represent zero exactly and cover the range") {
   for (int bits : {8, 4, 2, 1}) {
-    for (auto [lo, hi] : {std::pair{-1.5f, 3.0f}, std::pair{0.0f, 6.0f}, std::pair{0.2f, 0.9f},
-                          std::pair{-4.0f, -1.0f}, std::pair{0.0f, 0.0f}}) {
+    for (const auto& range : {std::pair{-1.5f, 3.0f}, std::pair{0.0f, 6.0f}, std::pair{0.2f, 0.9f},
+                              std::pair{-4.0f, -1.0f}, std::pair{0.0f, 0.0f}}) {
+      const float lo = range.first, hi = range.second;  // named copies: CAPTURE cannot take bindings
       const ActivationGrid g = grid_for_range(lo, hi, bits);
       CAPTURE(bits);
       CAPTURE(lo);
