@@ -16,6 +16,7 @@
 #include "kernels/simd/conv2d_s8__simd.h"
 #include "kernels/simd/dense_s8__simd.h"
 #include "kernels/simd/depthwise_conv2d_s8__simd.h"
+#include "kernels/simd/max_pool2d_s8__simd.h"
 
 namespace slingshot {
 namespace {
@@ -94,7 +95,10 @@ class Int8Engine final : public Engine {
           dense_s8__ref({n, op.dense.in_dim, op.dense.out_dim}, conv, in, op.weights, op.bias, out);
         break;
       case Int8OpKind::kMaxPool:
-        max_pool2d_s8__ref(batched(op.window, n), op.pool, in, out);
+        if (simd_)
+          max_pool2d_s8__simd(batched(op.window, n), op.pool, in, out);
+        else
+          max_pool2d_s8__ref(batched(op.window, n), op.pool, in, out);
         break;
       case Int8OpKind::kAvgPool:
         avg_pool2d_s8__ref(batched(op.window, n), op.pool, in, out);
