@@ -1,0 +1,144 @@
+// WAV decoding by bounds-checked chunk walking, and the WAV-folder dataset loader.
+#include "data/wav.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "core/file_io.h"
+#include "data/image_folder.h"
+
+namespace slingshot {
+namespace {
+
+constexpr uint16_t kFormatPcm = 1;
+constexpr uint16_t kFormatFloat = 3;
+constexpr uint16_t kFormatExtensible = 0xFFFE;
+// Longest clip load_wav_folder accepts (about 10 minutes at 16 kHz).
+constexpr int kMaxSamplesPerClip = 10'000'000;
+
+uint16_t u16le(const unsigned char* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
+uint32_t u32le(const unsigned char* p) {
+  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) | (static_cast<uint32_t>(p[2]) << 16) |
+         (static_cast<uint32_t>(p[3]) << 24);
+}
+
+struct WavFormat {
+  uint16_t tag = 0;
+  int channels = 0;
+  int sample_rate = 0;
+  int bits = 0;
+};
+
+Result<WavFormat> parse_fmt(const unsigned char* p, size_t size) {
+  if (size < 16) return invalid_argument("WAV fmt chunk is " + std::to_string(size) + " bytes, expected at least 16");
+  WavFormat f;
+  f.tag = u16le(p);
+  f.channels = u16le(p + 2);
+  const uint32_t rate = u32le(p + 4);
+  f.bits = u16le(p + 14);
+  if (f.tag == kFormatExtensible) {
+    if (size < 40) return invalid_argument("WAV extensible fmt chunk is " + std::to_string(size) + " bytes, expected 40");
+    f.tag = u16le(p + 24);  // the sub-format GUID starts with the format tag
+  }
+  if (rate == 0 || rate > 1'000'000) return invalid_argument("WAV sample rate " + std::to_string(rate) + " is out of range");
+  f.sample_rate = static_cast<int>(rate);
+  const bool ok = f.channels == 1 && ((f.tag == kFormatPcm && (f.bits == 8 || f.bits == 16)) ||
+                                      (f.tag == kFormatFloat && f.bits == 32));
+  if (!ok)
+    return unimplemented("unsupported WAV encoding: format tag " + std::to_string(f.tag) + ", " +
+                         std::to_string(f.bits) + " bits, " + std::to_string(f.channels) +
+                         " channels (supported: mono PCM 8/16-bit, mono IEEE float 32-bit)");
+  return f;
+}
+
+}  // namespace
+
+Result<Waveform> decode_wav(std::string_view bytes) {
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
+  const size_t n = bytes.size();
+  if (n < 12 || std::memcmp(data, "RIFF", 4) != 0 || std::memcmp(data + 8, "WAVE", 4) != 0)
+    return invalid_argument("not a WAV file (missing the RIFF/WAVE header)");
+  // The RIFF size field is often wrong in the wild; the chunks are walked to the real end.
+  size_t pos = 12;
+  bool have_fmt = false;
+  WavFormat fmt;
+  while (true) {
+    if (pos >= n) break;
+    if (n - pos < 8) return data_loss("WAV chunk header at byte " + std::to_string(pos) + " is truncated");
+    const std::string id(reinterpret_cast<const char*>(data + pos), 4);
+    const size_t size = u32le(data + pos + 4);
+    const size_t body = pos + 8;
+    if (size > n - body)
+      return data_loss("WAV chunk '" + id + "' at byte " + std::to_string(pos) + " is truncated: it claims " +
+                       std::to_string(size) + " bytes, " + std::to_string(n - body) + " remain");
+    if (id == "fmt ") {
+      if (have_fmt) return invalid_argument("WAV file has two fmt chunks");
+      SLING_ASSIGN_OR_RETURN(fmt, parse_fmt(data + body, size));
+      have_fmt = true;
+    } else if (id == "data") {
+      if (!have_fmt) return invalid_argument("WAV data chunk comes before the fmt chunk");
+      const size_t width = static_cast<size_t>(fmt.bits / 8);
+      if (size % width != 0)
+        return data_loss("WAV data chunk is " + std::to_string(size) + " bytes, not a multiple of the " +
+                         std::to_string(width) + "-byte sample (truncated sample)");
+      Waveform w;
+      w.sample_rate = fmt.sample_rate;
+      w.samples.resize(size / width);
+      const unsigned char* s = data + body;
+      for (size_t i = 0; i < w.samples.size(); ++i) {
+        if (fmt.bits == 8) {
+          w.samples[i] = (static_cast<float>(s[i]) - 128.0f) / 128.0f;
+        } else if (fmt.bits == 16) {
+          w.samples[i] = static_cast<float>(static_cast<int16_t>(u16le(s + 2 * i))) / 32768.0f;
+        } else {
+          const uint32_t u = u32le(s + 4 * i);
+          float v;
+          std::memcpy(&v, &u, 4);
+          if (!std::isfinite(v)) return invalid_argument("WAV float sample " + std::to_string(i) + " is not finite");
+          w.samples[i] = std::clamp(v, -1.0f, 1.0f);
+        }
+      }
+      return w;
+    }
+    // Chunks are word-aligned: an odd-sized chunk is followed by a pad byte (which some
+    // writers omit at the very end of the file).
+    pos = body + size + (size & 1);
+  }
+  return invalid_argument(have_fmt ? "WAV file has no data chunk" : "WAV file has no fmt chunk");
+}
+
+Result<Waveform> load_wav(const std::string& path) {
+  SLING_ASSIGN_OR_RETURN(std::string bytes, read_file(path, kMaxWavFileBytes));
+  Result<Waveform> w = decode_wav(bytes);
+  if (!w.ok()) return w.status().with_context("WAV '" + path + "'");
+  return w;
+}
+
+Result<Dataset> load_wav_folder(const std::string& root, int sample_rate, int samples_per_clip) {
+  if (sample_rate <= 0) return invalid_argument("WAV folder: sample_rate must be positive, got " + std::to_string(sample_rate));
+  if (samples_per_clip <= 0 || samples_per_clip > kMaxSamplesPerClip)
+    return invalid_argument("WAV folder: samples_per_clip must be in 1.." + std::to_string(kMaxSamplesPerClip) +
+                            ", got " + std::to_string(samples_per_clip));
+  SLING_ASSIGN_OR_RETURN(ClassFolderListing listing, list_class_folders(root, {"wav"}, "WAV files"));
+  Dataset ds;
+  ds.class_names = listing.class_names;
+  std::vector<float> samples;
+  for (size_t label = 0; label < listing.files.size(); ++label) {
+    for (const std::string& path : listing.files[label]) {
+      SLING_ASSIGN_OR_RETURN(Waveform w, load_wav(path));
+      if (w.sample_rate != sample_rate)
+        return invalid_argument("WAV '" + path + "' has sample rate " + std::to_string(w.sample_rate) +
+                                " Hz, expected " + std::to_string(sample_rate) + " Hz");
+      const size_t keep = std::min(w.samples.size(), static_cast<size_t>(samples_per_clip));
+      samples.insert(samples.end(), w.samples.begin(), w.samples.begin() + static_cast<std::ptrdiff_t>(keep));
+      samples.resize(samples.size() + (samples_per_clip - keep), 0.0f);
+      ds.labels.push_back(static_cast<int>(label));
+    }
+  }
+  ds.inputs = Tensor({ds.size(), samples_per_clip}, std::move(samples));
+  return ds;
+}
+
+}  // namespace slingshot
