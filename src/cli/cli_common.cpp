@@ -2,6 +2,8 @@
 #include <cstdlib>
 
 #include "cli/commands.h"
+#include "data/cifar10_binary.h"
+#include "data/image_folder.h"
 #include "data/synthetic_shapes.h"
 #include "model/model_file.h"
 
@@ -30,7 +32,42 @@ Result<Dataset> load_data_arg(const std::string& spec, const std::string& split,
     const uint64_t seed = split == "train" ? 1 : 1 + 1000003;
     return make_shapes_dataset(count, static_cast<int>(shape[0]), seed);
   }
-  return invalid_argument("unknown dataset '" + spec + "' (available now: shapes)");
+  // Files on disk: the first `count` samples (their own train/test split is the files').
+  auto first_count = [&](Dataset d) -> Result<Dataset> {
+    if (d.size() > count) {
+      Tensor batch;
+      std::vector<int> labels;
+      d.slice(0, count, batch, labels);
+      d.inputs = std::move(batch);
+      d.labels = std::move(labels);
+    }
+    return d;
+  };
+  if (spec.rfind("cifar10:", 0) == 0) {
+    if (shape != Shape{32, 32, 3})
+      return invalid_argument("CIFAR-10 images are 32x32x3, but the model expects " + shape_to_string(shape));
+    std::vector<std::string> files;
+    std::string rest = spec.substr(8);
+    for (size_t pos = 0; pos <= rest.size();) {
+      const size_t comma = rest.find(',', pos);
+      files.push_back(rest.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+    SLING_ASSIGN_OR_RETURN(Dataset d, load_cifar10_binary(files, count));
+    return d;
+  }
+  if (spec.rfind("folder:", 0) == 0) {
+    if (shape.size() != 3 || (shape[2] != 1 && shape[2] != 3))
+      return invalid_argument("an image folder feeds HxWx1 or HxWx3 models, but the model expects " +
+                              shape_to_string(shape));
+    SLING_ASSIGN_OR_RETURN(Dataset d, load_image_folder(spec.substr(7), static_cast<int>(shape[0]),
+                                                        static_cast<int>(shape[1]), static_cast<int>(shape[2])));
+    return first_count(std::move(d));
+  }
+  return invalid_argument("unknown dataset '" + spec +
+                          "' (available: shapes, cifar10:FILE[,FILE...] for CIFAR-10 binary batches, "
+                          "folder:DIR for one subfolder of PNG/JPEG images per class)");
 }
 
 Result<Shape> parse_shape_arg(const std::string& text) {

@@ -129,7 +129,7 @@ void register_eval(CLI::App& app, CommandList& out) {
   auto o = std::make_shared<EvalOptions>();
   CLI::App* sub = app.add_subcommand("eval", "Accuracy, latency and cross-engine agreement on a test set");
   sub->add_option("--model", o->model, "Model file (float or quantized)")->required();
-  sub->add_option("--data", o->data, "Dataset (test split)")->capture_default_str();
+  sub->add_option("--data", o->data, "Dataset: shapes, cifar10:FILE[,FILE...] or folder:DIR (test split)")->capture_default_str();
   sub->add_option("--engine", o->engines,
                   "Engine, repeatable: float, fakequant, int8-ref, int8-simd, xnnpack (default int8-ref for quantized "
                   "models, float otherwise); agreement is measured against the first");

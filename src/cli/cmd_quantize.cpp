@@ -92,7 +92,7 @@ void register_quantize(CLI::App& app, CommandList& out) {
   auto o = std::make_shared<QuantizeCliOptions>();
   CLI::App* sub = app.add_subcommand("quantize", "Post-training quantization into a model file with integer weights");
   sub->add_option("--model", o->model, "Float model file")->required();
-  sub->add_option("--data", o->data, "Calibration dataset (training split)")->capture_default_str();
+  sub->add_option("--data", o->data, "Calibration dataset: shapes, cifar10:FILE[,FILE...] or folder:DIR (training split)")->capture_default_str();
   sub->add_option("--scheme", o->scheme, "Weight scheme: int8, int4, ternary or binary")->capture_default_str();
   sub->add_option("--act-bits", o->act_bits, "Bits of hidden activations (8, or 4/2/1)")
       ->capture_default_str()

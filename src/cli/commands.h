@@ -47,9 +47,11 @@ Result<Graph> load_model_arg(const std::string& path);
 // models (only the float engine runs them).
 Result<QuantizedModel> load_any_model_arg(const std::string& path, nlohmann::json* extra = nullptr);
 
-// The dataset named by --data, at the model's per-sample shape. "shapes" is the
-// generated 4-class demo set (square RGB images); `split` "train" is the training
-// stream (calibration), "test" the held-out one that `slingshot train` evaluates on.
+// The dataset named by --data, at the model's per-sample shape, at most `count` samples.
+// "shapes" is the generated 4-class demo set (square RGB images); `split` "train" is its
+// training stream (calibration), "test" the held-out one `slingshot train` evaluates on.
+// "cifar10:FILE[,FILE...]" reads CIFAR-10 binary batches and "folder:DIR" an image folder
+// (one subfolder per class); for those the files themselves are the split.
 Result<Dataset> load_data_arg(const std::string& spec, const std::string& split, int count, const Shape& sample_shape);
 
 // Parses "32x32x3" (or "49x10x1", "64") into a per-sample shape.

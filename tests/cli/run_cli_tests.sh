@@ -102,5 +102,34 @@ expect_error "dataset shape mismatch" "dataset 'shapes' makes square RGB images"
 expect_ok "quantize ResNet-8" "$bin" quantize --model r8.safetensors --samples 8 -o r8q.safetensors
 expect_ok "eval ResNet-8 int8-ref vs fakequant" "$bin" eval --model r8q.safetensors --count 8 --engine int8-ref --engine fakequant
 
+# Real data formats through --data: a CIFAR-10 binary batch and an image folder, written here.
+"${PYTHON:-/usr/bin/python3}" - <<'PY'
+import os, struct, zlib
+rec = bytearray()
+for i in range(20):
+    rec.append(i % 10)
+    rec += bytes((i * 7 + k) % 256 for k in range(3072))
+open("c10.bin", "wb").write(rec)
+open("c10_bad.bin", "wb").write(rec[:-5])
+def png(path, w, h, rgb):
+    raw = b"".join(b"\x00" + bytes(rgb) * w for _ in range(h))
+    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+for c, rgb in enumerate([(255, 0, 0), (0, 255, 0)]):
+    os.makedirs(f"imgs/class{c}", exist_ok=True)
+    for k in range(3):
+        png(f"imgs/class{c}/{k}.png", 32, 32, rgb)
+png("imgs/class1/odd.png", 16, 16, (0, 0, 255))
+PY
+expect_ok "eval on a CIFAR-10 binary batch" "$bin" eval --model r8q.safetensors --data cifar10:c10.bin --count 15 --json
+grep -q '"n":15' out.txt && pass "cifar10 batch gives 15 samples" || fail "cifar10 eval: $(cat out.txt)"
+expect_error "truncated CIFAR-10 batch" "truncated record" "$bin" eval --model r8q.safetensors --data cifar10:c10_bad.bin
+expect_error "image folder with a wrong-size image" "images are not resized" "$bin" eval --model r8q.safetensors --data folder:imgs
+rm imgs/class1/odd.png
+expect_ok "eval on an image folder" "$bin" eval --model r8q.safetensors --data folder:imgs --json
+grep -q '"n":6' out.txt && pass "image folder gives 6 samples" || fail "folder eval: $(cat out.txt)"
+expect_error "CIFAR-10 into a 16x16 model" "CIFAR-10 images are 32x32x3" "$bin" eval --model q8.safetensors --data cifar10:c10.bin
+
 echo "$fails failed"
 [ "$fails" -eq 0 ]
