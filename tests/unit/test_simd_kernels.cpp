@@ -21,11 +21,16 @@
 // ...), not just the best one, since users' machines dispatch to any of them; in wasm
 // there is one target, SIMD128.
 //
+// Threads: with set_num_threads(1, 2, 3), shapes large enough for the kernels to split
+// their work must give bit-identical results (each output element is summed by one task in
+// the same order), and each thread count must still meet the tolerance above.
+//
 // Every call also gets its scratch (scratch_size() floats) and outputs filled with NaN and
 // fenced by NaN guards: a kernel that reads scratch it did not write, leaves an output
 // element unwritten, or writes outside its buffers fails.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -33,6 +38,7 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "core/thread_pool.h"
 #include "kernels/kernel_params.h"
 #include "kernels/ref/conv2d__ref.h"
 #include "kernels/ref/dense__ref.h"
@@ -135,8 +141,14 @@ std::string describe(const ConvCase& c) {
          (c.bias ? " bias" : "");
 }
 
-// Runs the three conv passes through both kernels. Returns false if the window does not fit.
-bool check_conv(const ConvCase& c, Rng& rng, bool integers) {
+// Appends a result to *all (if given), for comparisons across thread counts.
+void keep(std::vector<float>* all, const Fenced& f) {
+  if (all) all->insert(all->end(), f.data(), f.data() + f.size());
+}
+
+// Runs the three conv passes through both kernels, appending the SIMD results to *outputs
+// if given. Returns false if the window does not fit.
+bool check_conv(const ConvCase& c, Rng& rng, bool integers, std::vector<float>* outputs = nullptr) {
   const WindowShape s = make_window_shape(c.input, c.kh, c.kw, c.sh, c.sw, c.padding, c.cout);
   if (s.output.h <= 0 || s.output.w <= 0) return false;
   const std::string shape = describe(c);
@@ -158,6 +170,7 @@ bool check_conv(const ConvCase& c, Rng& rng, bool integers) {
     conv2d_forward_f32__simd(s, x.data(), w.data(), bias, out.data(), scratch.data());
     CHECK_MESSAGE(scratch.guards_intact(), "forward overran its scratch: " << shape);
     compare("forward", shape, out, ref, bound, integers);
+    keep(outputs, out);
   }
   {
     std::vector<float> ref(in_n), bound(in_n);
@@ -167,6 +180,7 @@ bool check_conv(const ConvCase& c, Rng& rng, bool integers) {
     conv2d_backward_input_f32__simd(s, dy.data(), w.data(), gx.data(), scratch.data());
     CHECK_MESSAGE(scratch.guards_intact(), "backward-input overran its scratch: " << shape);
     compare("backward-input", shape, gx, ref, bound, integers);
+    keep(outputs, gx);
   }
   {
     std::vector<float> ref(w_n), bound(w_n), ref_b(c.cout), bound_b(c.cout);
@@ -178,6 +192,8 @@ bool check_conv(const ConvCase& c, Rng& rng, bool integers) {
     CHECK_MESSAGE(scratch.guards_intact(), "backward-filter overran its scratch: " << shape);
     compare("backward-filter", shape, gw, ref, bound, integers);
     if (c.bias) compare("backward-bias", shape, gb, ref_b, bound_b, integers);
+    keep(outputs, gw);
+    if (c.bias) keep(outputs, gb);
   }
   return true;
 }
@@ -300,7 +316,8 @@ TEST_CASE("simd conv2d scratch does not grow with the batch") {
 
 namespace {
 
-void check_dense(const DenseShape& s, bool with_bias, Rng& rng, bool integers) {
+void check_dense(const DenseShape& s, bool with_bias, Rng& rng, bool integers,
+                 std::vector<float>* outputs = nullptr) {
   const std::string shape = "dense batch=" + std::to_string(s.batch) + " in=" + std::to_string(s.in_dim) +
                             " out=" + std::to_string(s.out_dim) + (with_bias ? " bias" : "");
   const int64_t xn = static_cast<int64_t>(s.batch) * s.in_dim, yn = static_cast<int64_t>(s.batch) * s.out_dim;
@@ -318,6 +335,7 @@ void check_dense(const DenseShape& s, bool with_bias, Rng& rng, bool integers) {
     dense_forward_f32__simd(s, x.data(), w.data(), bias, out.data(), scratch.data());
     CHECK(scratch.guards_intact());
     compare("dense forward", shape, out, ref, bound, integers);
+    keep(outputs, out);
   }
   {
     std::vector<float> ref(xn), bound(xn);
@@ -327,6 +345,7 @@ void check_dense(const DenseShape& s, bool with_bias, Rng& rng, bool integers) {
     dense_backward_input_f32__simd(s, dy.data(), w.data(), gx.data(), scratch.data());
     CHECK(scratch.guards_intact());
     compare("dense backward-input", shape, gx, ref, bound, integers);
+    keep(outputs, gx);
   }
   {
     std::vector<float> ref(wn), bound(wn), ref_b(s.out_dim), bound_b(s.out_dim);
@@ -338,6 +357,8 @@ void check_dense(const DenseShape& s, bool with_bias, Rng& rng, bool integers) {
     CHECK(scratch.guards_intact());
     compare("dense backward-weights", shape, gw, ref, bound, integers);
     if (with_bias) compare("dense backward-bias", shape, gb, ref_b, bound_b, integers);
+    keep(outputs, gw);
+    if (with_bias) keep(outputs, gb);
   }
 }
 
@@ -356,4 +377,73 @@ TEST_CASE("simd dense matches the reference on random and model shapes") {
     check_dense({64, 64, 12}, true, rng, false);   // DS-CNN head
     check_dense({3, 256, 2}, true, rng, false);    // MobileNetV1-0.25 head
   });
+}
+
+namespace {
+
+// A random conv big enough to run on several threads: batch 2-5 and at least
+// kMinParallelMacs multiply-adds, with the odd sizes, windows and strides of random_conv.
+ConvCase random_threaded_conv(Rng& rng) {
+  for (;;) {
+    ConvCase c = random_conv(rng);
+    c.input.n = static_cast<int32_t>(2 + rng.below(4));
+    c.input.h += 8, c.input.w += 8;
+    c.cout = std::max(c.cout, 8);
+    const int64_t macs = conv_macs(c);
+    if (macs >= simd_internal::kMinParallelMacs && macs <= 2000000) return c;
+  }
+}
+
+// Runs body(rng, outputs) with seed `seed` at 1, 2 and 3 threads and requires the
+// collected outputs to be bit-identical. The threaded runs are repeated: a race shows
+// only when helper threads actually overlap, which a loaded machine makes less likely.
+template <class Body>
+void check_thread_counts(uint64_t seed, Body&& body) {
+  std::vector<float> one;
+  for (int threads : {1, 2, 3, 2, 3}) {
+    INFO("threads " << threads);
+    set_num_threads(threads);
+    Rng rng(seed);
+    std::vector<float> outputs;
+    body(rng, &outputs);
+    if (threads == 1) {
+      one = outputs;
+      CHECK(!one.empty());
+    } else {
+      REQUIRE(outputs.size() == one.size());
+      CHECK(std::memcmp(outputs.data(), one.data(), one.size() * sizeof(float)) == 0);
+    }
+  }
+  set_num_threads(1);
+}
+
+}  // namespace
+
+TEST_CASE("simd conv2d and dense give bit-identical results on 1, 2 and 3 threads") {
+  Rng shapes(31337);
+  int transposed_dw = 0, strided = 0, one_by_one = 0;
+  for (int i = 0; i < 12; ++i) {
+    const ConvCase c = random_threaded_conv(shapes);
+    INFO(describe(c));
+    transposed_dw += c.kw * c.input.c < 16 && c.kw * c.input.c < c.cout && !(c.kh == 1 && c.kw == 1);
+    strided += c.sh > 1 || c.sw > 1;
+    one_by_one += c.kh == 1 && c.kw == 1;
+    check_thread_counts(1000 + i, [&](Rng& rng, std::vector<float>* out) { REQUIRE(check_conv(c, rng, false, out)); });
+  }
+  CHECK(strided >= 2);
+  // ResNet-8 training layers at batch 8: every split the kernels make.
+  const ConvCase resnet[] = {
+      {{8, 32, 32, 3}, 3, 3, 1, 1, Padding::kSame, 16, false},   // conv0 (transposed backward-filter)
+      {{8, 16, 16, 16}, 3, 3, 1, 1, Padding::kSame, 16, false},  // stack1 (transposed backward-input)
+      {{8, 16, 16, 16}, 3, 3, 2, 2, Padding::kSame, 32, false},  // stack2 conv1 (col2im)
+      {{8, 16, 16, 32}, 1, 1, 1, 1, Padding::kSame, 40, true},   // pointwise (row-block GEMMs)
+  };
+  for (const ConvCase& c : resnet) {
+    INFO(describe(c));
+    check_thread_counts(7, [&](Rng& rng, std::vector<float>* out) { REQUIRE(check_conv(c, rng, false, out)); });
+  }
+  const DenseShape dense[] = {{64, 100, 65}, {33, 257, 40}, {100, 64, 48}};
+  for (const DenseShape& s : dense)
+    check_thread_counts(9, [&](Rng& rng, std::vector<float>* out) { check_dense(s, true, rng, false, out); });
+  MESSAGE("random threaded convs: " << transposed_dw << " transposed backward-filter, " << one_by_one << " 1x1");
 }

@@ -12,6 +12,14 @@
 //                     filter rotated by 180 degrees and transposed to [kh][kw][Cout] x Cin;
 //                     otherwise dcol = grad_out x filter[Cout][K] in chunks, then col2im.
 // A 1x1 stride-1 conv is a plain GEMM on the whole batch.
+//
+// Threads (core/thread_pool.h): above kMinParallelMacs, forward and backward-input run
+// one task per image (or per range of images) and the GEMMs of a 1x1 conv run in row
+// blocks; backward-filter, which sums over images, is split by rows of its GEMMs (output
+// channels, or filter taps in the transposed form), each task walking all images. Every
+// output element is thus computed by one task, in the same order as on one thread (see
+// gemm_rows), so results are bit-identical for any thread count. Per-image buffers
+// (padded image, row table, dcol chunk) exist once per worker: kMaxThreads slots.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/simd/conv2d_f32__simd.cpp"
 #include <hwy/foreach_target.h>  // must precede highway.h
@@ -20,6 +28,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "core/thread_pool.h"
 #include "kernels/simd/conv2d_f32__simd.h"
 #include "kernels/simd/gemm_f32__simd.h"
 
@@ -114,43 +123,53 @@ class Carver {
 
 // Scratch of each pass; with a null base Carver only counts. Kept next to each other so
 // the sizes and the kernels cannot disagree.
+// One worker's buffers for the image it is working on.
+struct ImageSlot {
+  float* padded = nullptr;       // a padded image (input, or grad_out), or null
+  const float** rows = nullptr;  // one pointer per pixel of the GEMM's A or B
+  float* dcol = nullptr;         // col2im backward-input: one chunk of dcol rows
+};
+
 struct ForwardScratch {
-  float* filter_t;      // [K][Cout]
-  float* padded;        // one padded input image, or null
-  const float** rows;   // one pointer per output pixel of an image
+  float* filter_t;              // [K][Cout]
+  ImageSlot slot[kMaxThreads];  // per worker: padded input image (or null), output-pixel rows
   ForwardScratch(Carver& c, const ConvGeometry& g) {
     filter_t = c.take(g.k * g.cout);
-    padded = g.pad_input ? c.take(g.hp * g.wp * g.cin) : nullptr;
-    rows = c.take_rows(g.oh * g.ow);
+    for (ImageSlot& s : slot) {
+      if (g.direct) break;
+      s.padded = g.pad_input ? c.take(g.hp * g.wp * g.cin) : nullptr;
+      s.rows = c.take_rows(g.oh * g.ow);
+    }
   }
 };
 
 struct BackwardInputScratch {
-  float* filter_r;      // transposed: the rotated, transposed filter [kh][kw][Cout][Cin]
-  float* padded;        // transposed: one padded grad_out image
-  const float** rows;   // transposed: one pointer per input pixel of an image
-  float* dcol;          // col2im: one chunk of dcol rows
-  BackwardInputScratch(Carver& c, const ConvGeometry& g) : filter_r(), padded(), rows(), dcol() {
+  float* filter_r = nullptr;    // transposed: the rotated, transposed filter [kh][kw][Cout][Cin]
+  ImageSlot slot[kMaxThreads];  // per worker: transposed: padded grad_out, input-pixel rows; else dcol
+  BackwardInputScratch(Carver& c, const ConvGeometry& g) {
     if (g.direct) return;
-    if (g.transposed_bwd) {
-      filter_r = c.take(g.k * g.cout);
-      padded = c.take(g.hq * g.wq * g.cout);
-      rows = c.take_rows(g.h * g.w);
-    } else {
-      dcol = c.take(g.chunk * g.ldk);
+    if (g.transposed_bwd) filter_r = c.take(g.k * g.cout);
+    for (ImageSlot& s : slot) {
+      if (g.transposed_bwd) {
+        s.padded = c.take(g.hq * g.wq * g.cout);
+        s.rows = c.take_rows(g.h * g.w);
+      } else {
+        s.dcol = c.take(g.chunk * g.ldk);
+      }
     }
   }
 };
 
 struct BackwardFilterScratch {
-  float* padded;        // one padded input image, or null
-  const float** rows;   // one pointer per output pixel of an image
-  float* filter_t;      // transposed_dw: dfilter^T [K][Cout]
-  BackwardFilterScratch(Carver& c, const ConvGeometry& g) : padded(), rows(), filter_t() {
+  float* filter_t = nullptr;    // transposed_dw: dfilter^T [K][Cout]
+  ImageSlot slot[kMaxThreads];  // per worker: padded input image (or null), output-pixel rows
+  BackwardFilterScratch(Carver& c, const ConvGeometry& g) {
     if (g.direct) return;
-    padded = g.pad_input ? c.take(g.hp * g.wp * g.cin) : nullptr;
-    rows = c.take_rows(g.oh * g.ow);
     if (g.transposed_dw) filter_t = c.take(g.k * g.cout);
+    for (ImageSlot& s : slot) {
+      s.padded = g.pad_input ? c.take(g.hp * g.wp * g.cin) : nullptr;
+      s.rows = c.take_rows(g.oh * g.ow);
+    }
   }
 };
 
@@ -300,18 +319,23 @@ void conv2d_forward_f32__simd(const WindowShape& s, const float* input, const fl
   a.row = bias;
   if (g.direct) {
     a.m = g.batch * g.oh * g.ow, a.a = input, a.a_row_stride = g.cin, a.c = output;
-    simd_internal::gemm_f32_nn(a);
+    simd_internal::gemm_f32_nn_parallel(a);
     return;
   }
   a.m = g.oh * g.ow;
-  a.a_rows = sc.rows;
   a.k_segment = s.kernel_w * g.cin;
   a.a_segment_stride = g.wp * g.cin;
-  for (int64_t n = 0; n < g.batch; ++n) {
-    window_rows(s, g, window_base(s, g, input, n, sc.padded), sc.rows);
-    a.c = output + n * g.oh * g.ow * g.cout;
-    simd_internal::gemm_f32_nn(a);
-  }
+  const int64_t tasks = simd_internal::parallel_tasks(g.batch * a.m * g.cout * g.k, g.batch);
+  parallel_ranges(g.batch, tasks, [&](int64_t n0, int64_t n1, int worker) {
+    const ImageSlot& slot = sc.slot[worker];
+    GemmArgs t = a;
+    t.a_rows = slot.rows;
+    for (int64_t n = n0; n < n1; ++n) {
+      window_rows(s, g, window_base(s, g, input, n, slot.padded), slot.rows);
+      t.c = output + n * g.oh * g.ow * g.cout;
+      simd_internal::gemm_f32_nn(t);
+    }
+  });
 }
 
 void conv2d_backward_input_f32__simd(const WindowShape& s, const float* grad_output, const float* filter,
@@ -326,10 +350,11 @@ void conv2d_backward_input_f32__simd(const WindowShape& s, const float* grad_out
     a.a = grad_output, a.a_row_stride = g.cout, a.a_col_stride = 1;
     a.b = filter, a.ldb = g.cin;
     a.c = grad_input, a.ldc = g.cin;
-    simd_internal::gemm_f32_nn(a);
+    simd_internal::gemm_f32_nn_parallel(a);
     return;
   }
   const int64_t kh = s.kernel_h, kw = s.kernel_w;
+  const int64_t tasks = simd_internal::parallel_tasks(g.batch * g.oh * g.ow * g.cout * g.k, g.batch);
   if (g.transposed_bwd) {
     // grad_in(iy, ix) = sum over (ky', kx') of padded_grad_out(iy + ky', ix + kx') x
     // filter(:, kh-1-ky', kw-1-kx', :), with grad_out placed at (kh-1-pad_top, kw-1-pad_left).
@@ -341,34 +366,43 @@ void conv2d_backward_input_f32__simd(const WindowShape& s, const float* grad_out
         }
     a.m = g.h * g.w, a.n = g.cin, a.k = kh * kw * g.cout;
     a.a_col_stride = 1;
-    a.a_rows = sc.rows;
     a.k_segment = kw * g.cout;
     a.a_segment_stride = g.wq * g.cout;
     a.b = sc.filter_r, a.ldb = g.cin;
     a.ldc = g.cin;
-    for (int64_t y = 0; y < g.h; ++y)
-      for (int64_t x = 0; x < g.w; ++x) sc.rows[y * g.w + x] = sc.padded + (y * g.wq + x) * g.cout;
-    for (int64_t n = 0; n < g.batch; ++n) {
-      HWY_DYNAMIC_DISPATCH(PadImage)(grad_output + n * g.oh * g.ow * g.cout, g.oh, g.ow, g.cout,
-                                     kh - 1 - s.pad_top, kw - 1 - s.pad_left, g.hq, g.wq, sc.padded);
-      a.c = grad_input + n * g.h * g.w * g.cin;
-      simd_internal::gemm_f32_nn(a);
-    }
+    parallel_ranges(g.batch, tasks, [&](int64_t n0, int64_t n1, int worker) {
+      const ImageSlot& slot = sc.slot[worker];
+      GemmArgs t = a;
+      t.a_rows = slot.rows;
+      for (int64_t y = 0; y < g.h; ++y)
+        for (int64_t x = 0; x < g.w; ++x) slot.rows[y * g.w + x] = slot.padded + (y * g.wq + x) * g.cout;
+      for (int64_t n = n0; n < n1; ++n) {
+        HWY_DYNAMIC_DISPATCH(PadImage)(grad_output + n * g.oh * g.ow * g.cout, g.oh, g.ow, g.cout,
+                                       kh - 1 - s.pad_top, kw - 1 - s.pad_left, g.hq, g.wq, slot.padded);
+        t.c = grad_input + n * g.h * g.w * g.cin;
+        simd_internal::gemm_f32_nn(t);
+      }
+    });
     return;
   }
-  // dcol = grad_out x filter [Cout][K] chunk by chunk, scattered back by col2im.
-  std::fill(grad_input, grad_input + s.input.size(), 0.0f);
-  const int64_t m = g.batch * g.oh * g.ow;
+  // dcol = grad_out x filter [Cout][K] chunk by chunk, scattered back by col2im. Windows
+  // overlap only within an image, so ranges of images are independent.
   a.n = g.k, a.k = g.cout;
   a.a_row_stride = g.cout, a.a_col_stride = 1;
   a.b = filter, a.ldb = g.k;
-  a.c = sc.dcol, a.ldc = g.ldk;
-  for (int64_t row0 = 0; row0 < m; row0 += g.chunk) {
-    const int64_t rows = std::min(g.chunk, m - row0);
-    a.m = rows, a.a = grad_output + row0 * g.cout;
-    simd_internal::gemm_f32_nn(a);
-    HWY_DYNAMIC_DISPATCH(Col2ImAdd)(s, sc.dcol, g.ldk, row0, rows, grad_input);
-  }
+  a.ldc = g.ldk;
+  const int64_t image_in = g.h * g.w * g.cin, image_rows = g.oh * g.ow;
+  parallel_ranges(g.batch, tasks, [&](int64_t n0, int64_t n1, int worker) {
+    std::fill(grad_input + n0 * image_in, grad_input + n1 * image_in, 0.0f);
+    GemmArgs t = a;
+    t.c = sc.slot[worker].dcol;
+    for (int64_t row0 = n0 * image_rows; row0 < n1 * image_rows; row0 += g.chunk) {
+      const int64_t rows = std::min(g.chunk, n1 * image_rows - row0);
+      t.m = rows, t.a = grad_output + row0 * g.cout;
+      simd_internal::gemm_f32_nn(t);
+      HWY_DYNAMIC_DISPATCH(Col2ImAdd)(s, t.c, g.ldk, row0, rows, grad_input);
+    }
+  });
 }
 
 void conv2d_backward_filter_f32__simd(const WindowShape& s, const float* input, const float* grad_output,
@@ -386,29 +420,37 @@ void conv2d_backward_filter_f32__simd(const WindowShape& s, const float* input, 
     a.n = g.k, a.k = m;      // k == 0 just zeroes grad_filter
     a.a = grad_output, a.b = input, a.ldb = g.k;
     a.c = grad_filter, a.ldc = g.k;
-    simd_internal::gemm_f32_nn(a);
+    simd_internal::gemm_f32_nn_parallel(a);
     return;
   }
+  // Every image adds to every filter element, so threads split the GEMMs' rows (their M,
+  // at least 4 per task) and each task walks all images in order, padding them itself.
   const int64_t run = s.kernel_w * g.cin;
+  const int64_t macs = m * g.cout * g.k;
   if (g.transposed_dw) {
     // Per image and kernel row ky: rows [ky*run, (ky+1)*run) of dfilter^T += (the ky-th
     // run of every window)^T x grad_out, the runs read in place as columns of A.
     GemmArgs t{};
-    t.m = run, t.n = g.cout, t.k = g.oh * g.ow;
-    t.a_cols = sc.rows;
+    t.n = g.cout, t.k = g.oh * g.ow;
     t.ldb = g.cout;
     t.ldc = g.cout;
-    t.init = GemmInit::kZero;
-    for (int64_t n = 0; n < g.batch; ++n) {
-      window_rows(s, g, window_base(s, g, input, n, sc.padded), sc.rows);
-      t.b = grad_output + n * g.oh * g.ow * g.cout;
-      for (int64_t ky = 0; ky < s.kernel_h; ++ky) {
-        t.a_offset = ky * g.wp * g.cin;
-        t.c = sc.filter_t + ky * run * g.cout;
-        simd_internal::gemm_f32_nn(t);
+    const int64_t tasks = simd_internal::parallel_tasks(macs, std::min<int64_t>(run / 4, kMaxThreads));
+    parallel_ranges(run, tasks, [&](int64_t r0, int64_t r1, int worker) {
+      const ImageSlot& slot = sc.slot[worker];
+      GemmArgs u = t;
+      u.a_cols = slot.rows;
+      u.init = GemmInit::kZero;
+      for (int64_t n = 0; n < g.batch; ++n) {
+        window_rows(s, g, window_base(s, g, input, n, slot.padded), slot.rows);
+        u.b = grad_output + n * g.oh * g.ow * g.cout;
+        for (int64_t ky = 0; ky < s.kernel_h; ++ky) {
+          u.a_offset = ky * g.wp * g.cin;
+          u.c = sc.filter_t + ky * run * g.cout;
+          simd_internal::gemm_f32_nn(simd_internal::gemm_rows(u, r0, r1 - r0));
+        }
+        u.init = GemmInit::kAccumulate;
       }
-      t.init = GemmInit::kAccumulate;
-    }
+    });
     for (int64_t o = 0; o < g.cout; ++o)
       for (int64_t p = 0; p < g.k; ++p) grad_filter[o * g.k + p] = sc.filter_t[p * g.cout + o];
     return;
@@ -416,18 +458,23 @@ void conv2d_backward_filter_f32__simd(const WindowShape& s, const float* input, 
   // One GEMM per image and kernel row ky: the ky-th [Cout][kw*Cin] block of grad_filter
   // += grad_out^T x (the ky-th run of every window), the runs read in place.
   a.n = run, a.k = g.oh * g.ow;
-  a.b_rows = sc.rows;
   a.ldc = g.k;
-  for (int64_t n = 0; n < g.batch; ++n) {
-    window_rows(s, g, window_base(s, g, input, n, sc.padded), sc.rows);
-    a.a = grad_output + n * g.oh * g.ow * g.cout;
-    for (int64_t ky = 0; ky < s.kernel_h; ++ky) {
-      a.b_offset = ky * g.wp * g.cin;
-      a.c = grad_filter + ky * run;
-      simd_internal::gemm_f32_nn(a);
+  const int64_t tasks = simd_internal::parallel_tasks(macs, std::min<int64_t>(g.cout / 4, kMaxThreads));
+  parallel_ranges(g.cout, tasks, [&](int64_t o0, int64_t o1, int worker) {
+    const ImageSlot& slot = sc.slot[worker];
+    GemmArgs t = a;
+    t.b_rows = slot.rows;
+    for (int64_t n = 0; n < g.batch; ++n) {
+      window_rows(s, g, window_base(s, g, input, n, slot.padded), slot.rows);
+      t.a = grad_output + n * g.oh * g.ow * g.cout;
+      for (int64_t ky = 0; ky < s.kernel_h; ++ky) {
+        t.b_offset = ky * g.wp * g.cin;
+        t.c = grad_filter + ky * run;
+        simd_internal::gemm_f32_nn(simd_internal::gemm_rows(t, o0, o1 - o0));
+      }
+      t.init = GemmInit::kAccumulate;
     }
-    a.init = GemmInit::kAccumulate;
-  }
+  });
 }
 
 }  // namespace slingshot

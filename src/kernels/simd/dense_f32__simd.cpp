@@ -2,7 +2,9 @@
 //   forward          out[B][O] = x[B][I] . weights[O][I] (dot products, + bias)
 //   backward-input   gx[B][I]  = gy[B][O] x weights[O][I]
 //   backward-weights gw[O][I]  = gy^T[O][B] x x[B][I], bias = column sums of gy
-// Weights are used in place, so no pass needs scratch.
+// Weights are used in place, so no pass needs scratch. Large products run on the thread
+// pool in row blocks (batch rows, or output rows for the weights), which leaves every
+// output element's sum unchanged: results are identical for any thread count.
 #include "kernels/simd/dense_f32__simd.h"
 
 #include "kernels/simd/gemm_f32__simd.h"
@@ -23,7 +25,7 @@ void dense_forward_f32__simd(const DenseShape& s, const float* input, const floa
   a.c = output, a.ldc = s.out_dim;
   a.init = bias ? GemmInit::kRowVector : GemmInit::kZero;
   a.row = bias;
-  simd_internal::gemm_f32_nt(a);
+  simd_internal::gemm_f32_nt_parallel(a);
 }
 
 void dense_backward_input_f32__simd(const DenseShape& s, const float* grad_output, const float* weights,
@@ -34,7 +36,7 @@ void dense_backward_input_f32__simd(const DenseShape& s, const float* grad_outpu
   a.b = weights, a.ldb = s.in_dim;
   a.c = grad_input, a.ldc = s.in_dim;
   a.init = GemmInit::kZero;
-  simd_internal::gemm_f32_nn(a);
+  simd_internal::gemm_f32_nn_parallel(a);
 }
 
 void dense_backward_weights_f32__simd(const DenseShape& s, const float* input, const float* grad_output,
@@ -45,7 +47,7 @@ void dense_backward_weights_f32__simd(const DenseShape& s, const float* input, c
   a.b = input, a.ldb = s.in_dim;
   a.c = grad_weights, a.ldc = s.in_dim;
   a.init = GemmInit::kZero;
-  simd_internal::gemm_f32_nn(a);
+  simd_internal::gemm_f32_nn_parallel(a);
   if (grad_bias) simd_internal::column_sums_f32(grad_output, s.batch, s.out_dim, s.out_dim, grad_bias, false);
 }
 

@@ -20,6 +20,8 @@
 
 #include "kernels/simd/gemm_f32__simd.h"
 
+#include "core/thread_pool.h"
+
 HWY_BEFORE_NAMESPACE();
 namespace slingshot {
 namespace simd_internal {
@@ -362,6 +364,45 @@ HWY_EXPORT(TargetId);
 
 void gemm_f32_nn(const GemmArgs& g) { HWY_DYNAMIC_DISPATCH(GemmNN)(g); }
 void gemm_f32_nt(const GemmArgs& g) { HWY_DYNAMIC_DISPATCH(GemmNT)(g); }
+
+GemmArgs gemm_rows(const GemmArgs& g, int64_t i0, int64_t m) {
+  GemmArgs r = g;
+  r.m = m;
+  r.c = g.c + i0 * g.ldc;
+  if (g.a_cols)
+    r.a_offset += i0;
+  else if (g.a_rows)
+    r.a_rows += i0;
+  else
+    r.a = g.a + i0 * g.a_row_stride;  // row-major or stored transposed (a_row_stride == 1)
+  return r;
+}
+
+int64_t parallel_tasks(int64_t macs, int64_t max_tasks) {
+  if (macs < kMinParallelMacs) return 1;
+  return std::max<int64_t>(1, std::min<int64_t>(num_threads(), max_tasks));
+}
+
+namespace {
+
+// About two row blocks per thread, so a thread slowed by another process does not hold
+// up the rest; blocks are whole multiples of 8 rows, so most tiles are full.
+template <void (*kGemm)(const GemmArgs&)>
+void gemm_parallel(const GemmArgs& g) {
+  constexpr int64_t kRowAlign = 8;
+  const int64_t threads = parallel_tasks(g.m * g.n * g.k, g.m / kRowAlign);
+  const int64_t blocks = std::min(2 * threads, g.m / kRowAlign);
+  if (threads == 1 || blocks <= 1) return kGemm(g);
+  const int64_t block = ((g.m + blocks - 1) / blocks + kRowAlign - 1) / kRowAlign * kRowAlign;
+  parallel_for((g.m + block - 1) / block, [&](int64_t t, int) {
+    kGemm(gemm_rows(g, t * block, std::min(block, g.m - t * block)));
+  });
+}
+
+}  // namespace
+
+void gemm_f32_nn_parallel(const GemmArgs& g) { gemm_parallel<gemm_f32_nn>(g); }
+void gemm_f32_nt_parallel(const GemmArgs& g) { gemm_parallel<gemm_f32_nt>(g); }
 void column_sums_f32(const float* x, int64_t rows, int64_t cols, int64_t ld, float* out, bool accumulate) {
   HWY_DYNAMIC_DISPATCH(ColumnSums)(x, rows, cols, ld, out, accumulate);
 }

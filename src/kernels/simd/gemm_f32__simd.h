@@ -54,6 +54,26 @@ void gemm_f32_nn(const GemmArgs& g);
 // as dense weights [out][in] are). A must be row-major. Dot products along p.
 void gemm_f32_nt(const GemmArgs& g);
 
+// The rows [i0, i0 + m) of g as a GEMM of their own (A and C shifted, B shared). Every
+// element of C is computed by the same operations in the same order whatever tile or
+// row block it falls in, so a GEMM split into row blocks gives bit-identical results:
+// this is what makes the threaded kernels independent of the thread count.
+GemmArgs gemm_rows(const GemmArgs& g, int64_t i0, int64_t m);
+
+// Multiply-adds below which a kernel call stays on the calling thread: waking the pool
+// costs a few microseconds, which small products would not win back (measured with
+// bench_conv_kernels --threads, see bench/README.md).
+constexpr int64_t kMinParallelMacs = int64_t{1} << 18;
+
+// Parallel tasks worth running for `macs` multiply-adds split into at most `max_tasks`
+// independent parts: 1 (the calling thread) for small work or a 1-thread setting.
+int64_t parallel_tasks(int64_t macs, int64_t max_tasks);
+
+// gemm_f32_nn / gemm_f32_nt on up to num_threads() threads, split into row blocks
+// (results identical to the single call, see gemm_rows).
+void gemm_f32_nn_parallel(const GemmArgs& g);
+void gemm_f32_nt_parallel(const GemmArgs& g);
+
 // out[j] (= or +=) sum over r < rows of x[r * ld + j], for j < cols.
 void column_sums_f32(const float* x, int64_t rows, int64_t cols, int64_t ld, float* out, bool accumulate);
 
