@@ -33,16 +33,7 @@ Result<Dataset> load_data_arg(const std::string& spec, const std::string& split,
     return make_shapes_dataset(count, static_cast<int>(shape[0]), seed);
   }
   // Files on disk: the first `count` samples (their own train/test split is the files').
-  auto first_count = [&](Dataset d) -> Result<Dataset> {
-    if (d.size() > count) {
-      Tensor batch;
-      std::vector<int> labels;
-      d.slice(0, count, batch, labels);
-      d.inputs = std::move(batch);
-      d.labels = std::move(labels);
-    }
-    return d;
-  };
+  auto first_count = [&](Dataset d) -> Result<Dataset> { return d.size() > count ? d.range(0, count) : d; };
   if (spec.rfind("cifar10:", 0) == 0) {
     if (shape != Shape{32, 32, 3})
       return invalid_argument("CIFAR-10 images are 32x32x3, but the model expects " + shape_to_string(shape));

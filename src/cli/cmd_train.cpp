@@ -1,86 +1,167 @@
-// `slingshot train`: trains a model on a generated dataset, saving it after every epoch
-// (atomically), so an interrupted run keeps its last finished epoch.
+// `slingshot train [RECIPE]`: trains a model from a recipe file (models/recipes/*.json)
+// or from flags. Every finished epoch is checkpointed atomically next to the output
+// (OUT.ckpt: weights, optimizer state, history); `--resume` continues from it exactly.
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "cli/train_run.h"
-#include "data/synthetic_shapes.h"
 #include "model/builders.h"
 #include "model/model_file.h"
+#include "train/checkpoint.h"
 #include "train/trainer.h"
 
 namespace slingshot::cli {
+namespace {
+
+// The flags of `train` (and `demo`) as a recipe, so both paths run the same code.
+Result<Recipe> recipe_from_flags(const TrainRunOptions& o) {
+  nlohmann::json j = {{"name", o.dataset + "_" + (o.model.empty() ? o.arch : std::string("finetune"))},
+                      {"data",
+                       {{"name", o.dataset}, {"train", o.train_size}, {"test", o.test_size},
+                        {"seed", o.seed}, {"image_size", o.image_size}}},
+                      {"epochs", o.epochs},
+                      {"batch_size", o.batch_size},
+                      {"learning_rate", o.learning_rate},
+                      {"seed", o.seed}};
+  if (o.model.empty()) {
+    j["arch"] = o.arch;
+  } else {
+    j["init_from"] = o.model;
+  }
+  if (!o.qat.empty()) j["qat"] = {{"weights", o.qat}};
+  return parse_recipe(j, "");
+}
+
+std::string format_duration(double seconds) {
+  const long s = static_cast<long>(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600) {
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
+  } else if (s >= 60) {
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%lds", s);
+  }
+  return buf;
+}
+
+}  // namespace
 
 Status run_training(const TrainRunOptions& o) {
-  if (o.dataset != "shapes")
-    return invalid_argument("unknown dataset '" + o.dataset + "' (available now: shapes)");
-  if (o.train_size < 2 || o.test_size < 1) return invalid_argument("train size must be >= 2 and test size >= 1");
-  SLING_ASSIGN_OR_RETURN(Dataset train_set, make_shapes_dataset(o.train_size, o.image_size, o.seed));
-  SLING_ASSIGN_OR_RETURN(Dataset test_set, make_shapes_dataset(o.test_size, o.image_size, o.seed + 1000003));
-  const int classes = static_cast<int>(train_set.class_names.size());
-  Graph g({1});
-  if (!o.model.empty()) {
-    SLING_ASSIGN_OR_RETURN(g, load_model_arg(o.model));
+  Recipe recipe;
+  if (!o.recipe.empty()) {
+    SLING_ASSIGN_OR_RETURN(recipe, load_recipe(o.recipe));
   } else {
-    SLING_ASSIGN_OR_RETURN(g, build_architecture(o.arch, classes, train_set.sample_shape()));
-    init_params(g, o.seed);
+    SLING_ASSIGN_OR_RETURN(recipe, recipe_from_flags(o));
   }
-  std::printf("training %s on '%s' (%d train / %d test images of %dx%dx3, %d classes: horizontal, vertical, "
-              "diagonal, ring), %d epochs, batch %d, seed %llu\n",
-              o.model.empty() ? o.arch.c_str() : o.model.c_str(), o.dataset.c_str(), o.train_size, o.test_size,
-              o.image_size, o.image_size, classes, o.epochs, o.batch_size, static_cast<unsigned long long>(o.seed));
+  const std::string output = o.output.empty() ? recipe.output : o.output;
+  if (o.resume && output.empty()) return invalid_argument("--resume needs an output file (-o or the recipe's 'output')");
+  const std::string checkpoint_path = output.empty() ? "" : output + ".ckpt";
+
+  SLING_ASSIGN_OR_RETURN(TrainingData data, make_training_data(recipe.data));
+  const int classes = static_cast<int>(data.train.class_names.size());
+  Graph g({1});
+  if (!recipe.init_from.empty()) {
+    SLING_ASSIGN_OR_RETURN(g, load_model_arg(recipe.init_from));
+  } else {
+    SLING_ASSIGN_OR_RETURN(g, build_architecture(recipe.arch, classes, data.train.sample_shape()));
+    init_params(g, recipe.train.seed);
+  }
+  Graph teacher({1});
+  TrainConfig cfg = recipe.train;
+  if (!recipe.teacher.empty()) {
+    SLING_ASSIGN_OR_RETURN(teacher, load_model_arg(recipe.teacher));
+    cfg.distillation.teacher = &teacher;
+  }
+  Optimizer optimizer(g, cfg.optimizer);
+  TrainProgress progress;
+  if (o.resume) {
+    if (!std::filesystem::exists(checkpoint_path))
+      return invalid_argument("--resume: no checkpoint at " + checkpoint_path);
+    SLING_ASSIGN_OR_RETURN(Checkpoint ck, load_checkpoint(checkpoint_path));
+    if (ck.fingerprint != recipe.source)
+      return invalid_argument("--resume: " + checkpoint_path +
+                              " was written by a different recipe or different flags; delete it to start over");
+    if (ck.graph.input_shape() != g.input_shape() || ck.graph.num_nodes() != g.num_nodes())
+      return invalid_argument("--resume: the checkpointed model does not match the recipe's architecture");
+    g = std::move(ck.graph);
+    optimizer = Optimizer(g, cfg.optimizer);
+    SLING_RETURN_IF_ERROR(optimizer.load_state(g, ck.optimizer_state, ck.optimizer_steps));
+    progress = ck.progress;
+    std::printf("resuming %s after epoch %d of %d\n", checkpoint_path.c_str(), progress.epochs_done, cfg.epochs);
+  } else if (!checkpoint_path.empty() && std::filesystem::exists(checkpoint_path)) {
+    std::printf("note: %s exists and is replaced (pass --resume to continue it instead)\n", checkpoint_path.c_str());
+  }
+  std::printf("training %s '%s' on %s; %d epochs, batch %d, %s lr %g%s%s%s, seed %llu\n",
+              recipe.init_from.empty() ? recipe.arch.c_str() : "model", recipe.name.c_str(), data.about.c_str(),
+              cfg.epochs, cfg.batch_size, optimizer_kind_name(cfg.optimizer.kind), cfg.learning_rate,
+              cfg.qat_weights ? (std::string(", QAT ") + weight_scheme_name(*cfg.qat_weights)).c_str() : "",
+              cfg.adversarial.enabled() ? (std::string(", adversarial ") + adversarial_method_name(cfg.adversarial.method)).c_str() : "",
+              cfg.jacobian.enabled() ? (std::string(", Jacobian ") + jacobian_mode_name(cfg.jacobian.mode)).c_str() : "",
+              static_cast<unsigned long long>(cfg.seed));
   std::fflush(stdout);
 
-  TrainConfig cfg;
-  cfg.epochs = o.epochs;
-  cfg.batch_size = o.batch_size;
-  cfg.learning_rate = o.learning_rate;
-  cfg.seed = o.seed;
-  if (!o.qat.empty()) {
-    SLING_ASSIGN_OR_RETURN(WeightScheme scheme, parse_weight_scheme(o.qat));
-    cfg.qat_weights = scheme;
-  }
   ProgressBar bar("train");
-  nlohmann::json history = nlohmann::json::array();
-  // The model is checkpointed at the end of every epoch, so an interrupted run keeps it.
-  Status checkpoint_status;
+  const auto start = std::chrono::steady_clock::now();
+  const int first_epoch = progress.epochs_done;
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   auto on_step = [&](int epoch, int step, int steps, double loss) {
-    bar.update((static_cast<double>(epoch - 1) * steps + step) / (static_cast<double>(o.epochs) * steps),
-               "epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs) + " loss " +
-                   std::to_string(loss).substr(0, 6));
-    if (step == steps && !o.output.empty()) {
-      const nlohmann::json meta = {{"dataset", o.dataset}, {"classes", train_set.class_names},
-                                   {"seed", o.seed}, {"epochs_done", epoch}};
-      checkpoint_status = save_model(g, o.output, meta);
-      return checkpoint_status.ok();
-    }
+    const double done = static_cast<double>(epoch - 1 - first_epoch) * steps + step;
+    const double total = static_cast<double>(cfg.epochs - first_epoch) * steps;
+    const double eta = elapsed() / done * (total - done);
+    char detail[128];
+    std::snprintf(detail, sizeof detail, "epoch %d/%d loss %.4f ETA %s", epoch, cfg.epochs, loss,
+                  format_duration(eta).c_str());
+    bar.update((static_cast<double>(epoch - 1) * steps + step) / (static_cast<double>(cfg.epochs) * steps), detail);
     return true;
   };
-  SLING_ASSIGN_OR_RETURN(auto reports, train(g, train_set, &test_set, cfg, on_step));
+  auto on_epoch = [&](const std::vector<EpochReport>& reports, const Optimizer& opt) -> Status {
+    bar.finish();
+    const EpochReport& r = reports.back();
+    const double eta = elapsed() / (r.epoch - first_epoch) * (cfg.epochs - r.epoch);
+    std::printf("epoch %2d/%d  loss %.4f  train acc %.3f  val acc %s  %s  ETA %s\n", r.epoch, cfg.epochs,
+                r.train_loss, r.train_accuracy,
+                r.val_accuracy < 0 ? "-" : std::to_string(r.val_accuracy).substr(0, 5).c_str(),
+                format_duration(r.seconds).c_str(), format_duration(eta).c_str());
+    std::fflush(stdout);
+    if (checkpoint_path.empty()) return Status::Ok();
+    return save_checkpoint(checkpoint_path, g, opt, TrainProgress{r.epoch, reports}, recipe.source);
+  };
+  const Dataset* val = data.validation.size() > 0 ? &data.validation : nullptr;
+  SLING_ASSIGN_OR_RETURN(auto reports, train(g, optimizer, data.train, val, cfg, progress, on_step, on_epoch));
   bar.finish();
-  for (const EpochReport& r : reports) {
-    std::printf("epoch %2d  loss %.4f  train acc %.3f  test acc %.3f\n", r.epoch, r.train_loss, r.train_accuracy,
-                r.val_accuracy);
-    history.push_back({{"epoch", r.epoch}, {"train_loss", r.train_loss}, {"train_accuracy", r.train_accuracy},
-                       {"test_accuracy", r.val_accuracy}});
-  }
-  SLING_RETURN_IF_ERROR(checkpoint_status);
   // A QAT model keeps its quantized weights: `slingshot quantize --scheme` recovers their codes.
   if (cfg.qat_weights) quantize_weights_in_place(g, *cfg.qat_weights);
-  SLING_ASSIGN_OR_RETURN(double test_acc, evaluate_accuracy(g, test_set));
-  std::printf("float test accuracy %.3f on %d held-out images\n", test_acc, o.test_size);
-  if (!o.output.empty()) {
-    nlohmann::json meta = {{"dataset", o.dataset}, {"classes", train_set.class_names}, {"test_accuracy", test_acc},
-                           {"seed", o.seed},       {"epochs", o.epochs}};
-    if (cfg.qat_weights) meta["qat_weights"] = o.qat;
-    SLING_RETURN_IF_ERROR(save_model(g, o.output, meta));
-    std::printf("model written to %s\n", o.output.c_str());
+  SLING_ASSIGN_OR_RETURN(double test_acc, evaluate_accuracy(g, data.test));
+  double train_seconds = 0;
+  for (const EpochReport& r : reports) train_seconds += r.seconds;
+  std::printf("float test accuracy %.4f on %lld held-out samples (training time %s)\n", test_acc,
+              static_cast<long long>(data.test.size()), format_duration(train_seconds).c_str());
+  if (!output.empty()) {
+    nlohmann::json meta = {{"dataset", recipe.data.name},
+                           {"classes", data.train.class_names},
+                           {"test_accuracy", test_acc},
+                           {"test_samples", data.test.size()},
+                           {"train_seconds", train_seconds},
+                           {"recipe", recipe.source},
+                           {"history", epoch_reports_to_json(reports)}};
+    if (cfg.qat_weights) meta["qat_weights"] = weight_scheme_name(*cfg.qat_weights);
+    const auto dir = std::filesystem::path(output).parent_path();
+    std::error_code ec;
+    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+    SLING_RETURN_IF_ERROR(save_model(g, output, meta));
+    std::printf("model written to %s\n", output.c_str());
+    // The finished model supersedes the checkpoint.
+    if (!checkpoint_path.empty()) std::filesystem::remove(checkpoint_path, ec);
   }
   if (o.json) {
-    nlohmann::json j = {{"dataset", o.dataset}, {"test_accuracy", test_acc}, {"history", history}};
+    nlohmann::json j = {{"dataset", recipe.data.name}, {"test_accuracy", test_acc},
+                        {"train_seconds", train_seconds}, {"history", epoch_reports_to_json(reports)}};
     std::printf("%s\n", j.dump().c_str());
   }
   return Status::Ok();
@@ -88,10 +169,12 @@ Status run_training(const TrainRunOptions& o) {
 
 void register_train(CLI::App& app, CommandList& out) {
   auto o = std::make_shared<TrainRunOptions>();
-  CLI::App* sub = app.add_subcommand("train", "Train a model on a generated dataset");
+  CLI::App* sub = app.add_subcommand(
+      "train", "Train a model from a recipe (models/recipes/*.json) or from the flags below");
+  sub->add_option("recipe", o->recipe, "Recipe file; the flags other than -o, --resume and --json then do not apply");
   sub->add_option("--arch", o->arch, "resnet8, dscnn, mobilenet_v1 or tiny_cnn")->capture_default_str();
   sub->add_option("--model", o->model, "Continue training this model file instead");
-  sub->add_option("--dataset", o->dataset, "Generated dataset")->capture_default_str();
+  sub->add_option("--dataset", o->dataset, "Generated dataset: shapes or housenum")->capture_default_str();
   sub->add_option("--train-size", o->train_size, "Training samples")->capture_default_str();
   sub->add_option("--test-size", o->test_size, "Held-out samples")->capture_default_str();
   sub->add_option("--image-size", o->image_size, "Image side for 'shapes'")->capture_default_str();
@@ -102,7 +185,8 @@ void register_train(CLI::App& app, CommandList& out) {
   sub->add_option("--qat", o->qat,
                   "Quantization-aware training of the weights (int8, int4, ternary = stochastic STQ, binary); "
                   "then quantize with the same --scheme");
-  sub->add_option("-o,--output", o->output, "Model file to write");
+  sub->add_option("-o,--output", o->output, "Model file to write (overrides the recipe's 'output')");
+  sub->add_flag("--resume", o->resume, "Continue from the checkpoint OUTPUT.ckpt of an interrupted run");
   sub->add_flag("--json", o->json, "Print a JSON report at the end");
   out.push_back({sub, [o] { return run_training(*o); }});
 }

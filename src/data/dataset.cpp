@@ -26,4 +26,11 @@ void Dataset::gather(const std::vector<int64_t>& indices, Tensor& batch, std::ve
   }
 }
 
+Dataset Dataset::range(int64_t begin, int64_t count) const {
+  Dataset out;
+  out.class_names = class_names;
+  slice(begin, count, out.inputs, out.labels);
+  return out;
+}
+
 }  // namespace slingshot

@@ -20,6 +20,8 @@ struct Dataset {
   void slice(int64_t begin, int64_t count, Tensor& batch, std::vector<int>& labels_out) const;
   // Copies the samples at `indices` (e.g. a shuffled mini-batch).
   void gather(const std::vector<int64_t>& indices, Tensor& batch, std::vector<int>& labels_out) const;
+  // Samples [begin, begin + count) as a dataset of their own (same class names).
+  Dataset range(int64_t begin, int64_t count) const;
 };
 
 }  // namespace slingshot

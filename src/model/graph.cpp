@@ -109,6 +109,12 @@ Status Graph::forward(const TensorT<T>& x, Workspace<T>& ws, Mode mode, KernelPa
 
 template <class T>
 Status Graph::backward(const TensorT<T>& grad_output, Workspace<T>& ws, bool param_grads, KernelPath kernels) const {
+  return backward(grad_output, std::span<const std::pair<int, const TensorT<T>*>>(), ws, param_grads, kernels);
+}
+
+template <class T>
+Status Graph::backward(const TensorT<T>& grad_output, std::span<const std::pair<int, const TensorT<T>*>> seeds,
+                       Workspace<T>& ws, bool param_grads, KernelPath kernels) const {
   if (ws.values.size() != nodes_.size() || ws.output_node != output_node_)
     return invalid_argument("backward called without a matching forward");
   if (grad_output.shape() != ws.values[output_node_].shape())
@@ -123,6 +129,16 @@ Status Graph::backward(const TensorT<T>& grad_output, Workspace<T>& ws, bool par
   std::vector<bool> has_grad(n, false);
   ws.grads[output_node_] = grad_output;
   has_grad[output_node_] = true;
+  for (const auto& [node, seed] : seeds) {
+    if (node < 1 || node > output_node_ || !seed || seed->shape() != ws.values[node].shape())
+      return invalid_argument("backward seed for node " + std::to_string(node) + " does not match its value");
+    if (!has_grad[node]) {
+      ws.grads[node] = *seed;
+      has_grad[node] = true;
+    } else {
+      for (int64_t e = 0; e < seed->numel(); ++e) ws.grads[node][e] += (*seed)[e];
+    }
+  }
   std::vector<const TensorT<T>*> inputs;
   std::vector<TensorT<T>> local(2);
   std::vector<TensorT<T>*> grad_inputs;
@@ -175,5 +191,9 @@ template Status Graph::forward<float>(const Tensor&, Workspace<float>&, Mode, Ke
 template Status Graph::forward<double>(const TensorD&, Workspace<double>&, Mode, KernelPath) const;
 template Status Graph::backward<float>(const Tensor&, Workspace<float>&, bool, KernelPath) const;
 template Status Graph::backward<double>(const TensorD&, Workspace<double>&, bool, KernelPath) const;
+template Status Graph::backward<float>(const Tensor&, std::span<const std::pair<int, const Tensor*>>,
+                                       Workspace<float>&, bool, KernelPath) const;
+template Status Graph::backward<double>(const TensorD&, std::span<const std::pair<int, const TensorD*>>,
+                                        Workspace<double>&, bool, KernelPath) const;
 
 }  // namespace slingshot

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <span>
 #include <vector>
 
 #include "core/status.h"
@@ -75,6 +76,11 @@ class Graph {
   template <class T>
   Status backward(const TensorT<T>& grad_output, Workspace<T>& ws, bool param_grads = true,
                   KernelPath kernels = KernelPath::kSimd) const;
+  // The same, with extra loss terms on intermediate nodes: `seeds` adds dL/d(value of
+  // node i) for each (i, gradient) pair (per-layer regularizers use this).
+  template <class T>
+  Status backward(const TensorT<T>& grad_output, std::span<const std::pair<int, const TensorT<T>*>> seeds,
+                  Workspace<T>& ws, bool param_grads = true, KernelPath kernels = KernelPath::kSimd) const;
 
   // Folds the batch statistics a training forward recorded into the running averages.
   void update_running_stats(const Workspace<float>& ws, float momentum);

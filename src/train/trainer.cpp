@@ -1,7 +1,9 @@
-// SGD training loop.
+// The training loop: one step = (augment) -> (QAT weights) -> (adversarial examples) ->
+// forward -> objective (+ TRADES / Jacobian / distillation terms) -> backward -> update.
 #include "train/trainer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <numeric>
 
@@ -28,6 +30,14 @@ Status check_compatible(const Graph& graph, const Dataset& data, const char* whi
     return invalid_argument("model output " + shape_to_string(out) + " cannot score " +
                             std::to_string(data.class_names.size()) + " classes");
   return Status::Ok();
+}
+
+// Independent random streams per (epoch, purpose): resuming at an epoch boundary
+// reproduces the uninterrupted run without saving generator states.
+enum Stream : uint64_t { kShuffle = 1, kAugment, kQat, kAdversarial, kJacobian };
+Rng epoch_stream(uint64_t seed, int epoch, Stream stream) {
+  Rng mix(seed ^ (0x9E3779B97F4A7C15ull * (static_cast<uint64_t>(epoch) * 16 + stream)));
+  return Rng(mix.next_u64());
 }
 
 // Swaps quantized weights in for a pass and the float masters back afterwards.
@@ -66,7 +76,47 @@ class QatWeights {
   std::vector<std::pair<int, Tensor>> masters_;
 };
 
+// Peak rate after a linear warm-up, cosine-decayed to 0 at the last step.
+float learning_rate_at(const TrainConfig& c, int64_t step, int64_t total_steps, int64_t warmup_steps) {
+  if (step < warmup_steps) return c.learning_rate * static_cast<float>(step + 1) / static_cast<float>(warmup_steps);
+  const double t = static_cast<double>(step - warmup_steps) / static_cast<double>(std::max<int64_t>(total_steps - warmup_steps, 1));
+  return static_cast<float>(c.learning_rate * 0.5 * (1.0 + std::cos(3.14159265358979 * t)));
+}
+
+void add_grads(std::vector<std::vector<Tensor>>& acc, const std::vector<std::vector<Tensor>>& g) {
+  for (size_t i = 0; i < acc.size() && i < g.size(); ++i)
+    for (size_t k = 0; k < acc[i].size() && k < g[i].size(); ++k)
+      for (int64_t e = 0; e < acc[i][k].numel(); ++e) acc[i][k][e] += g[i][k][e];
+}
+
+void zero_like_params(const Graph& graph, std::vector<std::vector<Tensor>>& grads) {
+  grads.resize(graph.num_nodes());
+  for (int i = 1; i < graph.num_nodes(); ++i) {
+    const auto& params = graph.node(i).layer->params();
+    grads[i].resize(params.size());
+    for (size_t k = 0; k < params.size(); ++k) {
+      grads[i][k].resize(params[k].value.shape());
+      grads[i][k].fill(0.0f);
+    }
+  }
+}
+
 }  // namespace
+
+Status validate_train_config(const TrainConfig& c) {
+  if (c.epochs < 1 || c.batch_size < 2) return invalid_argument("epochs must be >= 1 and batch size >= 2");
+  if (!(c.learning_rate > 0) || !std::isfinite(c.learning_rate)) return invalid_argument("learning rate must be > 0");
+  if (!(c.warmup_epochs >= 0) || c.warmup_epochs > c.epochs)
+    return invalid_argument("warm-up epochs must be in [0, epochs]");
+  if (!(c.bn_momentum >= 0 && c.bn_momentum < 1)) return invalid_argument("batch-norm momentum must be in [0, 1)");
+  SLING_RETURN_IF_ERROR(validate_optimizer_config(c.optimizer));
+  SLING_RETURN_IF_ERROR(validate_augment_config(c.augment));
+  SLING_RETURN_IF_ERROR(validate_adversarial_training_config(c.adversarial));
+  SLING_RETURN_IF_ERROR(validate_jacobian_config(c.jacobian));
+  if (c.distillation.teacher && !(c.distillation.temperature > 0))
+    return invalid_argument("distillation temperature must be > 0");
+  return Status::Ok();
+}
 
 void quantize_weights_in_place(Graph& graph, WeightScheme scheme) {
   QatWeights q(graph, scheme);
@@ -92,74 +142,120 @@ Result<double> evaluate_accuracy(const Graph& graph, const Dataset& data, int ba
 
 Result<std::vector<EpochReport>> train(Graph& graph, const Dataset& train_set, const Dataset* val_set,
                                        const TrainConfig& config, const StepCallback& on_step) {
+  SLING_RETURN_IF_ERROR(validate_train_config(config));
+  Optimizer optimizer(graph, config.optimizer);
+  return train(graph, optimizer, train_set, val_set, config, {}, on_step, {});
+}
+
+Result<std::vector<EpochReport>> train(Graph& graph, Optimizer& optimizer, const Dataset& train_set,
+                                       const Dataset* val_set, const TrainConfig& config,
+                                       const TrainProgress& progress, const StepCallback& on_step,
+                                       const EpochCallback& on_epoch) {
+  SLING_RETURN_IF_ERROR(validate_train_config(config));
   SLING_RETURN_IF_ERROR(check_compatible(graph, train_set, "training"));
   if (val_set) SLING_RETURN_IF_ERROR(check_compatible(graph, *val_set, "validation"));
-  if (config.epochs < 1 || config.batch_size < 1) return invalid_argument("epochs and batch size must be >= 1");
-  if (!(config.learning_rate > 0) || !(config.momentum >= 0 && config.momentum < 1) || !(config.weight_decay >= 0))
-    return invalid_argument("learning rate must be > 0, momentum in [0, 1) and weight decay >= 0");
+  if (config.distillation.teacher) {
+    if (config.distillation.teacher->input_shape() != graph.input_shape() ||
+        config.distillation.teacher->output_shape() != graph.output_shape())
+      return invalid_argument("the distillation teacher's input/output shapes differ from the model's");
+  }
+  if (progress.epochs_done < 0 || progress.epochs_done > config.epochs)
+    return invalid_argument("cannot resume after epoch " + std::to_string(progress.epochs_done) + " of " +
+                            std::to_string(config.epochs));
 
-  // Momentum buffers, one per trainable parameter.
-  std::vector<std::vector<Tensor>> velocity(graph.num_nodes());
-  for (int i = 1; i < graph.num_nodes(); ++i)
-    for (const Param& p : graph.node(i).layer->params()) velocity[i].emplace_back(p.value.shape(), 0.0f);
-
-  Rng rng(config.seed);
-  Rng qat_rng(config.seed ^ 0x5354515f71617421ull);  // stochastic ternary draws
   QatWeights qat(graph, config.qat_weights);
-  std::vector<int64_t> order(train_set.size());
-  std::iota(order.begin(), order.end(), 0);
   const int steps_per_epoch = static_cast<int>((train_set.size() + config.batch_size - 1) / config.batch_size);
-  const int total_steps = steps_per_epoch * config.epochs;
-  Workspace<float> ws;
-  Tensor batch, grad;
+  const int64_t total_steps = static_cast<int64_t>(steps_per_epoch) * config.epochs;
+  const int64_t warmup_steps = static_cast<int64_t>(std::llround(config.warmup_epochs * steps_per_epoch));
+  const AdversarialMethod adv = config.adversarial.method;
+  Workspace<float> ws, ws_adv, ws_teacher;
+  Tensor batch, x_adv, grad, grad_adv, teacher_probs;
   std::vector<int> labels;
-  std::vector<int64_t> idx;
-  std::vector<EpochReport> reports;
-  int step = 0;
-  for (int epoch = 1; epoch <= config.epochs; ++epoch) {
-    for (int64_t i = train_set.size() - 1; i > 0; --i) std::swap(order[i], order[rng.below(static_cast<uint32_t>(i + 1))]);
+  std::vector<int64_t> order(train_set.size()), idx;
+  std::vector<std::vector<Tensor>> extra_grads;
+  std::vector<std::pair<int, Tensor>> jr_seeds;
+  std::vector<std::pair<int, const Tensor*>> seed_refs;
+  std::vector<EpochReport> reports = progress.history;
+  for (int epoch = progress.epochs_done + 1; epoch <= config.epochs; ++epoch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    Rng shuffle_rng = epoch_stream(config.seed, epoch, kShuffle);
+    Rng augment_rng = epoch_stream(config.seed, epoch, kAugment);
+    Rng qat_rng = epoch_stream(config.seed, epoch, kQat);
+    Rng adversarial_rng = epoch_stream(config.seed, epoch, kAdversarial);
+    Rng jacobian_rng = epoch_stream(config.seed, epoch, kJacobian);
+    std::iota(order.begin(), order.end(), 0);
+    for (int64_t i = train_set.size() - 1; i > 0; --i)
+      std::swap(order[i], order[shuffle_rng.below(static_cast<uint32_t>(i + 1))]);
     EpochReport rep;
     rep.epoch = epoch;
     int64_t seen = 0, correct = 0;
-    for (int s = 0; s < steps_per_epoch; ++s, ++step) {
+    for (int s = 0; s < steps_per_epoch; ++s) {
+      const int64_t step = static_cast<int64_t>(epoch - 1) * steps_per_epoch + s;
       const int64_t begin = static_cast<int64_t>(s) * config.batch_size;
       const int64_t n = std::min<int64_t>(config.batch_size, train_set.size() - begin);
       // Batch norm needs 2+ samples for batch statistics; a lone tail sample is dropped.
       if (n < 2 && s > 0) break;
       idx.assign(order.begin() + begin, order.begin() + begin + n);
       train_set.gather(idx, batch, labels);
+      if (config.augment.enabled()) SLING_RETURN_IF_ERROR(augment_batch(batch, config.augment, augment_rng));
       qat.quantize(&qat_rng);
-      SLING_RETURN_IF_ERROR(graph.forward(batch, ws, Mode::kTrain, config.kernels));
-      SLING_ASSIGN_OR_RETURN(float loss, softmax_cross_entropy(ws.output(), labels, &grad));
+      if (adv != AdversarialMethod::kNone)
+        SLING_RETURN_IF_ERROR(craft_training_examples(graph, batch, labels, config.adversarial, adversarial_rng,
+                                                      config.kernels, x_adv));
+      // PGD and fast FGSM train on the adversarial batch only; TRADES on both.
+      const Tensor& x_train = (adv == AdversarialMethod::kPgd || adv == AdversarialMethod::kFgsmRs) ? x_adv : batch;
+      SLING_RETURN_IF_ERROR(graph.forward(x_train, ws, Mode::kTrain, config.kernels));
+      double loss = 0;
+      if (config.distillation.teacher) {
+        SLING_RETURN_IF_ERROR(config.distillation.teacher->forward(x_train, ws_teacher, Mode::kInference, config.kernels));
+        SLING_RETURN_IF_ERROR(softmax_rows(ws_teacher.output(), config.distillation.temperature, teacher_probs));
+        SLING_ASSIGN_OR_RETURN(loss, soft_target_cross_entropy(ws.output(), teacher_probs,
+                                                               config.distillation.temperature, &grad));
+      } else {
+        SLING_ASSIGN_OR_RETURN(loss, softmax_cross_entropy(ws.output(), labels, &grad));
+      }
+      const bool extra = adv == AdversarialMethod::kTrades || config.jacobian.enabled();
+      if (extra) zero_like_params(graph, extra_grads);
+      if (adv == AdversarialMethod::kTrades) {
+        SLING_RETURN_IF_ERROR(graph.forward(x_adv, ws_adv, Mode::kTrain, config.kernels));
+        Tensor grad_clean_kl;
+        SLING_ASSIGN_OR_RETURN(double kl, softmax_kl_divergence(ws.output(), ws_adv.output(), &grad_adv, &grad_clean_kl));
+        loss += config.adversarial.trades_beta * kl;
+        for (int64_t e = 0; e < grad.numel(); ++e) {
+          grad[e] += config.adversarial.trades_beta * grad_clean_kl[e];
+          grad_adv[e] *= config.adversarial.trades_beta;
+        }
+        SLING_RETURN_IF_ERROR(graph.backward(grad_adv, ws_adv, true, config.kernels));
+        add_grads(extra_grads, ws_adv.param_grads);
+      }
+      seed_refs.clear();
+      if (config.jacobian.enabled()) {
+        SLING_ASSIGN_OR_RETURN(double penalty, jacobian_penalty_step(graph, x_train, ws, config.jacobian, jacobian_rng,
+                                                                     config.kernels, jr_seeds, extra_grads));
+        loss += penalty;
+        for (auto& [node, seed] : jr_seeds) {
+          if (node == graph.output_node()) {
+            for (int64_t e = 0; e < grad.numel(); ++e) grad[e] += seed[e];
+          } else {
+            seed_refs.emplace_back(node, &seed);
+          }
+        }
+      }
       if (!std::isfinite(loss))
         return invalid_argument("training diverged (loss is " + std::to_string(loss) + " at epoch " +
                                 std::to_string(epoch) + "); lower the learning rate");
       for (int64_t i = 0; i < n; ++i) correct += argmax_row(ws.output(), i) == labels[i];
       seen += n;
-      rep.train_loss += static_cast<double>(loss) * n;
-      SLING_RETURN_IF_ERROR(graph.backward(grad, ws, true, config.kernels));
+      rep.train_loss += loss * static_cast<double>(n);
+      SLING_RETURN_IF_ERROR(graph.backward(grad, std::span<const std::pair<int, const Tensor*>>(seed_refs), ws, true,
+                                           config.kernels));
+      if (extra) add_grads(ws.param_grads, extra_grads);
       qat.restore();  // the gradient of the quantized weights updates the masters (STE)
       graph.update_running_stats(ws, config.bn_momentum);
-      const float lr = config.learning_rate * 0.5f *
-                       (1.0f + std::cos(3.14159265f * static_cast<float>(step) / static_cast<float>(total_steps)));
-      for (int i = 1; i < graph.num_nodes(); ++i) {
-        auto& params = graph.node(i).layer->params();
-        for (size_t k = 0; k < params.size(); ++k) {
-          if (!params[k].trainable) continue;
-          const bool decay = params[k].name == "weight";
-          Tensor& v = velocity[i][k];
-          Tensor& w = params[k].value;
-          const Tensor& g = ws.param_grads[i][k];
-          for (int64_t e = 0; e < w.numel(); ++e) {
-            const float gk = g[e] + (decay ? config.weight_decay * w[e] : 0.0f);
-            v[e] = config.momentum * v[e] + gk;
-            w[e] -= lr * v[e];
-          }
-        }
-      }
+      optimizer.step(graph, ws.param_grads, learning_rate_at(config, step, total_steps, warmup_steps));
       if (on_step && !on_step(epoch, s + 1, steps_per_epoch, loss)) return reports;
     }
-    rep.train_loss /= std::max<int64_t>(seen, 1);
+    rep.train_loss /= static_cast<double>(std::max<int64_t>(seen, 1));
     rep.train_accuracy = static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(seen, 1));
     if (val_set) {
       qat.quantize(nullptr);
@@ -167,7 +263,9 @@ Result<std::vector<EpochReport>> train(Graph& graph, const Dataset& train_set, c
       qat.restore();
       SLING_ASSIGN_OR_RETURN(rep.val_accuracy, std::move(acc));
     }
+    rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     reports.push_back(rep);
+    if (on_epoch) SLING_RETURN_IF_ERROR(on_epoch(reports, optimizer));
   }
   return reports;
 }
