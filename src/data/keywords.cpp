@@ -56,7 +56,7 @@ struct Speaker {
   std::string voice;  // espeak-ng voice name with variant, e.g. "en-us+f3"
   int pitch = 50;     // espeak base pitch
   int range = 50;     // espeak pitch range
-  bool female = false;
+  bool female = false;  // a female variant (documentation; the split hash ignores it)
   std::string name() const {
     return voice + "/p" + std::to_string(pitch) + "r" + std::to_string(range);
   }
