@@ -3,7 +3,10 @@
 
 #include "cli/commands.h"
 #include "data/cifar10_binary.h"
+#include "data/housenum.h"
 #include "data/image_folder.h"
+#include "data/keywords.h"
+#include "data/labeled_files.h"
 #include "data/synthetic_shapes.h"
 #include "model/model_file.h"
 
@@ -56,9 +59,38 @@ Result<Dataset> load_data_arg(const std::string& spec, const std::string& split,
                                                         static_cast<int>(shape[1]), static_cast<int>(shape[2])));
     return first_count(std::move(d));
   }
+  const bool mfcc_model = shape == Shape{49, 10, 1};
+  if (spec == "housenum" || spec == "keywords") {
+    // The zoo recipes' dataset seed (1); the test split holds out what training never saw.
+    const DatasetSplit which = split == "train" ? DatasetSplit::kTrain : DatasetSplit::kTest;
+    if (spec == "housenum") {
+      if (shape != Shape{32, 32, 3})
+        return invalid_argument("housenum images are 32x32x3, but the model expects " + shape_to_string(shape));
+      return make_housenum_dataset(which, count, 1);
+    }
+    if (!mfcc_model) return invalid_argument("keywords feed 49x10x1 MFCC models, but the model expects " + shape_to_string(shape));
+    const int classes = static_cast<int>(keyword_class_names().size());
+    SLING_ASSIGN_OR_RETURN(Dataset wav, make_keywords_dataset(which, (count + classes - 1) / classes, 1));
+    SLING_ASSIGN_OR_RETURN(Dataset d, keywords_to_mfcc(wav.range(0, count)));
+    return d;
+  }
+  if (spec.rfind("labels:", 0) == 0) {
+    const std::string csv = spec.substr(7);
+    if (mfcc_model) {
+      SLING_ASSIGN_OR_RETURN(Dataset wav, load_labeled_wavs(csv, 16000, 16000));
+      SLING_ASSIGN_OR_RETURN(Dataset d, keywords_to_mfcc(wav));
+      return first_count(std::move(d));
+    }
+    if (shape.size() != 3 || (shape[2] != 1 && shape[2] != 3))
+      return invalid_argument("labelled images feed HxWx1 or HxWx3 models, but the model expects " + shape_to_string(shape));
+    SLING_ASSIGN_OR_RETURN(Dataset d, load_labeled_images(csv, static_cast<int>(shape[0]), static_cast<int>(shape[1]),
+                                                          static_cast<int>(shape[2])));
+    return first_count(std::move(d));
+  }
   return invalid_argument("unknown dataset '" + spec +
-                          "' (available: shapes, cifar10:FILE[,FILE...] for CIFAR-10 binary batches, "
-                          "folder:DIR for one subfolder of PNG/JPEG images per class)");
+                          "' (available: shapes, housenum, keywords, cifar10:FILE[,FILE...] for CIFAR-10 binary "
+                          "batches, folder:DIR for one subfolder of PNG/JPEG images per class, labels:CSV for files "
+                          "listed in a y_labels.csv)");
 }
 
 Result<Shape> parse_shape_arg(const std::string& text) {

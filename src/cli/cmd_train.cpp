@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -11,6 +12,7 @@
 #include "cli/progress.h"
 #include "cli/train_run.h"
 #include "model/builders.h"
+#include "core/thread_pool.h"
 #include "model/model_file.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
@@ -61,7 +63,17 @@ Status run_training(const TrainRunOptions& o) {
   }
   const std::string output = o.output.empty() ? recipe.output : o.output;
   if (o.resume && output.empty()) return invalid_argument("--resume needs an output file (-o or the recipe's 'output')");
+  if (const auto dir = std::filesystem::path(output).parent_path(); !dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return io_error("cannot create the output folder '" + dir.string() + "': " + ec.message());
+  }
   const std::string checkpoint_path = output.empty() ? "" : output + ".ckpt";
+  // Results do not depend on the thread count (the kernels split work deterministically).
+  const int threads = o.threads > 0 ? o.threads
+                      : recipe.threads > 0 ? recipe.threads
+                                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  set_num_threads(threads);
 
   SLING_ASSIGN_OR_RETURN(TrainingData data, make_training_data(recipe.data));
   const int classes = static_cast<int>(data.train.class_names.size());
@@ -97,13 +109,13 @@ Status run_training(const TrainRunOptions& o) {
   } else if (!checkpoint_path.empty() && std::filesystem::exists(checkpoint_path)) {
     std::printf("note: %s exists and is replaced (pass --resume to continue it instead)\n", checkpoint_path.c_str());
   }
-  std::printf("training %s '%s' on %s; %d epochs, batch %d, %s lr %g%s%s%s, seed %llu\n",
+  std::printf("training %s '%s' on %s; %d epochs, batch %d, %s lr %g%s%s%s, seed %llu, %d thread(s)\n",
               recipe.init_from.empty() ? recipe.arch.c_str() : "model", recipe.name.c_str(), data.about.c_str(),
               cfg.epochs, cfg.batch_size, optimizer_kind_name(cfg.optimizer.kind), cfg.learning_rate,
               cfg.qat_weights ? (std::string(", QAT ") + weight_scheme_name(*cfg.qat_weights)).c_str() : "",
               cfg.adversarial.enabled() ? (std::string(", adversarial ") + adversarial_method_name(cfg.adversarial.method)).c_str() : "",
               cfg.jacobian.enabled() ? (std::string(", Jacobian ") + jacobian_mode_name(cfg.jacobian.mode)).c_str() : "",
-              static_cast<unsigned long long>(cfg.seed));
+              static_cast<unsigned long long>(cfg.seed), num_threads());
   std::fflush(stdout);
 
   ProgressBar bar("train");
@@ -151,12 +163,10 @@ Status run_training(const TrainRunOptions& o) {
                            {"recipe", recipe.source},
                            {"history", epoch_reports_to_json(reports)}};
     if (cfg.qat_weights) meta["qat_weights"] = weight_scheme_name(*cfg.qat_weights);
-    const auto dir = std::filesystem::path(output).parent_path();
-    std::error_code ec;
-    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
     SLING_RETURN_IF_ERROR(save_model(g, output, meta));
     std::printf("model written to %s\n", output.c_str());
     // The finished model supersedes the checkpoint.
+    std::error_code ec;
     if (!checkpoint_path.empty()) std::filesystem::remove(checkpoint_path, ec);
   }
   if (o.json) {
@@ -186,6 +196,8 @@ void register_train(CLI::App& app, CommandList& out) {
                   "Quantization-aware training of the weights (int8, int4, ternary = stochastic STQ, binary); "
                   "then quantize with the same --scheme");
   sub->add_option("-o,--output", o->output, "Model file to write (overrides the recipe's 'output')");
+  sub->add_option("--threads", o->threads, "Kernel threads (default: the recipe's, else every core); results do not depend on it")
+      ->check(CLI::Range(1, 64));
   sub->add_flag("--resume", o->resume, "Continue from the checkpoint OUTPUT.ckpt of an interrupted run");
   sub->add_flag("--json", o->json, "Print a JSON report at the end");
   out.push_back({sub, [o] { return run_training(*o); }});

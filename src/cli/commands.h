@@ -29,6 +29,7 @@ void register_demo(CLI::App& app, CommandList& out);
 void register_quantize(CLI::App& app, CommandList& out);
 void register_eval(CLI::App& app, CommandList& out);
 void register_export_onnx(CLI::App& app, CommandList& out);
+void register_export_dataset(CLI::App& app, CommandList& out);
 
 inline void register_all(CLI::App& app, CommandList& out) {
   register_info(app, out);
@@ -39,6 +40,7 @@ inline void register_all(CLI::App& app, CommandList& out) {
   register_quantize(app, out);
   register_eval(app, out);
   register_export_onnx(app, out);
+  register_export_dataset(app, out);
 }
 
 // Loads a model file named on the command line.
@@ -48,10 +50,11 @@ Result<Graph> load_model_arg(const std::string& path);
 Result<QuantizedModel> load_any_model_arg(const std::string& path, nlohmann::json* extra = nullptr);
 
 // The dataset named by --data, at the model's per-sample shape, at most `count` samples.
-// "shapes" is the generated 4-class demo set (square RGB images); `split` "train" is its
-// training stream (calibration), "test" the held-out one `slingshot train` evaluates on.
-// "cifar10:FILE[,FILE...]" reads CIFAR-10 binary batches and "folder:DIR" an image folder
-// (one subfolder per class); for those the files themselves are the split.
+// Generated sets ("shapes", "housenum", "keywords" as 49x10x1 MFCCs) come in a `split`:
+// "train" is the recipes' training stream (calibration), "test" the held-out one.
+// Files: "cifar10:FILE[,FILE...]" (CIFAR-10 binary batches), "folder:DIR" (one subfolder
+// of images per class) and "labels:CSV" (files listed in an MLPerf-style y_labels.csv;
+// WAV clips become MFCCs for 49x10x1 models); for those the files themselves are the split.
 Result<Dataset> load_data_arg(const std::string& spec, const std::string& split, int count, const Shape& sample_shape);
 
 // Parses "32x32x3" (or "49x10x1", "64") into a per-sample shape.

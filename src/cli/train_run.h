@@ -26,6 +26,7 @@ struct TrainRunOptions {
   uint64_t seed = 1;               // data, init and shuffling seed
   std::string output;              // model file to write (checkpoint: output + ".ckpt")
   bool resume = false;             // continue from the checkpoint next to the output
+  int threads = 0;                 // kernel threads; 0: the recipe's setting, else every core
   bool json = false;               // print a JSON report at the end
   std::string qat;                 // quantization-aware training of the weights: int8|int4|ternary|binary
 };

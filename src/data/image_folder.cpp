@@ -68,6 +68,19 @@ Result<ClassFolderListing> list_class_folders(const std::string& root, const std
   return listing;
 }
 
+Status append_image_file(const std::string& path, int height, int width, int channels, std::vector<float>& pixels) {
+  SLING_ASSIGN_OR_RETURN(std::string bytes, read_file(path, kMaxImageFileBytes));
+  Result<Tensor> image = decode_image(bytes, channels);
+  if (!image.ok()) return image.status().with_context("image '" + path + "'");
+  const Tensor& img = image.value();
+  if (img.rank() != 4 || img.dim(1) != height || img.dim(2) != width || img.dim(3) != channels)
+    return invalid_argument("image '" + path + "' is " + std::to_string(img.dim(2)) + "x" + std::to_string(img.dim(1)) +
+                            " (width x height), expected " + std::to_string(width) + "x" + std::to_string(height) +
+                            "; images are not resized");
+  pixels.insert(pixels.end(), img.data(), img.data() + img.numel());
+  return Status::Ok();
+}
+
 Result<Dataset> load_image_folder(const std::string& root, int height, int width, int channels) {
   if (channels != 1 && channels != 3)
     return invalid_argument("image folder: channels must be 1 or 3, got " + std::to_string(channels));
@@ -77,19 +90,10 @@ Result<Dataset> load_image_folder(const std::string& root, int height, int width
   SLING_ASSIGN_OR_RETURN(ClassFolderListing listing, list_class_folders(root, {"png", "jpg", "jpeg"}, "PNG or JPEG images"));
   Dataset ds;
   ds.class_names = listing.class_names;
-  const int64_t per_image = int64_t{height} * width * channels;
   std::vector<float> pixels;
   for (size_t label = 0; label < listing.files.size(); ++label) {
     for (const std::string& path : listing.files[label]) {
-      SLING_ASSIGN_OR_RETURN(std::string bytes, read_file(path, kMaxImageFileBytes));
-      Result<Tensor> image = decode_image(bytes, channels);
-      if (!image.ok()) return image.status().with_context("image '" + path + "'");
-      const Tensor& img = image.value();
-      if (img.rank() != 4 || img.dim(1) != height || img.dim(2) != width || img.dim(3) != channels)
-        return invalid_argument("image '" + path + "' is " + std::to_string(img.dim(2)) + "x" +
-                                std::to_string(img.dim(1)) + " (width x height), expected " + std::to_string(width) +
-                                "x" + std::to_string(height) + "; images are not resized");
-      pixels.insert(pixels.end(), img.data(), img.data() + per_image);
+      SLING_RETURN_IF_ERROR(append_image_file(path, height, width, channels, pixels));
       ds.labels.push_back(static_cast<int>(label));
     }
   }

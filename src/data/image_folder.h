@@ -29,4 +29,8 @@ Result<ClassFolderListing> list_class_folders(const std::string& root, const std
 // resized. `channels` must be 1 or 3 (the file's channels are converted).
 Result<Dataset> load_image_folder(const std::string& root, int height, int width, int channels);
 
+// Decodes one PNG/JPEG file that must be height x width and appends its pixels
+// (channels converted to `channels`) to `pixels`.
+Status append_image_file(const std::string& path, int height, int width, int channels, std::vector<float>& pixels);
+
 }  // namespace slingshot

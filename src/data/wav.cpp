@@ -15,8 +15,6 @@ namespace {
 constexpr uint16_t kFormatPcm = 1;
 constexpr uint16_t kFormatFloat = 3;
 constexpr uint16_t kFormatExtensible = 0xFFFE;
-// Longest clip load_wav_folder accepts (about 10 minutes at 16 kHz).
-constexpr int kMaxSamplesPerClip = 10'000'000;
 
 uint16_t u16le(const unsigned char* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
 uint32_t u32le(const unsigned char* p) {
@@ -109,11 +107,58 @@ Result<Waveform> decode_wav(std::string_view bytes) {
   return invalid_argument(have_fmt ? "WAV file has no data chunk" : "WAV file has no fmt chunk");
 }
 
+std::string encode_wav_pcm16(const float* samples, int64_t n, int sample_rate) {
+  auto put16 = [](std::string& o, uint32_t v) {
+    o.push_back(static_cast<char>(v & 0xFF));
+    o.push_back(static_cast<char>((v >> 8) & 0xFF));
+  };
+  auto put32 = [&](std::string& o, uint32_t v) {
+    put16(o, v & 0xFFFF);
+    put16(o, v >> 16);
+  };
+  const uint32_t data_bytes = static_cast<uint32_t>(n * 2);
+  std::string o = "RIFF";
+  put32(o, 36 + data_bytes);
+  o += "WAVEfmt ";
+  put32(o, 16);
+  put16(o, kFormatPcm);
+  put16(o, 1);  // mono
+  put32(o, static_cast<uint32_t>(sample_rate));
+  put32(o, static_cast<uint32_t>(sample_rate) * 2);
+  put16(o, 2);   // block align
+  put16(o, 16);  // bits per sample
+  o += "data";
+  put32(o, data_bytes);
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = std::isfinite(samples[i]) ? samples[i] : 0.0f;
+    const long v = std::lround(std::clamp(static_cast<double>(x) * 32768.0, -32768.0, 32767.0));
+    put16(o, static_cast<uint32_t>(static_cast<uint16_t>(static_cast<int16_t>(v))));
+  }
+  return o;
+}
+
+Status save_wav(const std::string& path, const float* samples, int64_t n, int sample_rate) {
+  if (sample_rate <= 0) return invalid_argument("WAV sample rate must be positive");
+  if (n < 0 || n > kMaxSamplesPerClip) return invalid_argument("WAV clip length out of range");
+  return write_file_atomic(path, encode_wav_pcm16(samples, n, sample_rate));
+}
+
 Result<Waveform> load_wav(const std::string& path) {
   SLING_ASSIGN_OR_RETURN(std::string bytes, read_file(path, kMaxWavFileBytes));
   Result<Waveform> w = decode_wav(bytes);
   if (!w.ok()) return w.status().with_context("WAV '" + path + "'");
   return w;
+}
+
+Status append_wav_clip(const std::string& path, int sample_rate, int samples_per_clip, std::vector<float>& samples) {
+  SLING_ASSIGN_OR_RETURN(Waveform w, load_wav(path));
+  if (w.sample_rate != sample_rate)
+    return invalid_argument("WAV '" + path + "' has sample rate " + std::to_string(w.sample_rate) + " Hz, expected " +
+                            std::to_string(sample_rate) + " Hz");
+  const size_t keep = std::min(w.samples.size(), static_cast<size_t>(samples_per_clip));
+  samples.insert(samples.end(), w.samples.begin(), w.samples.begin() + static_cast<std::ptrdiff_t>(keep));
+  samples.resize(samples.size() + (samples_per_clip - keep), 0.0f);
+  return Status::Ok();
 }
 
 Result<Dataset> load_wav_folder(const std::string& root, int sample_rate, int samples_per_clip) {
@@ -127,13 +172,7 @@ Result<Dataset> load_wav_folder(const std::string& root, int sample_rate, int sa
   std::vector<float> samples;
   for (size_t label = 0; label < listing.files.size(); ++label) {
     for (const std::string& path : listing.files[label]) {
-      SLING_ASSIGN_OR_RETURN(Waveform w, load_wav(path));
-      if (w.sample_rate != sample_rate)
-        return invalid_argument("WAV '" + path + "' has sample rate " + std::to_string(w.sample_rate) +
-                                " Hz, expected " + std::to_string(sample_rate) + " Hz");
-      const size_t keep = std::min(w.samples.size(), static_cast<size_t>(samples_per_clip));
-      samples.insert(samples.end(), w.samples.begin(), w.samples.begin() + static_cast<std::ptrdiff_t>(keep));
-      samples.resize(samples.size() + (samples_per_clip - keep), 0.0f);
+      SLING_RETURN_IF_ERROR(append_wav_clip(path, sample_rate, samples_per_clip, samples));
       ds.labels.push_back(static_cast<int>(label));
     }
   }

@@ -13,6 +13,8 @@ namespace slingshot {
 
 // Largest WAV file read from disk.
 constexpr int64_t kMaxWavFileBytes = int64_t{64} << 20;
+// Longest clip the WAV loaders accept (about 10 minutes at 16 kHz).
+constexpr int kMaxSamplesPerClip = 10'000'000;
 
 struct Waveform {
   std::vector<float> samples;  // mono samples in [-1, 1]
@@ -25,6 +27,11 @@ struct Waveform {
 // Unknown chunks are skipped (with their pad byte when the size is odd); a chunk running
 // past the end of the file, a missing fmt or data chunk, or data before fmt is an error.
 Result<Waveform> decode_wav(std::string_view bytes);
+// Encodes mono 16-bit PCM: round(x * 32768) clamped to [-32768, 32767], the inverse of
+// decode_wav on the 16-bit grid (so a decoded 16-bit clip re-encodes to the same bytes).
+std::string encode_wav_pcm16(const float* samples, int64_t n, int sample_rate);
+// Writes encode_wav_pcm16 atomically.
+Status save_wav(const std::string& path, const float* samples, int64_t n, int sample_rate);
 // Reads (at most kMaxWavFileBytes) and decodes a WAV file.
 Result<Waveform> load_wav(const std::string& path);
 
@@ -33,5 +40,10 @@ Result<Waveform> load_wav(const std::string& path);
 // Clips shorter than samples_per_clip are zero-padded at the end; longer clips are
 // truncated to their first samples_per_clip samples.
 Result<Dataset> load_wav_folder(const std::string& root, int sample_rate, int samples_per_clip);
+
+// Loads one clip that must have `sample_rate` and appends exactly samples_per_clip
+// samples (zero-padded or cut) to `samples`.
+Status append_wav_clip(const std::string& path, int sample_rate, int samples_per_clip, std::vector<float>& samples);
+
 
 }  // namespace slingshot

@@ -131,5 +131,27 @@ expect_ok "eval on an image folder" "$bin" eval --model r8q.safetensors --data f
 grep -q '"n":6' out.txt && pass "image folder gives 6 samples" || fail "folder eval: $(cat out.txt)"
 expect_error "CIFAR-10 into a 16x16 model" "CIFAR-10 images are 32x32x3" "$bin" eval --model q8.safetensors --data cifar10:c10.bin
 
+# Recipes, checkpoints and --resume.
+cat > recipe.json <<'JSON'
+{"name": "cli_recipe", "arch": "tiny_cnn", "epochs": 2, "batch_size": 32, "learning_rate": 0.05,
+ "data": {"name": "shapes", "train": 400, "validation": 100, "test": 100, "seed": 3, "image_size": 12},
+ "optimizer": {"type": "adam"}, "augment": {"max_shift_x": 1}, "output": "out/recipe_model.safetensors"}
+JSON
+expect_ok "train from a recipe" "$bin" train recipe.json --json
+[ -f out/recipe_model.safetensors ] && [ ! -f out/recipe_model.safetensors.ckpt ] && pass "recipe output next to the recipe, checkpoint removed" || fail "recipe output: $(ls -R out)"
+grep -q '"val_accuracy"' out.txt && pass "recipe reports validation accuracy" || fail "recipe json: $(cat out.txt)"
+expect_error "resume without a checkpoint" "no checkpoint at out/recipe_model.safetensors.ckpt" "$bin" train recipe.json --resume
+sed 's/"epochs": 2/"epochs": 0/' recipe.json > bad_recipe.json
+expect_error "recipe with a bad value" "'epochs' is 0, outside [1, 10000]" "$bin" train bad_recipe.json
+sed 's/"optimizer"/"optimiser"/' recipe.json > bad_recipe.json
+expect_error "recipe with an unknown key" "unknown recipe key 'optimiser'" "$bin" train bad_recipe.json
+
+# Generated evaluation sets as files, read back through their labels CSV.
+expect_ok "export housenum PNGs" "$bin" export-dataset housenum --count 12 -o hn
+[ "$(ls hn/*.png | wc -l)" -eq 12 ] && [ "$(wc -l < hn/y_labels.csv)" -eq 12 ] && pass "12 PNGs and 12 label lines" || fail "export: $(ls hn)"
+expect_ok "eval on a labels CSV" "$bin" eval --model r8q.safetensors --data labels:hn/y_labels.csv --json
+grep -q '"n":12' out.txt && pass "labels CSV gives 12 samples" || fail "labels eval: $(cat out.txt)"
+expect_error "export an unknown dataset" "unknown dataset 'mnist'" "$bin" export-dataset mnist -o x
+
 echo "$fails failed"
 [ "$fails" -eq 0 ]

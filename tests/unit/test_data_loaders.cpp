@@ -15,6 +15,7 @@
 #include "data/cifar10_binary.h"
 #include "data/image_folder.h"
 #include "data/image_io.h"
+#include "data/labeled_files.h"
 #include "data/wav.h"
 
 using namespace slingshot;
@@ -359,6 +360,65 @@ TEST_CASE("WAV folder: wrong sample rate, empty class, bad clip, bad parameters"
   CHECK(contains(load_wav_folder(dir.path, 8000, 0).status(), "samples_per_clip"));
   CHECK(contains(load_wav_folder(dir.path, 0, 4).status(), "sample_rate"));
   CHECK(contains(load_wav_folder(dir.path + "/none", 8000, 4).status(), "does not exist"));
+}
+
+// --- WAV encoding and labelled file sets ----------------------------------------------
+
+TEST_CASE("WAV: 16-bit encoding inverts decoding on the 16-bit grid") {
+  const std::vector<float> x = {-1.0f, -0.5f, 0.0f, 1.0f / 32768, 0.999969482421875f, 1.5f, -2.0f};
+  auto w = decode_wav(encode_wav_pcm16(x.data(), static_cast<int64_t>(x.size()), 16000));
+  REQUIRE_MESSAGE(w.ok(), w.status().message());
+  CHECK(w->sample_rate == 16000);
+  const std::vector<float> want = {-1.0f, -0.5f, 0.0f, 1.0f / 32768, 32767.0f / 32768, 32767.0f / 32768, -1.0f};
+  CHECK(w->samples == want);
+  // Decoded 16-bit clips re-encode to the same bytes.
+  const std::string original = wav16(8000, {-32768, -3, 0, 7, 32767});
+  auto d = decode_wav(original);
+  REQUIRE(d.ok());
+  CHECK(encode_wav_pcm16(d->samples.data(), static_cast<int64_t>(d->samples.size()), 8000) == original);
+}
+
+TEST_CASE("labels CSV sets: images and WAVs load in file order; malformed CSVs are named") {
+  TempDir dir;
+  Tensor red({1, 2, 2, 3}, 0.0f), blue({1, 2, 2, 3}, 0.0f);
+  for (int p = 0; p < 4; ++p) {
+    red[p * 3] = 1.0f;
+    blue[p * 3 + 2] = 1.0f;
+  }
+  REQUIRE(save_png(red, dir.file("r.png")).ok());
+  REQUIRE(save_png(blue, dir.file("b.png")).ok());
+  REQUIRE(write_labels_csv(dir.file("y_labels.csv"), {{"b.png", 3, 2}, {"r.png", 3, 0}}).ok());
+  auto images = load_labeled_images(dir.path + "/y_labels.csv", 2, 2, 3);
+  REQUIRE_MESSAGE(images.ok(), images.status().message());
+  CHECK(images->labels == std::vector<int>{2, 0});
+  CHECK(images->class_names == std::vector<std::string>{"0", "1", "2"});
+  CHECK(images->inputs[2] == 1.0f);   // first file is blue
+  CHECK(images->inputs[12] == 1.0f);  // second is red
+  CHECK(contains(load_labeled_images(dir.path + "/y_labels.csv", 4, 4, 3).status(), "images are not resized"));
+
+  dir.write("a.wav", wav16(16000, {100, -200}));
+  dir.write("w.csv", "a.wav,12,11\n");
+  auto clips = load_labeled_wavs(dir.path + "/w.csv", 16000, 3);
+  REQUIRE_MESSAGE(clips.ok(), clips.status().message());
+  CHECK(clips->inputs.storage() == std::vector<float>{100.0f / 32768, -200.0f / 32768, 0.0f});
+  CHECK(clips->labels == std::vector<int>{11});
+  CHECK(contains(load_labeled_wavs(dir.path + "/w.csv", 8000, 3).status(), "sample rate 16000 Hz, expected 8000"));
+
+  auto bad = [&](const std::string& text) {
+    dir.write("bad.csv", text);
+    return read_labels_csv(dir.path + "/bad.csv").status();
+  };
+  CHECK(contains(bad("a.wav,12\n"), "line 1: expected 'file,num_classes,label', got 2 field(s)"));
+  CHECK(contains(bad("a.wav,12,1\nb.wav,12,x\n"), "line 2: label 'x' is not an integer"));
+  CHECK(contains(bad("a.wav,12,12\n"), "label '12' is not an integer in [0, 12)"));
+  CHECK(contains(bad("a.wav,0,0\n"), "num_classes '0'"));
+  CHECK(contains(bad("a.wav,12,1\nb.wav,10,1\n"), "num_classes 10 differs from line 1's 12"));
+  CHECK(contains(bad("../a.wav,12,1\n"), "must be a plain name inside the CSV's folder"));
+  CHECK(contains(bad("/etc/passwd,12,1\n"), "must be a plain name"));
+  CHECK(contains(bad("\n\n"), "lists no files"));
+  dir.write("missing.csv", "nope.png,10,1\n");
+  CHECK(contains(load_labeled_images(dir.path + "/missing.csv", 2, 2, 3).status(), "nope.png"));
+  CHECK(contains(read_labels_csv(dir.path + "/none.csv").status(), "none.csv"));
 }
 
 }  // namespace
