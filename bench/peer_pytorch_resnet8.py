@@ -9,6 +9,14 @@ batch norm eps 1e-3, 1x1 stride-2 shortcuts with bias) timed on the same three f
 With --weights FILE (written by `bench_resnet8 --export FILE`) it loads the C++ bench's
 initial weights and input batch and reports max |logit difference| against the C++ logits.
 Prints one JSON object. CPU only; --threads sets torch.set_num_threads (default 1, like ours).
+--train-only measures just the training step (bench/run_resnet8.sh, 1 and 2 threads).
+
+Threads: this Debian build's libtorch_python calls omp_set_num_threads(1) when torch is
+imported (seen in gdb: initModule -> omp_set_num_threads(1)), so torch.get_num_threads()
+starts at 1 on any machine unless OMP_NUM_THREADS is set; torch.set_num_threads(N) does
+raise it (ATen's OpenMP backend, which oneDNN's conv primitives also use). The JSON
+records omp_max_threads after the setting and, for the training step, the process CPU
+time per step: CPU / wall near N shows the N threads really computed.
 """
 import argparse
 import json
@@ -98,30 +106,46 @@ def load_weights(model, path):
     return loaded, x.contiguous(), ref
 
 
-def median_ms(fn, runs, warmup, cpu=None):
-    """Median wall ms; with a dict `cpu`, also the median CPU ms of this thread in cpu["ms"]
-    (meaningful at 1 thread: torch then computes on the calling thread)."""
+def median_ms(fn, runs, warmup, cpu=None, clock=time.thread_time):
+    """Median wall ms; with a dict `cpu`, also the median CPU ms of `clock` in cpu["ms"]
+    (this thread's by default, meaningful at 1 thread; time.process_time for all threads)."""
     for _ in range(warmup):
         fn()
     times, cpu_times = [], []
     for _ in range(runs):
-        c0 = time.thread_time()
+        c0 = clock()
         t0 = time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1e3)
-        cpu_times.append((time.thread_time() - c0) * 1e3)
+        cpu_times.append((clock() - c0) * 1e3)
     if cpu is not None:
         cpu["ms"] = statistics.median(cpu_times)
     return statistics.median(times)
 
 
-def measure(model, runs):
+def train_step(model, runs, x64, y64):
+    """Training step, batch 64: wall ms and process CPU ms (all threads) per step."""
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    def step():
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x64), y64).backward()
+        opt.step()
+    cpu = {}
+    tr = median_ms(step, runs["train"], 5, cpu, time.process_time)
+    return {"train_step_b64_ms": tr, "train_step_b64_images_per_s": 64e3 / tr,
+            "train_step_b64_process_cpu_ms": cpu["ms"]}
+
+
+def measure(model, runs, train_only=False):
     torch.manual_seed(1)
     x1 = torch.rand(1, 3, 32, 32)
     x100 = torch.rand(100, 3, 32, 32)
     y100 = torch.randint(0, 10, (100,))
     x64 = torch.rand(64, 3, 32, 32)
     y64 = torch.randint(0, 10, (64,))
+    if train_only:
+        return train_step(model, runs, x64, y64)
 
     model.eval()
     def fwd():
@@ -136,18 +160,19 @@ def measure(model, runs):
     # oneDNN creates and caches its primitives during the first passes: warm up generously.
     fb = median_ms(fwd_bwd, runs["fwd_bwd"], 5, cpu)
 
-    model.train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    def step():
-        opt.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x64), y64).backward()
-        opt.step()
-    tr = median_ms(step, runs["train"], 5)
     out = {"forward_latency_b1_ms": lat, "fwd_bwd_b100_ms": fb, "fwd_bwd_b100_images_per_s": 100e3 / fb,
-           "train_step_b64_ms": tr, "train_step_b64_images_per_s": 64e3 / tr}
+           **train_step(model, runs, x64, y64)}
     if torch.get_num_threads() == 1:
         out["fwd_bwd_b100_cpu_ms"] = cpu["ms"]
     return out
+
+
+def omp_max_threads():
+    """omp_get_max_threads() as ATen's parallel_info reports it, or None."""
+    for line in torch.__config__.parallel_info().splitlines():
+        if "omp_get_max_threads()" in line:
+            return int(line.split(":")[1])
+    return None
 
 
 def main():
@@ -156,6 +181,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (ours is single-threaded)")
     ap.add_argument("--runs", type=float, default=1.0, help="multiplier on the number of timed runs")
     ap.add_argument("--no-default-threads", action="store_true", help="skip the extra run at torch's default threads")
+    ap.add_argument("--train-only", action="store_true", help="only the batch-64 training step")
     args = ap.parse_args()
 
     default_threads = torch.get_num_threads()
@@ -178,8 +204,10 @@ def main():
     runs = {k: max(1, round(v * args.runs)) for k, v in {"fwd": 200, "fwd_bwd": 15, "train": 20}.items()}
     torch.set_num_threads(args.threads)
     out["threads"] = args.threads
-    out.update(measure(model, runs))
-    if not args.no_default_threads:
+    out["torch_get_num_threads"] = torch.get_num_threads()
+    out["omp_max_threads"] = omp_max_threads()
+    out.update(measure(model, runs, args.train_only))
+    if not args.no_default_threads and not args.train_only:
         model.load_state_dict(state)
         torch.set_num_threads(default_threads)
         out["default_threads"] = {"threads": default_threads, **measure(model, runs)}
