@@ -1,7 +1,8 @@
-// The housenum generator. Fonts are parsed once and each digit is rasterized once at a
-// high resolution (kGlyphRasterHeight); every image then maps those coverage bitmaps
-// through its own affine pose with supersampled bilinear lookups and composites them with
-// coverage as alpha. The JPEG round trip uses stb_image / stb_image_write, whose
+// The housenum generator. Fonts are parsed once and each digit is turned once into a
+// signed distance field at a high resolution (kGlyphRasterHeight); every image then maps
+// those fields through its own affine pose with supersampled bilinear lookups, turns
+// distance into anti-aliased coverage (at any stroke weight) and composites with coverage
+// as alpha. The JPEG round trip uses stb_image / stb_image_write, whose
 // implementations live in image_io.cpp; stb_truetype's lives here, file-local.
 #include "data/housenum.h"
 
@@ -27,35 +28,48 @@
 namespace slingshot {
 namespace {
 
+// Every random draw is its own statement (or a sequenced initializer): the order of
+// function arguments is unspecified, and GCC and clang differ, which would give native
+// and wasm builds different images.
+
 // ---------------------------------------------------------------------------------------
 // Difficulty knobs. Lengths are in pixels of a 32-pixel image and scale with image_size.
-constexpr float kDigitHeightMin = 0.45f, kDigitHeightMax = 0.80f;  // digit height / image side
+constexpr float kDigitHeightMin = 0.40f, kDigitHeightMax = 0.85f;  // digit height / image side
 constexpr float kRotationMaxDeg = 15.0f;                           // |rotation|
 constexpr float kShearMax = 0.25f;                                 // |italic shear| (x per y)
-constexpr float kAspectMin = 0.80f, kAspectMax = 1.25f;            // horizontal stretch
-constexpr float kCentreOffsetPx = 2.5f;                            // |centre jitter| per axis
-constexpr float kLowContrastProb = 0.20f;                          // P(luminance contrast is low)
-constexpr float kLowContrastMin = 0.12f, kLowContrastMax = 0.22f;  // low contrast range
+constexpr float kAspectMin = 0.75f, kAspectMax = 1.30f;            // horizontal stretch
+constexpr float kWeightMin = -0.015f, kWeightMax = 0.05f;          // stroke growth per side / height
+constexpr float kMinStrokePx = 1.3f;                               // thinnest stroke on the canvas
+constexpr float kCentreOffsetPx = 3.5f;                            // |centre jitter| per axis
+constexpr float kLowContrastProb = 0.30f;                          // P(luminance contrast is low)
+constexpr float kLowContrastMin = 0.14f, kLowContrastMax = 0.22f;  // low contrast range
 constexpr float kContrastMin = 0.22f, kContrastMax = 0.75f;        // usual contrast range
 constexpr float kLightOnDarkProb = 0.40f;                          // P(digit lighter than background)
 constexpr float kGreyProb = 0.45f, kSaturationMax = 0.75f;         // colour saturation
 constexpr float kOutlineProb = 0.10f, kShadowProb = 0.12f;         // glyph decorations
-constexpr float kNeighbourProb = 0.65f;                            // P(a neighbour on a given side)
+constexpr float kNeighbourProb = 0.85f;                            // P(a neighbour on a given side)
 constexpr float kNeighbourSameStyleProb = 0.85f;                   // P(neighbour shares the style)
-constexpr float kNeighbourGapMin = 0.05f, kNeighbourGapMax = 0.40f;  // gap / digit height
+constexpr float kNeighbourGapMin = 0.00f, kNeighbourGapMax = 0.30f;  // gap / digit height
 constexpr float kTextureAmpMax = 0.22f;                            // background texture amplitude
 constexpr float kGradientJitter = 0.18f;                           // gradient end colour jitter
 constexpr float kPlateEdgeProb = 0.15f;                            // P(edge of the sign in view)
-constexpr float kBlurProb = 0.75f, kBlurSigmaMin = 0.3f, kBlurSigmaMax = 1.2f;
-constexpr float kNoiseSigmaMax = 0.04f;                            // additive noise std dev
-constexpr float kJpegProb = 0.35f;
+constexpr float kClutterProb = 0.30f;                              // P(lines behind the digits: frames, cables)
+constexpr float kBlurProb = 0.75f, kBlurSigmaMin = 0.3f, kBlurSigmaMax = 1.4f;
+constexpr float kNoiseSigmaMax = 0.06f;                            // additive noise std dev
+constexpr float kJpegProb = 0.45f;
 constexpr int kJpegQualityMin = 20, kJpegQualityMax = 90;
+constexpr float kLowResProb = 0.35f, kLowResMax = 2.5f;            // P(upscaled from a smaller crop), factor
 constexpr float kLightingMax = 0.20f;                              // multiplicative shading slope
+constexpr float kShadowBandProb = 0.20f;                           // P(shadow or glare band)
 constexpr float kBrightnessMax = 0.06f, kContrastJitter = 0.12f;   // final global jitter
 
-// Height in pixels of the cached digit rasters; images sample them down (or up).
-constexpr float kGlyphRasterHeight = 64.0f;
-constexpr int kGlyphPad = 2;
+// Height in pixels of the cached digit fields; images sample them down (or up).
+constexpr float kGlyphRasterHeight = 48.0f;
+// Distance-field margin around the ink and its encoding (byte = 128 + 10 * distance).
+constexpr int kSdfPad = 10;
+constexpr float kSdfScale = 10.0f;
+// Largest outline growth: the grown glyph must stay inside the field, with a margin.
+constexpr float kMaxGrow = kSdfPad - 3.0f;
 // Fonts larger than this are not fonts.
 constexpr int64_t kMaxFontBytes = int64_t{32} << 20;
 constexpr float kPi = 3.14159265358979f;
@@ -110,13 +124,15 @@ std::string font_path(const std::string& dir, const FontFile& f) {
 // Fonts and cached digit rasters.
 
 struct GlyphRaster {
-  int w = 0, h = 0;           // bitmap size
-  float cx = 0, cy = 0;       // centre of the ink box, in bitmap pixels
-  std::vector<float> cover;   // w * h coverage in [0, 1], row-major
+  int w = 0, h = 0;           // field size
+  float cx = 0, cy = 0;       // centre of the ink box, in field pixels
+  float ink_w = 0;            // width of the ink box, in field pixels
+  std::vector<float> dist;    // w * h signed distance to the outline (> 0 inside), row-major
 };
 
 struct FontSet {
   std::vector<std::array<GlyphRaster, 10>> digits;  // per font, per digit
+  std::vector<float> half_stem;  // per font: smallest over digits of the deepest inside distance
 };
 
 uint32_t read_u32be(const unsigned char* p) {
@@ -163,21 +179,23 @@ Result<std::array<GlyphRaster, 10>> rasterize_digits(const std::string& bytes, c
     if (!stbtt_GetGlyphBox(&info, glyph, &x0, &y0, &x1, &y1) || x1 <= x0 || y1 <= y0)
       return data_loss(path + ": font has an empty glyph for digit " + std::to_string(d));
     if (d == 0) scale = kGlyphRasterHeight / static_cast<float>(y1 - y0);
-    int bx0, by0, bx1, by1;
-    stbtt_GetGlyphBitmapBox(&info, glyph, scale, scale, &bx0, &by0, &bx1, &by1);
-    const int gw = bx1 - bx0, gh = by1 - by0;
-    if (gw <= 0 || gh <= 0 || gw > 4 * kGlyphRasterHeight || gh > 4 * kGlyphRasterHeight)
+    int w = 0, h = 0, xoff = 0, yoff = 0;
+    unsigned char* sdf = stbtt_GetGlyphSDF(&info, scale, glyph, kSdfPad, 128, kSdfScale, &w, &h, &xoff, &yoff);
+    if (sdf == nullptr || w <= 2 * kSdfPad || h <= 2 * kSdfPad || w > 4 * kGlyphRasterHeight ||
+        h > 4 * kGlyphRasterHeight) {
+      stbtt_FreeSDF(sdf, nullptr);
       return data_loss(path + ": implausible glyph size for digit " + std::to_string(d));
+    }
     GlyphRaster& g = out[d];
-    g.w = gw + 2 * kGlyphPad;
-    g.h = gh + 2 * kGlyphPad;
-    std::vector<unsigned char> bitmap(static_cast<size_t>(g.w) * g.h, 0);
-    stbtt_MakeGlyphBitmap(&info, bitmap.data() + kGlyphPad * g.w + kGlyphPad, gw, gh, g.w, scale, scale, glyph);
-    g.cover.resize(bitmap.size());
-    for (size_t i = 0; i < bitmap.size(); ++i) g.cover[i] = static_cast<float>(bitmap[i]) * (1.0f / 255.0f);
-    // The ink box in bitmap pixels: the scaled outline box, shifted by the bitmap origin.
-    g.cx = kGlyphPad + 0.5f * static_cast<float>(x0 + x1) * scale - static_cast<float>(bx0);
-    g.cy = kGlyphPad - 0.5f * static_cast<float>(y0 + y1) * scale - static_cast<float>(by0);
+    g.w = w;
+    g.h = h;
+    g.dist.resize(static_cast<size_t>(w) * h);
+    for (size_t i = 0; i < g.dist.size(); ++i) g.dist[i] = (static_cast<float>(sdf[i]) - 128.0f) / kSdfScale;
+    stbtt_FreeSDF(sdf, nullptr);
+    // The ink box in field pixels: the scaled outline box (y up) shifted by the field origin.
+    g.cx = 0.5f * static_cast<float>(x0 + x1) * scale - static_cast<float>(xoff);
+    g.cy = -0.5f * static_cast<float>(y0 + y1) * scale - static_cast<float>(yoff);
+    g.ink_w = static_cast<float>(x1 - x0) * scale;
   }
   return out;
 }
@@ -193,7 +211,11 @@ Result<std::shared_ptr<const FontSet>> load_fonts(const std::string& dir) {
   for (const std::string& path : paths) {
     SLING_ASSIGN_OR_RETURN(std::string bytes, read_file(path, kMaxFontBytes));
     SLING_ASSIGN_OR_RETURN(auto digits, rasterize_digits(bytes, path));
+    // Half the width of the font's stems, near enough: thin fonts (FreeMono) get bolder.
+    float half_stem = 1e9f;
+    for (const GlyphRaster& g : digits) half_stem = std::min(half_stem, *std::max_element(g.dist.begin(), g.dist.end()));
     set->digits.push_back(std::move(digits));
+    set->half_stem.push_back(half_stem);
   }
   cache.emplace(dir, set);
   return std::shared_ptr<const FontSet>(set);
@@ -350,6 +372,24 @@ void paint_background(Canvas& img, Rng& rng, const Palette& pal, float unit_px) 
   } else if (texture < 0.52f) {
     add_pattern(img, rng, true, unit_px * rng.uniform(4.0f, 9.0f), amp, tint);
   }
+  // Clutter behind the digits: one or two straight lines (frames, cables, plate borders).
+  if (rng.uniform() < kClutterProb) {
+    const int lines = 1 + static_cast<int>(rng.below(2));
+    for (int l = 0; l < lines; ++l) {
+      const float angle = rng.uniform(0.0f, kPi), px = rng.uniform(0.0f, s), py = rng.uniform(0.0f, s);
+      const float half = rng.uniform(0.35f, 1.0f) * unit_px, nx = -std::sin(angle), ny = std::cos(angle);
+      const Rgb tint_line = random_tint(rng);
+      const Rgb col = with_luminance(tint_line, rng.uniform(0.0f, 1.0f));
+      const float strength = rng.uniform(0.3f, 0.8f);
+      for (int y = 0; y < S; ++y)
+        for (int x = 0; x < S; ++x) {
+          const float dist = std::abs((x + 0.5f - px) * nx + (y + 0.5f - py) * ny);
+          const float a = strength * std::clamp(half + 0.5f - dist, 0.0f, 1.0f);
+          float* p = img.at(x, y);
+          for (int c = 0; c < 3; ++c) p[c] += a * (col[c] - p[c]);
+        }
+    }
+  }
   // The edge of the sign or wall: a straight border near one side of the crop.
   if (rng.uniform() < kPlateEdgeProb) {
     const int side = static_cast<int>(rng.below(4));
@@ -376,19 +416,25 @@ struct GlyphStyle {
   float rotation = 0;      // radians
   float shear = 0;         // italic slant, x per y
   float aspect = 1;        // horizontal stretch
+  float weight = 0;        // stroke growth per side, in field pixels (< 0 thins)
   Palette pal;             // colours
   int decoration = 0;      // 0 none, 1 outline, 2 drop shadow
   Rgb deco_colour{};       // outline or shadow colour
   int shadow_dx = 1, shadow_dy = 1;  // shadow offset in pixels
+  float outline_px = 1;              // outline width in canvas pixels
 };
 
-GlyphStyle random_style(Rng& rng, float s, float unit_px, int fonts, const Palette& pal) {
+GlyphStyle random_style(Rng& rng, float s, float unit_px, const FontSet& fonts, const Palette& pal) {
   GlyphStyle st;
-  st.font = static_cast<int>(rng.below(static_cast<uint32_t>(fonts)));
+  st.font = static_cast<int>(rng.below(static_cast<uint32_t>(fonts.digits.size())));
   st.height_px = rng.uniform(kDigitHeightMin, kDigitHeightMax) * s;
   st.rotation = rng.uniform(-kRotationMaxDeg, kRotationMaxDeg) * (kPi / 180.0f);
   st.shear = rng.uniform(-kShearMax, kShearMax);
   st.aspect = rng.uniform(kAspectMin, kAspectMax);
+  st.weight = rng.uniform(kWeightMin, kWeightMax) * kGlyphRasterHeight;
+  // Strokes at least kMinStrokePx wide (more for faint digits), or they vanish in the noise.
+  const float min_stroke = (pal.contrast < kContrastMin ? 1.5f : 1.0f) * kMinStrokePx * unit_px;
+  st.weight = std::max(st.weight, 0.5f * min_stroke * kGlyphRasterHeight / st.height_px - fonts.half_stem[st.font]);
   st.pal = pal;
   const float deco = rng.uniform();
   st.decoration = deco < kOutlineProb ? 1 : deco < kOutlineProb + kShadowProb ? 2 : 0;
@@ -397,8 +443,10 @@ GlyphStyle random_style(Rng& rng, float s, float unit_px, int fonts, const Palet
   st.deco_colour = with_luminance(random_tint(rng), st.decoration == 1 ? (fl > 0.5f ? fl - 0.45f : fl + 0.45f)
                                                                        : 0.35f * luminance(pal.bg));
   const int reach = std::max(1, static_cast<int>(std::lround(unit_px)));
-  st.shadow_dx = (rng.below(2) ? 1 : -1) * static_cast<int>(1 + rng.below(static_cast<uint32_t>(reach)));
+  const int shadow_sign = rng.below(2) ? 1 : -1;
+  st.shadow_dx = shadow_sign * static_cast<int>(1 + rng.below(static_cast<uint32_t>(reach)));
   st.shadow_dy = static_cast<int>(1 + rng.below(static_cast<uint32_t>(reach)));
+  st.outline_px = rng.uniform(0.7f, 1.4f) * unit_px;
   return st;
 }
 
@@ -411,22 +459,25 @@ std::array<float, 4> glyph_matrix(const GlyphStyle& st) {
   return {k * c * a, k * (c * sh - s), k * s * a, k * (s * sh + c)};
 }
 
+// Distance at field position (x, y); far outside beyond the field.
 float sample_bilinear(const GlyphRaster& g, float x, float y) {
-  if (x <= -1.0f || y <= -1.0f || x >= g.w || y >= g.h) return 0.0f;
+  constexpr float kOutside = -static_cast<float>(kSdfPad);
+  if (x <= -1.0f || y <= -1.0f || x >= g.w || y >= g.h) return kOutside;
   const float fx0 = std::floor(x), fy0 = std::floor(y);
   const int x0 = static_cast<int>(fx0), y0 = static_cast<int>(fy0);
   const float fx = x - fx0, fy = y - fy0;
   auto at = [&](int xx, int yy) {
-    return xx < 0 || yy < 0 || xx >= g.w || yy >= g.h ? 0.0f : g.cover[static_cast<size_t>(yy) * g.w + xx];
+    return xx < 0 || yy < 0 || xx >= g.w || yy >= g.h ? kOutside : g.dist[static_cast<size_t>(yy) * g.w + xx];
   };
   const float top = at(x0, y0) + fx * (at(x0 + 1, y0) - at(x0, y0));
   const float bot = at(x0, y0 + 1) + fx * (at(x0 + 1, y0 + 1) - at(x0, y0 + 1));
   return top + fy * (bot - top);
 }
 
-// Coverage of glyph `g` posed by `m` with its ink centre at (cx, cy), written into `mask`
-// (S * S, max-combined). n x n samples per pixel avoid aliasing when shrinking.
-void render_glyph(const GlyphRaster& g, const std::array<float, 4>& m, float cx, float cy, int S,
+// Coverage of glyph `g` posed by `m` with its ink centre at (cx, cy) and its outline moved
+// out by `grow` field pixels, written into `mask` (S * S). Each of 2x2 samples per pixel
+// turns distance into coverage over half a canvas pixel, so edges are anti-aliased.
+void render_glyph(const GlyphRaster& g, const std::array<float, 4>& m, float cx, float cy, float grow, int S,
                   std::vector<float>& mask) {
   const float det = m[0] * m[3] - m[1] * m[2];
   if (std::abs(det) < 1e-6f) return;
@@ -440,9 +491,9 @@ void render_glyph(const GlyphRaster& g, const std::array<float, 4>& m, float cx,
   }
   const int x0 = std::max(0, static_cast<int>(std::floor(lo_x))), x1 = std::min(S, static_cast<int>(hi_x) + 2);
   const int y0 = std::max(0, static_cast<int>(std::floor(lo_y))), y1 = std::min(S, static_cast<int>(hi_y) + 2);
-  const float shrink = std::sqrt(std::abs(det));  // canvas pixels per raster pixel
-  const int n = shrink < 0.3f ? 4 : shrink < 0.5f ? 3 : 2;
-  const float step = 1.0f / n, w = 1.0f / (n * n);
+  const float shrink = std::sqrt(std::abs(det));  // canvas pixels per field pixel
+  constexpr int n = 2;
+  const float step = 1.0f / n, w = 1.0f / (n * n), sharp = shrink * n;
   for (int y = y0; y < y1; ++y)
     for (int x = x0; x < x1; ++x) {
       float acc = 0.0f;
@@ -450,10 +501,10 @@ void render_glyph(const GlyphRaster& g, const std::array<float, 4>& m, float cx,
         for (int sx = 0; sx < n; ++sx) {
           const float dx = x + (sx + 0.5f) * step - cx, dy = y + (sy + 0.5f) * step - cy;
           // Raster pixel centres sit at integer + 0.5.
-          acc += sample_bilinear(g, i0 * dx + i1 * dy + g.cx - 0.5f, i2 * dx + i3 * dy + g.cy - 0.5f);
+          const float d = sample_bilinear(g, i0 * dx + i1 * dy + g.cx - 0.5f, i2 * dx + i3 * dy + g.cy - 0.5f);
+          acc += std::clamp(0.5f + (d + std::min(grow, kMaxGrow)) * sharp, 0.0f, 1.0f);
         }
-      float& dst = mask[static_cast<size_t>(y) * S + x];
-      dst = std::max(dst, acc * w);
+      mask[static_cast<size_t>(y) * S + x] = acc * w;
     }
 }
 
@@ -470,21 +521,14 @@ void composite(Canvas& img, const std::vector<float>& alpha, const Rgb& colour, 
 void draw_glyph(Canvas& img, const GlyphRaster& g, const GlyphStyle& st, float cx, float cy,
                 std::vector<float>& mask, std::vector<float>& scratch) {
   const int S = img.size;
+  const std::array<float, 4> m = glyph_matrix(st);
   std::fill(mask.begin(), mask.end(), 0.0f);
-  render_glyph(g, glyph_matrix(st), cx, cy, S, mask);
+  render_glyph(g, m, cx, cy, st.weight, S, mask);
   if (st.decoration == 1) {
-    // Outline: the mask dilated by one pixel (diagonals weaker, for a rounder pen).
-    for (int y = 0; y < S; ++y)
-      for (int x = 0; x < S; ++x) {
-        float v = 0.0f;
-        for (int dy = -1; dy <= 1; ++dy)
-          for (int dx = -1; dx <= 1; ++dx) {
-            const int xx = x + dx, yy = y + dy;
-            if (xx < 0 || yy < 0 || xx >= S || yy >= S) continue;
-            v = std::max(v, mask[static_cast<size_t>(yy) * S + xx] * (dx && dy ? 0.7f : 1.0f));
-          }
-        scratch[static_cast<size_t>(y) * S + x] = v;
-      }
+    // Outline: the same glyph grown by about one canvas pixel, drawn underneath.
+    std::fill(scratch.begin(), scratch.end(), 0.0f);
+    const float field_per_canvas = kGlyphRasterHeight / st.height_px;
+    render_glyph(g, m, cx, cy, st.weight + st.outline_px * field_per_canvas, S, scratch);
     composite(img, scratch, st.deco_colour, 1.0f);
   } else if (st.decoration == 2) {
     for (int y = 0; y < S; ++y)
@@ -500,7 +544,7 @@ void draw_glyph(Canvas& img, const GlyphRaster& g, const GlyphStyle& st, float c
 
 // Ink width of a digit on the canvas (before rotation), for spacing neighbours.
 float glyph_width_px(const GlyphRaster& g, const GlyphStyle& st) {
-  return (g.w - 2 * kGlyphPad) * st.height_px / kGlyphRasterHeight * st.aspect;
+  return g.ink_w * st.height_px / kGlyphRasterHeight * st.aspect;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -531,9 +575,47 @@ void gaussian_blur(Canvas& img, float sigma, std::vector<float>& tmp) {
   }
 }
 
+// Loss of resolution, as when a small crop is scaled up: box-average down to a `factor`
+// times smaller grid, then bilinear back to full size.
+void lose_resolution(Canvas& img, float factor, std::vector<float>& tmp) {
+  const int S = img.size, m = std::max(4, static_cast<int>(std::lround(S / factor)));
+  const float cell = static_cast<float>(S) / m;
+  tmp.assign(static_cast<size_t>(m) * m * 3, 0.0f);
+  for (int y = 0; y < S; ++y)
+    for (int x = 0; x < S; ++x) {
+      const int sx = std::min(m - 1, static_cast<int>((x + 0.5f) / cell));
+      const int sy = std::min(m - 1, static_cast<int>((y + 0.5f) / cell));
+      float* d = tmp.data() + (static_cast<size_t>(sy) * m + sx) * 3;
+      for (int c = 0; c < 3; ++c) d[c] += img.at(x, y)[c];
+    }
+  std::vector<int> hits(static_cast<size_t>(m) * m, 0);
+  for (int y = 0; y < S; ++y)
+    for (int x = 0; x < S; ++x)
+      ++hits[static_cast<size_t>(std::min(m - 1, static_cast<int>((y + 0.5f) / cell))) * m +
+             std::min(m - 1, static_cast<int>((x + 0.5f) / cell))];
+  for (size_t i = 0; i < hits.size(); ++i)
+    for (int c = 0; c < 3; ++c) tmp[i * 3 + c] /= static_cast<float>(std::max(1, hits[i]));
+  for (int y = 0; y < S; ++y)
+    for (int x = 0; x < S; ++x) {
+      const float u = std::clamp((x + 0.5f) / cell - 0.5f, 0.0f, m - 1.0f);
+      const float v = std::clamp((y + 0.5f) / cell - 0.5f, 0.0f, m - 1.0f);
+      const int u0 = std::min(static_cast<int>(u), m - 2), v0 = std::min(static_cast<int>(v), m - 2);
+      const float fu = u - u0, fv = v - v0;
+      const float* r0 = tmp.data() + (static_cast<size_t>(v0) * m + u0) * 3;
+      const float* r1 = r0 + static_cast<size_t>(m) * 3;
+      float* p = img.at(x, y);
+      for (int c = 0; c < 3; ++c) {
+        const float top = r0[c] + fu * (r0[3 + c] - r0[c]), bot = r1[c] + fu * (r1[3 + c] - r1[c]);
+        p[c] = top + fv * (bot - top);
+      }
+    }
+}
+
 // Approximately normal (Irwin-Hall of 4 uniforms): no libm, identical on every platform.
 float approx_normal(Rng& rng) {
-  return (rng.uniform() + rng.uniform() + rng.uniform() + rng.uniform() - 2.0f) * 1.7320508f;
+  float sum = -2.0f;
+  for (int k = 0; k < 4; ++k) sum += rng.uniform();  // one draw per statement: a fixed order
+  return sum * 1.7320508f;
 }
 
 // Encodes the 8-bit image as JPEG at `quality` and decodes it back in place.
@@ -565,13 +647,12 @@ int render_image(const FontSet& fonts, DatasetSplit split, uint64_t seed, int64_
   Rng rng(image_seed(seed, split, index));
   const float s = static_cast<float>(S), unit = s / 32.0f;
   const int label = static_cast<int>(rng.below(10));
-  const int nfonts = static_cast<int>(fonts.digits.size());
   Canvas img{S, std::vector<float>(static_cast<size_t>(S) * S * 3)};
   std::vector<float> mask(static_cast<size_t>(S) * S), scratch(mask.size());
 
   const Palette pal = random_palette(rng);
   paint_background(img, rng, pal, unit);
-  const GlyphStyle centre = random_style(rng, s, unit, nfonts, pal);
+  const GlyphStyle centre = random_style(rng, s, unit, fonts, pal);
   const float cx = 0.5f * s + rng.uniform(-kCentreOffsetPx, kCentreOffsetPx) * unit;
   const float cy = 0.5f * s + rng.uniform(-kCentreOffsetPx, kCentreOffsetPx) * unit;
   const GlyphRaster& cg = fonts.digits[centre.font][label];
@@ -582,7 +663,8 @@ int render_image(const FontSet& fonts, DatasetSplit split, uint64_t seed, int64_
     const int digit = static_cast<int>(rng.below(10));
     GlyphStyle st = centre;
     if (rng.uniform() >= kNeighbourSameStyleProb) {
-      st = random_style(rng, s, unit, nfonts, rng.uniform() < 0.5f ? pal : random_palette(rng));
+      // Another font, size or pose, but the same sign: the colours stay.
+      st = random_style(rng, s, unit, fonts, pal);
     }
     const GlyphRaster& ng = fonts.digits[st.font][digit];
     const float gap = rng.uniform(kNeighbourGapMin, kNeighbourGapMax) * centre.height_px;
@@ -595,20 +677,37 @@ int render_image(const FontSet& fonts, DatasetSplit split, uint64_t seed, int64_
   draw_glyph(img, cg, centre, cx, cy, mask, scratch);
 
   // Shading across the crop, blur, sensor noise, exposure, then 8-bit and maybe JPEG.
+  // Faint digits get no shadow band and milder blur, noise, resolution loss and JPEG, so a
+  // person can still read them.
+  const bool faint = pal.contrast < kContrastMin;
+  const float mild = faint ? 0.6f : 1.0f;
   const float lx = rng.uniform(-kLightingMax, kLightingMax), ly = rng.uniform(-kLightingMax, kLightingMax);
+  // A cast shadow or a glare band (a pole, an eave, the sun) across part of the crop.
+  const bool band = rng.uniform() < kShadowBandProb && !faint;
+  const float band_angle = rng.uniform(0.0f, kPi), band_pos = rng.uniform(0.2f, 0.8f) * s;
+  const float band_half = rng.uniform(0.1f, 0.3f) * s, band_soft = rng.uniform(0.5f, 3.0f) * unit;
+  const float band_gain = rng.uniform() < 0.7f ? rng.uniform(0.5f, 0.8f) : rng.uniform(1.2f, 1.4f);
+  const float bnx = std::cos(band_angle), bny = std::sin(band_angle);
   for (int y = 0; y < S; ++y)
     for (int x = 0; x < S; ++x) {
-      const float g = 1.0f + (lx * (x - 0.5f * s) + ly * (y - 0.5f * s)) / s;
+      float g = 1.0f + (lx * (x - 0.5f * s) + ly * (y - 0.5f * s)) / s;
+      if (band) {
+        const float d = std::abs((x + 0.5f - 0.5f * s) * bnx + (y + 0.5f - 0.5f * s) * bny + 0.5f * s - band_pos);
+        g *= 1.0f + (band_gain - 1.0f) * std::clamp((band_half - d) / band_soft + 0.5f, 0.0f, 1.0f);
+      }
       for (int c = 0; c < 3; ++c) img.at(x, y)[c] *= g;
     }
-  // Faint digits get milder blur and noise, so a person can still read them.
-  const float mild = pal.contrast < kContrastMin ? 0.6f : 1.0f;
-  if (rng.uniform() < kBlurProb) gaussian_blur(img, rng.uniform(kBlurSigmaMin, kBlurSigmaMax) * mild * unit, scratch);
+  // Resolution loss and blur share one budget: an upscaled crop gets at most mild blur.
+  const bool low_res = rng.uniform() < kLowResProb * mild;
+  if (low_res) lose_resolution(img, rng.uniform(1.3f, kLowResMax), scratch);
+  const float blur_max = low_res ? 0.5f * (kBlurSigmaMin + kBlurSigmaMax) : kBlurSigmaMax;
+  if (rng.uniform() < kBlurProb) gaussian_blur(img, rng.uniform(kBlurSigmaMin, blur_max) * mild * unit, scratch);
   const float noise = rng.uniform(0.0f, kNoiseSigmaMax) * mild;
   const float gain = 1.0f + rng.uniform(-kContrastJitter, kContrastJitter);
   const float bias = rng.uniform(-kBrightnessMax, kBrightnessMax);
   const bool jpeg = rng.uniform() < kJpegProb;
-  const int quality = kJpegQualityMin + static_cast<int>(rng.below(kJpegQualityMax - kJpegQualityMin + 1));
+  const int quality_min = faint ? (kJpegQualityMin + kJpegQualityMax) / 2 : kJpegQualityMin;
+  const int quality = quality_min + static_cast<int>(rng.below(static_cast<uint32_t>(kJpegQualityMax - quality_min + 1)));
   std::vector<unsigned char> bytes(img.px.size());
   for (size_t i = 0; i < bytes.size(); ++i) {
     const float v = (img.px[i] + noise * approx_normal(rng) - 0.5f) * gain + 0.5f + bias;
