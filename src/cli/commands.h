@@ -30,6 +30,7 @@ void register_quantize(CLI::App& app, CommandList& out);
 void register_eval(CLI::App& app, CommandList& out);
 void register_export_onnx(CLI::App& app, CommandList& out);
 void register_export_dataset(CLI::App& app, CommandList& out);
+void register_card(CLI::App& app, CommandList& out);
 
 inline void register_all(CLI::App& app, CommandList& out) {
   register_info(app, out);
@@ -41,6 +42,7 @@ inline void register_all(CLI::App& app, CommandList& out) {
   register_eval(app, out);
   register_export_onnx(app, out);
   register_export_dataset(app, out);
+  register_card(app, out);
 }
 
 // Loads a model file named on the command line.

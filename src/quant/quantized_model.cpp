@@ -391,11 +391,13 @@ Result<QuantizedModel> load_quantized_model(const std::string& path, json* extra
   return quantized_model_from_contents(std::move(c));
 }
 
-Footprint footprint(const QuantizedModel& m) {
+Footprint footprint(const QuantizedModel& m) { return footprint(m.graph, m.weights); }
+
+Footprint footprint(const Graph& graph, WeightScheme scheme) {
   Footprint f;
-  const int bits = weight_packed_bits(m.weights);
-  for (int i = 1; i < m.graph.num_nodes(); ++i) {
-    const Node& node = m.graph.node(i);
+  const int bits = weight_packed_bits(scheme);
+  for (int i = 1; i < graph.num_nodes(); ++i) {
+    const Node& node = graph.node(i);
     if (!is_weighted_type(node.layer->type())) continue;
     const int64_t n = node.layer->find_param("weight")->value.numel();
     const int64_t channels = weighted_out_channels(*node.layer);

@@ -122,5 +122,7 @@ struct Footprint {
   int64_t total_bytes() const { return weight_bytes + bias_bytes + scale_bytes; }
 };
 Footprint footprint(const QuantizedModel& model);
+// The footprint `graph` would have with `scheme` weights (for comparing schemes).
+Footprint footprint(const Graph& graph, WeightScheme scheme);
 
 }  // namespace slingshot

@@ -189,6 +189,8 @@ Result<Recipe> parse_recipe(const nlohmann::json& j, const std::string& base_dir
     SLING_RETURN_IF_ERROR(f.number("eps_step", t.adversarial.eps_step));
     SLING_RETURN_IF_ERROR(f.integer("max_iter", t.adversarial.max_iter, 1, 1000));
     SLING_RETURN_IF_ERROR(f.number("beta", t.adversarial.trades_beta));
+    SLING_RETURN_IF_ERROR(f.number("input_min", t.adversarial.input_min));
+    SLING_RETURN_IF_ERROR(f.number("input_max", t.adversarial.input_max));
     SLING_RETURN_IF_ERROR(f.finish());
   }
   if (const auto* a = top.get("jacobian")) {

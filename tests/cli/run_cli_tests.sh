@@ -140,6 +140,10 @@ JSON
 expect_ok "train from a recipe" "$bin" train recipe.json --json
 [ -f out/recipe_model.safetensors ] && [ ! -f out/recipe_model.safetensors.ckpt ] && pass "recipe output next to the recipe, checkpoint removed" || fail "recipe output: $(ls -R out)"
 grep -q '"val_accuracy"' out.txt && pass "recipe reports validation accuracy" || fail "recipe json: $(cat out.txt)"
+expect_ok "model card" "$bin" card out/recipe_model.safetensors --data shapes --count 50 -o card.md
+grep -q "| float | " card.md && grep -q "slingshot train models/recipes/cli_recipe.json" card.md && pass "card has accuracy and recipe" || fail "card: $(cat card.md)"
+expect_ok "card of a quantized model" "$bin" card r8q.safetensors --data cifar10:c10.bin --count 20 --json
+grep -q '"int8-simd"' out.txt && grep -q '"ternary"' out.txt && pass "quantized card lists engines and schemes" || fail "card json: $(cat out.txt)"
 expect_error "resume without a checkpoint" "no checkpoint at out/recipe_model.safetensors.ckpt" "$bin" train recipe.json --resume
 sed 's/"epochs": 2/"epochs": 0/' recipe.json > bad_recipe.json
 expect_error "recipe with a bad value" "'epochs' is 0, outside [1, 10000]" "$bin" train bad_recipe.json
