@@ -34,14 +34,14 @@ namespace {
 
 // ---------------------------------------------------------------------------------------
 // Difficulty knobs. Lengths are in pixels of a 32-pixel image and scale with image_size.
-constexpr float kDigitHeightMin = 0.40f, kDigitHeightMax = 0.85f;  // digit height / image side
+constexpr float kDigitHeightMin = 0.35f, kDigitHeightMax = 0.90f;  // digit height / image side
 constexpr float kRotationMaxDeg = 15.0f;                           // |rotation|
 constexpr float kShearMax = 0.25f;                                 // |italic shear| (x per y)
 constexpr float kAspectMin = 0.75f, kAspectMax = 1.30f;            // horizontal stretch
 constexpr float kWeightMin = -0.015f, kWeightMax = 0.05f;          // stroke growth per side / height
 constexpr float kMinStrokePx = 1.3f;                               // thinnest stroke on the canvas
-constexpr float kCentreOffsetPx = 3.5f;                            // |centre jitter| per axis
-constexpr float kLowContrastProb = 0.30f;                          // P(luminance contrast is low)
+constexpr float kCentreOffsetPx = 4.5f;                            // |centre jitter| per axis
+constexpr float kLowContrastProb = 0.35f;                          // P(luminance contrast is low)
 constexpr float kLowContrastMin = 0.14f, kLowContrastMax = 0.22f;  // low contrast range
 constexpr float kContrastMin = 0.22f, kContrastMax = 0.75f;        // usual contrast range
 constexpr float kLightOnDarkProb = 0.40f;                          // P(digit lighter than background)
@@ -49,16 +49,17 @@ constexpr float kGreyProb = 0.45f, kSaturationMax = 0.75f;         // colour sat
 constexpr float kOutlineProb = 0.10f, kShadowProb = 0.12f;         // glyph decorations
 constexpr float kNeighbourProb = 0.85f;                            // P(a neighbour on a given side)
 constexpr float kNeighbourSameStyleProb = 0.85f;                   // P(neighbour shares the style)
-constexpr float kNeighbourGapMin = 0.00f, kNeighbourGapMax = 0.30f;  // gap / digit height
+constexpr float kNeighbourGapMin = 0.00f, kNeighbourGapMax = 0.25f;  // gap / digit height
 constexpr float kTextureAmpMax = 0.22f;                            // background texture amplitude
 constexpr float kGradientJitter = 0.18f;                           // gradient end colour jitter
 constexpr float kPlateEdgeProb = 0.15f;                            // P(edge of the sign in view)
 constexpr float kClutterProb = 0.30f;                              // P(lines behind the digits: frames, cables)
-constexpr float kBlurProb = 0.75f, kBlurSigmaMin = 0.3f, kBlurSigmaMax = 1.4f;
-constexpr float kNoiseSigmaMax = 0.06f;                            // additive noise std dev
-constexpr float kJpegProb = 0.45f;
+constexpr float kOccluderProb = 0.15f;                             // P(a thin line in front of the digits)
+constexpr float kBlurProb = 0.85f, kBlurSigmaMin = 0.3f, kBlurSigmaMax = 1.4f;
+constexpr float kNoiseSigmaMax = 0.07f;                            // additive noise std dev
+constexpr float kJpegProb = 0.50f;
 constexpr int kJpegQualityMin = 20, kJpegQualityMax = 90;
-constexpr float kLowResProb = 0.35f, kLowResMax = 2.5f;            // P(upscaled from a smaller crop), factor
+constexpr float kLowResProb = 0.45f, kLowResMax = 2.5f;            // P(upscaled from a smaller crop), factor
 constexpr float kLightingMax = 0.20f;                              // multiplicative shading slope
 constexpr float kShadowBandProb = 0.20f;                           // P(shadow or glare band)
 constexpr float kBrightnessMax = 0.06f, kContrastJitter = 0.12f;   // final global jitter
@@ -157,7 +158,8 @@ std::string check_sfnt_layout(const std::string& bytes) {
   return {};
 }
 
-// Rasterizes the ten digits of one font so that '0' is kGlyphRasterHeight pixels tall.
+// Distance fields of the ten digits of one font, scaled so that '0' is kGlyphRasterHeight
+// pixels tall.
 Result<std::array<GlyphRaster, 10>> rasterize_digits(const std::string& bytes, const std::string& path) {
   const std::string layout = check_sfnt_layout(bytes);
   if (!layout.empty()) return data_loss(path + ": corrupt font (" + layout + ")");
@@ -338,6 +340,26 @@ void add_pattern(Canvas& img, Rng& rng, bool bricks, float unit, float amp, cons
     }
 }
 
+// `count` straight lines at random, up to `max_half` pixels (of a 32-pixel image) half wide.
+void draw_lines(Canvas& img, Rng& rng, int count, float max_half, float unit_px) {
+  const int S = img.size;
+  const float s = static_cast<float>(S);
+  for (int l = 0; l < count; ++l) {
+    const float angle = rng.uniform(0.0f, kPi), px = rng.uniform(0.0f, s), py = rng.uniform(0.0f, s);
+    const float half = rng.uniform(0.35f, max_half) * unit_px, nx = -std::sin(angle), ny = std::cos(angle);
+    const Rgb tint = random_tint(rng);
+    const Rgb col = with_luminance(tint, rng.uniform(0.0f, 1.0f));
+    const float strength = rng.uniform(0.3f, 0.8f);
+    for (int y = 0; y < S; ++y)
+      for (int x = 0; x < S; ++x) {
+        const float dist = std::abs((x + 0.5f - px) * nx + (y + 0.5f - py) * ny);
+        const float a = strength * std::clamp(half + 0.5f - dist, 0.0f, 1.0f);
+        float* p = img.at(x, y);
+        for (int c = 0; c < 3; ++c) p[c] += a * (col[c] - p[c]);
+      }
+  }
+}
+
 void paint_background(Canvas& img, Rng& rng, const Palette& pal, float unit_px) {
   const int S = img.size;
   const float s = static_cast<float>(S);
@@ -373,23 +395,7 @@ void paint_background(Canvas& img, Rng& rng, const Palette& pal, float unit_px) 
     add_pattern(img, rng, true, unit_px * rng.uniform(4.0f, 9.0f), amp, tint);
   }
   // Clutter behind the digits: one or two straight lines (frames, cables, plate borders).
-  if (rng.uniform() < kClutterProb) {
-    const int lines = 1 + static_cast<int>(rng.below(2));
-    for (int l = 0; l < lines; ++l) {
-      const float angle = rng.uniform(0.0f, kPi), px = rng.uniform(0.0f, s), py = rng.uniform(0.0f, s);
-      const float half = rng.uniform(0.35f, 1.0f) * unit_px, nx = -std::sin(angle), ny = std::cos(angle);
-      const Rgb tint_line = random_tint(rng);
-      const Rgb col = with_luminance(tint_line, rng.uniform(0.0f, 1.0f));
-      const float strength = rng.uniform(0.3f, 0.8f);
-      for (int y = 0; y < S; ++y)
-        for (int x = 0; x < S; ++x) {
-          const float dist = std::abs((x + 0.5f - px) * nx + (y + 0.5f - py) * ny);
-          const float a = strength * std::clamp(half + 0.5f - dist, 0.0f, 1.0f);
-          float* p = img.at(x, y);
-          for (int c = 0; c < 3; ++c) p[c] += a * (col[c] - p[c]);
-        }
-    }
-  }
+  if (rng.uniform() < kClutterProb) draw_lines(img, rng, 1 + static_cast<int>(rng.below(2)), 1.0f, unit_px);
   // The edge of the sign or wall: a straight border near one side of the crop.
   if (rng.uniform() < kPlateEdgeProb) {
     const int side = static_cast<int>(rng.below(4));
@@ -675,6 +681,8 @@ int render_image(const FontSet& fonts, DatasetSplit split, uint64_t seed, int64_
     draw_glyph(img, ng, st, nx, ny, mask, scratch);
   }
   draw_glyph(img, cg, centre, cx, cy, mask, scratch);
+  // A thin occluder in front (a wire, a twig, a scratch on the plate).
+  if (rng.uniform() < kOccluderProb) draw_lines(img, rng, 1, 0.7f, unit);
 
   // Shading across the crop, blur, sensor noise, exposure, then 8-bit and maybe JPEG.
   // Faint digits get no shadow band and milder blur, noise, resolution loss and JPEG, so a
@@ -702,7 +710,8 @@ int render_image(const FontSet& fonts, DatasetSplit split, uint64_t seed, int64_
   if (low_res) lose_resolution(img, rng.uniform(1.3f, kLowResMax), scratch);
   const float blur_max = low_res ? 0.5f * (kBlurSigmaMin + kBlurSigmaMax) : kBlurSigmaMax;
   if (rng.uniform() < kBlurProb) gaussian_blur(img, rng.uniform(kBlurSigmaMin, blur_max) * mild * unit, scratch);
-  const float noise = rng.uniform(0.0f, kNoiseSigmaMax) * mild;
+  // Noise stays well under the digit's contrast (signal-to-noise of 3 or more).
+  const float noise = std::min(rng.uniform(0.0f, kNoiseSigmaMax) * mild, pal.contrast / 3.0f);
   const float gain = 1.0f + rng.uniform(-kContrastJitter, kContrastJitter);
   const float bias = rng.uniform(-kBrightnessMax, kBrightnessMax);
   const bool jpeg = rng.uniform() < kJpegProb;
