@@ -274,7 +274,9 @@ Palette random_palette(Rng& rng) {
   p.contrast = rng.uniform() < kLowContrastProb ? rng.uniform(kLowContrastMin, kLowContrastMax)
                                                 : rng.uniform(kContrastMin, kContrastMax);
   const bool light_on_dark = rng.uniform() < kLightOnDarkProb;
-  const float lo = 0.03f, hi = 0.97f - p.contrast;
+  // Faint pairs sit in the mid-tones, where a small difference is still visible.
+  const bool faint = p.contrast < kContrastMin;
+  const float lo = faint ? 0.15f : 0.03f, hi = (faint ? 0.85f : 0.97f) - p.contrast;
   const float dark = rng.uniform(lo, std::max(lo, hi));
   const Rgb bg_tint = random_tint(rng), fg_tint = rng.uniform() < 0.3f ? bg_tint : random_tint(rng);
   p.bg = with_luminance(bg_tint, light_on_dark ? dark : dark + p.contrast);
