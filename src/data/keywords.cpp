@@ -26,6 +26,7 @@
 #include <espeak-ng/speak_lib.h>
 
 #include "core/rng.h"
+#include "core/thread_pool.h"
 #include "data/mfcc.h"
 
 namespace slingshot {
@@ -698,10 +699,17 @@ Result<Dataset> keywords_to_mfcc(const Dataset& waveforms) {
   out.class_names = waveforms.class_names;
   out.inputs = Tensor({s[0], frames, cfg.num_coefficients, 1});
   const int64_t per = static_cast<int64_t>(frames) * cfg.num_coefficients;
-  for (int64_t i = 0; i < s[0]; ++i) {
-    SLING_ASSIGN_OR_RETURN(Tensor m, mfcc(waveforms.inputs.data() + i * s[1], s[1], cfg));
-    std::copy(m.data(), m.data() + per, out.inputs.data() + i * per);
-  }
+  // Clips are independent: spread them over the kernel threads (each writes its own rows).
+  std::vector<Status> errors(static_cast<size_t>(s[0]));
+  parallel_for(s[0], [&](int64_t i, int) {
+    Result<Tensor> m = mfcc(waveforms.inputs.data() + i * s[1], s[1], cfg);
+    if (!m.ok()) {
+      errors[static_cast<size_t>(i)] = m.status();
+      return;
+    }
+    std::copy(m->data(), m->data() + per, out.inputs.data() + i * per);
+  });
+  for (const Status& e : errors) SLING_RETURN_IF_ERROR(e);
   return out;
 }
 
