@@ -178,7 +178,7 @@ def omp_max_threads():
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--weights", help="JSON written by bench_resnet8 --export")
-    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (ours is single-threaded)")
+    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1, like bench_resnet8)")
     ap.add_argument("--runs", type=float, default=1.0, help="multiplier on the number of timed runs")
     ap.add_argument("--no-default-threads", action="store_true", help="skip the extra run at torch's default threads")
     ap.add_argument("--train-only", action="store_true", help="only the batch-64 training step")
