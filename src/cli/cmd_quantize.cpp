@@ -57,6 +57,8 @@ Status run_quantize(const QuantizeCliOptions& o) {
   if (!extra.is_object()) extra = nlohmann::json::object();
   extra["quantized_from"] = o.model;
   extra["calibration_data"] = o.data;
+  // A QAT model's float weights are its codes: store them once.
+  adopt_code_weights_if_exact(m);
   SLING_RETURN_IF_ERROR(save_quantized_model(m, o.output, extra));
 
   const Footprint f = footprint(m);
@@ -66,6 +68,7 @@ Status run_quantize(const QuantizeCliOptions& o) {
                            {"activation_bits", m.activation_bits},
                            {"rounding", o.rounding},
                            {"calibration", m.calibration},
+                           {"float_weights_from_codes", m.float_weights_from_codes},
                            {"footprint", {{"weight_count", f.weight_count},
                                           {"weight_bytes_packed", f.weight_bytes},
                                           {"bias_bytes", f.bias_bytes},
@@ -83,6 +86,8 @@ Status run_quantize(const QuantizeCliOptions& o) {
               o.calibration.c_str(), o.samples, o.data.c_str(), static_cast<long long>(f.total_bytes()),
               static_cast<long long>(f.weight_count), weight_packed_bits(m.weights),
               static_cast<long long>(f.float_bytes));
+  if (m.float_weights_from_codes)
+    std::printf("  the float weights are exactly the dequantized codes (a QAT model): the file stores codes only\n");
   return Status::Ok();
 }
 

@@ -518,7 +518,8 @@ Result<ModelContents> parse_model_impl(std::string_view bytes, const ModelLimits
 
   // Layers, in an order where every node comes after its inputs.
   SLING_ASSIGN_OR_RETURN(std::vector<int> order, topological_order(nodes));
-  const double available_params = static_cast<double>(data.size() / 4);
+  // Version 2 may store a weight only as int8 codes: one byte per element at least.
+  const double available_params = static_cast<double>(file_version >= 2 ? data.size() : data.size() / 4);
   Graph graph(input_shape);
   for (int i : order) {
     const NodeSpec& spec = nodes[i];
@@ -547,11 +548,17 @@ Result<ModelContents> parse_model_impl(std::string_view bytes, const ModelLimits
   SLING_RETURN_IF_ERROR(graph.set_output(output_name));
 
   // Parameters: each one present with the shape its config implies; no tensor left over.
+  std::set<std::string> weights_from_codes;
   for (int i = 1; i < graph.num_nodes(); ++i) {
     Node& node = graph.node(i);
     for (Param& p : node.layer->params()) {
       const std::string name = node.name + "." + p.name;
       auto it = tensors.find(name);
+      if (it == tensors.end() && p.name == "weight" && file_version >= 2 &&
+          tensors.count(node.name + ".weight_q")) {
+        weights_from_codes.insert(node.name);  // stored once, as integer codes
+        continue;
+      }
       if (it == tensors.end())
         return data_loss("missing tensor " + quote_name(name) + " for node " + quote_name(node.name) + " (" +
                          node.layer->type() + ")");
@@ -597,6 +604,7 @@ Result<ModelContents> parse_model_impl(std::string_view bytes, const ModelLimits
   }
 
   contents.graph = std::move(graph);
+  contents.weights_from_codes = std::move(weights_from_codes);
   contents.extra = extra != meta.end() ? *extra : json();
   contents.quantization = quantization != meta.end() ? *quantization : json();
   for (const NodeSpec& spec : nodes)
@@ -625,10 +633,21 @@ const json& null_json() {
   return kNull;
 }
 
+// The float-graph loaders cannot rebuild weights stored only as integer codes.
+Status check_float_weights_present(const ModelContents& c) {
+  if (c.weights_from_codes.empty()) return Status::Ok();
+  return invalid_argument("node " + quote_name(*c.weights_from_codes.begin()) +
+                          " stores its weights only as integer codes; load the file as a quantized model");
+}
+
 // The one writer behind serialize_model and serialize_model_contents.
 Result<std::string> serialize_impl(const Graph& graph, const json& extra_metadata, const json& quantization,
                                    const std::map<std::string, json>& node_quantization,
-                                   const std::map<std::string, AuxTensor>& aux_tensors) {
+                                   const std::map<std::string, AuxTensor>& aux_tensors,
+                                   const std::set<std::string>& weights_from_codes) {
+  for (const std::string& name : weights_from_codes)
+    if (graph.find(name) < 1 || !aux_tensors.count(name + ".weight_q"))
+      return invalid_argument("node " + quote_name(name) + " can omit its float weight only with weight_q codes");
   if (!extra_metadata.is_null() && !extra_metadata.is_object())
     return invalid_argument("extra metadata must be a JSON object or null");
   if (!quantization.is_null() && !quantization.is_object())
@@ -676,6 +695,7 @@ Result<std::string> serialize_impl(const Graph& graph, const json& extra_metadat
         return invalid_argument("node " + quote_name(node.name) + " parameter " + quote_name(p.name) + " has an invalid name");
       if (shape_numel(p.value.shape()) != p.value.numel())
         return internal_error("parameter " + node.name + "." + p.name + " has a shape that does not match its data");
+      if (p.name == "weight" && weights_from_codes.count(node.name)) continue;
       params.push_back({node.name + "." + p.name, &p.value, nullptr});
     }
   }
@@ -734,11 +754,11 @@ Result<std::string> serialize_impl(const Graph& graph, const json& extra_metadat
 }  // namespace
 
 Result<std::string> serialize_model(const Graph& graph, const json& extra_metadata) {
-  return serialize_impl(graph, extra_metadata, null_json(), {}, {});
+  return serialize_impl(graph, extra_metadata, null_json(), {}, {}, {});
 }
 
 Result<std::string> serialize_model_contents(const ModelContents& c) {
-  return serialize_impl(c.graph, c.extra, c.quantization, c.node_quantization, c.aux_tensors);
+  return serialize_impl(c.graph, c.extra, c.quantization, c.node_quantization, c.aux_tensors, c.weights_from_codes);
 }
 
 Result<ModelContents> parse_model_contents(std::string_view bytes, const ModelLimits& limits) {
@@ -747,6 +767,7 @@ Result<ModelContents> parse_model_contents(std::string_view bytes, const ModelLi
 
 Result<Graph> parse_model(std::string_view bytes, json* extra_metadata, const ModelLimits& limits) {
   SLING_ASSIGN_OR_RETURN(ModelContents c, parse_model_impl(bytes, clamp_limits(limits)));
+  SLING_RETURN_IF_ERROR(check_float_weights_present(c));
   if (extra_metadata) *extra_metadata = std::move(c.extra);
   return std::move(c.graph);
 }
@@ -773,6 +794,7 @@ Result<Graph> load_model(const std::string& path, json* extra_metadata, const Mo
   const uint64_t max_size = 8 + l.max_header_bytes + static_cast<uint64_t>(l.max_total_params) * 4;
   SLING_ASSIGN_OR_RETURN(std::string bytes, read_file(path, static_cast<int64_t>(max_size)));
   SLING_ASSIGN_OR_RETURN(ModelContents c, parse_model_impl(bytes, l));
+  SLING_RETURN_IF_ERROR(check_float_weights_present(c));
   if (extra_metadata) *extra_metadata = std::move(c.extra);
   return std::move(c.graph);
 }

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,6 +63,10 @@ struct ModelContents {
   nlohmann::json quantization;                         // top-level "quantization" object, or null (float model)
   std::map<std::string, nlohmann::json> node_quantization;  // per-node "quantization" objects, by node name
   std::map<std::string, AuxTensor> aux_tensors;        // "<node>.<name>" tensors no layer owns
+  // Nodes whose F32 "weight" the file omits because it is exactly their dequantized
+  // integer codes (version 2 only; the node must have a "<node>.weight_q" tensor). The
+  // parser leaves those weights zero; quant/quantized_model.h rebuilds them.
+  std::set<std::string> weights_from_codes;
 };
 
 // Serializes the graph to the bytes of a model file. `extra_metadata` (null or a JSON

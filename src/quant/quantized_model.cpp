@@ -1,6 +1,7 @@
 // Quantized model: validation, model-file conversion (format version 2) and footprint.
 #include "quant/quantized_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <set>
@@ -10,6 +11,7 @@
 #include "model/layers/conv2d.h"
 #include "model/layers/dense.h"
 #include "model/layers/depthwise_conv2d.h"
+#include "quant/weight_quantizers.h"
 
 namespace slingshot {
 namespace {
@@ -285,6 +287,12 @@ Result<const AuxTensor*> take_aux(ModelContents& c, const std::string& name, Ten
   return &it->second;
 }
 
+// codes x per-channel scale, in the float weight's layout.
+Tensor dequantized_code_weights(const Layer& layer, const NodeQuantization& q) {
+  QuantizedWeights w{q.weight_scale, q.weight};
+  return dequantize_weights(w, weight_channel_axis(layer));
+}
+
 }  // namespace
 
 Result<QuantizedModel> quantized_model_from_contents(ModelContents&& c) {
@@ -342,6 +350,18 @@ Result<QuantizedModel> quantized_model_from_contents(ModelContents&& c) {
     q.weight_scale = ws->f32;
     q.bias = bq->i32;
   }
+  if (!c.weights_from_codes.empty()) {
+    // All weighted nodes or none: the float graph is then the dequantized codes.
+    for (int i = 1; i < g.num_nodes(); ++i) {
+      Layer& layer = *m.graph.node(i).layer;
+      const bool weighted = is_weighted_type(layer.type());
+      if (weighted != (c.weights_from_codes.count(g.node(i).name) > 0))
+        return data_loss("node " + quoted(g.node(i).name) + (weighted ? " keeps" : " omits") +
+                         " its float weight while others do not: a file stores every weight as codes or none");
+      if (weighted) layer.find_param("weight")->value = dequantized_code_weights(layer, m.nodes[i]);
+    }
+    m.float_weights_from_codes = true;
+  }
   for (const auto& [name, q] : c.node_quantization)
     if (g.find(name) < 1) return data_loss("quantization for unknown node " + quoted(name));
   for (const auto& [name, t] : c.aux_tensors)
@@ -371,8 +391,35 @@ Result<ModelContents> quantized_model_to_contents(const QuantizedModel& m, const
     c.aux_tensors[node.name + "." + kWeightQ] = std::move(wq);
     c.aux_tensors[node.name + "." + kWeightScale] = std::move(ws);
     c.aux_tensors[node.name + "." + kBiasQ] = std::move(bq);
+    if (m.float_weights_from_codes) {
+      if (node.layer->find_param("weight")->value.storage() != dequantized_code_weights(*node.layer, q).storage())
+        return internal_error("node " + quoted(node.name) + " is marked as storing codes only, but its float "
+                              "weight is not its dequantized codes");
+      c.weights_from_codes.insert(node.name);
+    }
   }
   return c;
+}
+
+bool adopt_code_weights_if_exact(QuantizedModel& m, float rel_tolerance) {
+  std::vector<std::pair<int, Tensor>> replaced;
+  for (int i = 1; i < m.graph.num_nodes(); ++i) {
+    const Layer& layer = *m.graph.node(i).layer;
+    if (!is_weighted_type(layer.type())) continue;
+    const Tensor& w = layer.find_param("weight")->value;
+    Tensor d = dequantized_code_weights(layer, m.nodes[i]);
+    float max_w = 0, max_diff = 0;
+    for (int64_t e = 0; e < w.numel(); ++e) {
+      max_w = std::max(max_w, std::fabs(w[e]));
+      max_diff = std::max(max_diff, std::fabs(w[e] - d[e]));
+    }
+    if (max_diff > rel_tolerance * max_w) return false;
+    replaced.emplace_back(i, std::move(d));
+  }
+  if (replaced.empty()) return false;
+  for (auto& [i, d] : replaced) m.graph.node(i).layer->find_param("weight")->value = std::move(d);
+  m.float_weights_from_codes = true;
+  return true;
 }
 
 Status save_quantized_model(const QuantizedModel& m, const std::string& path, const json& extra) {

@@ -75,7 +75,16 @@ struct QuantizedModel {
   RoundingMode rounding = RoundingMode::kDouble;  // requantization rounding of the integer engines
   std::vector<NodeQuantization> nodes;     // one per graph node; nodes[0] is the input grid
   nlohmann::json calibration;              // how the grids were chosen (method, samples...): for reports
+  // The float weights of every weighted node are exactly its dequantized codes (a QAT
+  // model), so files store them once, as codes: a third of the size.
+  bool float_weights_from_codes = false;
 };
+
+// If every weighted node's float weight equals its dequantized codes to `rel_tolerance`
+// of its largest magnitude (true of QAT-trained weights after BN folding), replaces the
+// float weights by the dequantized codes exactly, sets float_weights_from_codes and
+// returns true; otherwise changes nothing and returns false.
+bool adopt_code_weights_if_exact(QuantizedModel& model, float rel_tolerance = 1e-5f);
 
 // Whether a layer type carries quantized weights.
 bool is_weighted_type(std::string_view type);

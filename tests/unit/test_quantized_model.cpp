@@ -530,6 +530,53 @@ TEST_CASE("quant: QAT weights survive BN folding: PTQ recovers the same codes") 
   }
 }
 
+TEST_CASE("quant: a QAT model's file stores its weights once, as codes") {
+  Graph g = clone_graph(trained_tiny_cnn()).value();
+  quantize_weights_in_place(g, WeightScheme::kTernary);
+  QuantizeOptions o;
+  o.weights = WeightScheme::kTernary;
+  QuantizedModel m = quantize(g, o);
+  const Tensor before = predict(EngineKind::kInt8Ref, m, test_set().inputs);
+  const Tensor float_before = predict(EngineKind::kFloat, m, test_set().inputs);
+  auto full = serialize_model_contents(quantized_model_to_contents(m).value());
+  REQUIRE(adopt_code_weights_if_exact(m));
+  auto compact = serialize_model_contents(quantized_model_to_contents(m).value());
+  REQUIRE(full.ok());
+  REQUIRE(compact.ok());
+  CHECK(compact->size() < full->size() * 6 / 10);
+  // The integer engines are unchanged; the float engine moves by float rounding only.
+  CHECK(predict(EngineKind::kInt8Ref, m, test_set().inputs).storage() == before.storage());
+  const Tensor float_after = predict(EngineKind::kFloat, m, test_set().inputs);
+  for (int64_t e = 0; e < float_after.numel(); ++e) CHECK(float_after[e] == doctest::Approx(float_before[e]).epsilon(1e-4));
+
+  auto parsed = parse_model_contents(*compact);
+  REQUIRE(parsed.ok());
+  CHECK(parsed->weights_from_codes.size() == 3);
+  auto back = quantized_model_from_contents(std::move(*parsed));
+  REQUIRE_MESSAGE(back.ok(), back.status().message());
+  CHECK(back->float_weights_from_codes);
+  for (int i = 1; i < m.graph.num_nodes(); ++i)
+    for (size_t k = 0; k < m.graph.node(i).layer->params().size(); ++k)
+      CHECK(back->graph.node(i).layer->params()[k].value.storage() == m.graph.node(i).layer->params()[k].value.storage());
+  // Re-saving gives the same bytes; the float-graph loader refuses codes-only weights.
+  CHECK(serialize_model_contents(quantized_model_to_contents(*back).value()).value() == *compact);
+  auto float_view = parse_model(*compact);
+  REQUIRE(!float_view.ok());
+  CHECK(float_view.status().message().find("stores its weights only as integer codes") != std::string::npos);
+  // A PTQ model of float weights keeps them.
+  QuantizedModel ptq = quantize(trained_tiny_cnn());
+  CHECK(!adopt_code_weights_if_exact(ptq));
+  CHECK(!ptq.float_weights_from_codes);
+  // Mixed files are refused: one node keeps its float weight.
+  ModelContents mixed = quantized_model_to_contents(m).value();
+  mixed.weights_from_codes.erase(mixed.weights_from_codes.begin());
+  auto mixed_parsed = parse_model_contents(serialize_model_contents(mixed).value());
+  REQUIRE(mixed_parsed.ok());
+  auto mixed_model = quantized_model_from_contents(std::move(*mixed_parsed));
+  REQUIRE(!mixed_model.ok());
+  CHECK(mixed_model.status().message().find("stores every weight as codes or none") != std::string::npos);
+}
+
 TEST_CASE("train: quantization-aware training runs on quantized weights and keeps the masters") {
   Dataset train_set = *make_shapes_dataset(600, 16, 1);
   Graph g = build_tiny_cnn(4, {16, 16, 3}).value();
