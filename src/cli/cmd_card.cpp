@@ -41,6 +41,12 @@ int64_t peak_activation_bytes(const Graph& g, int bytes) {
   return peak;
 }
 
+// Whether the input grid is the 8-bit image grid (scale 1/255, zero point -128).
+bool is_image_input_grid(const ActivationGrid& g) {
+  const ActivationGrid image = image_input_grid();
+  return g.scale == image.scale && g.zero_point == image.zero_point;
+}
+
 std::string percent(double x) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%.2f%%", 100 * x);
@@ -114,7 +120,8 @@ Status run_card(const CardOptions& o) {
     md << "slingshot train models/recipes/" << name << ".json   # float parent\n";
     md << "slingshot quantize --model " << meta["quantized_from"].get<std::string>() << " --data "
        << meta.value("calibration_data", std::string("?")) << " --scheme " << weight_scheme_name(model.weights)
-       << " --act-bits " << model.activation_bits << " -o " << o.model << "\n";
+       << " --act-bits " << model.activation_bits << " --input-grid "
+       << (is_image_input_grid(model.nodes[0].output) ? "image" : "calibrated") << " -o " << o.model << "\n";
   } else {
     md << "slingshot train models/recipes/" << name << ".json\n";
   }
