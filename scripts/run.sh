@@ -19,5 +19,14 @@ if "$cli" eval --help | grep -q xnnpack && "$cli" eval --model out/demo/shapes_t
 fi
 "$cli" eval --model out/demo/shapes_tiny_cnn.int8.safetensors --data shapes --count 2000 "${engines[@]}"
 
+# The default zoo models on their committed evaluation sets (PNG and WAV files with a
+# y_labels.csv), on every engine.
+echo "== zoo: models/housenum/resnet8_int8.safetensors on models/housenum/eval"
+"$cli" eval --model models/housenum/resnet8_int8.safetensors --data labels:models/housenum/eval/y_labels.csv \
+  --count 200 "${engines[@]}"
+echo "== zoo: models/keywords/dscnn_int8.safetensors on models/keywords/eval (WAV -> MLPerf MFCC)"
+"$cli" eval --model models/keywords/dscnn_int8.safetensors --data labels:models/keywords/eval/y_labels.csv \
+  --count 120 "${engines[@]}"
+
 echo "== web: serving the page (Ctrl-C to stop)"
 exec node scripts/serve.mjs --port "${SLING_PORT:-8737}"

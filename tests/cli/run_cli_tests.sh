@@ -3,6 +3,7 @@
 # subcommand, and a clear one-line error with exit status 1 for every bad input.
 set -u
 bin="$1"
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -156,6 +157,24 @@ expect_ok "export housenum PNGs" "$bin" export-dataset housenum --count 12 -o hn
 expect_ok "eval on a labels CSV" "$bin" eval --model r8q.safetensors --data labels:hn/y_labels.csv --json
 grep -q '"n":12' out.txt && pass "labels CSV gives 12 samples" || fail "labels eval: $(cat out.txt)"
 expect_error "export an unknown dataset" "unknown dataset 'mnist'" "$bin" export-dataset mnist -o x
+
+# The shipped zoo models on their committed evaluation sets: they load, the integer
+# engines agree exactly, and accuracy stays where the model cards put it.
+zoo_accuracy() {  # MODEL CSV COUNT MIN_ACCURACY
+  "$bin" eval --model "$repo/$1" --data "labels:$repo/$2" --count "$3" --engine int8-ref --engine int8-simd --json > out.txt 2> err.txt &&
+    "${PYTHON:-/usr/bin/python3}" - "$4" <<'PY'
+import json, sys
+r = json.load(open("out.txt"))
+ref, simd = r["engines"]
+ok = ref["accuracy"] >= float(sys.argv[1]) and simd["exact_logits"] == 1.0
+print(f"accuracy {ref['accuracy']:.3f}, int8-simd exact logits {simd['exact_logits']}")
+sys.exit(0 if ok else 1)
+PY
+}
+zoo_accuracy models/housenum/resnet8_int8.safetensors models/housenum/eval/y_labels.csv 200 0.93 &&
+  pass "zoo housenum ResNet-8 int8 on its 200 PNGs" || fail "zoo housenum: $(cat out.txt err.txt)"
+zoo_accuracy models/keywords/dscnn_int8.safetensors models/keywords/eval/y_labels.csv 120 0.9 &&
+  pass "zoo keywords DS-CNN int8 on its 120 WAVs" || fail "zoo keywords: $(cat out.txt err.txt)"
 
 echo "$fails failed"
 [ "$fails" -eq 0 ]
