@@ -72,6 +72,13 @@ try {
   // The core must still work after reporting an error.
   await page.setInputFiles('#file', modelPath);
   await page.waitForSelector('#file-layers tbody tr', { timeout: 10000 });
+  // A shipped QAT model, whose file stores its weights only as integer codes.
+  const zooModel = resolve(root, 'models/housenum/resnet8_ternary.safetensors');
+  await page.setInputFiles('#file', zooModel);
+  await page.waitForFunction(() => document.getElementById('file-summary').textContent.includes('[32, 32, 3]'),
+                             null, { timeout: 10000 });
+  const zooErr = await page.locator('#file-error').innerText();
+  if (zooErr.length) fail(`zoo model not described: ${zooErr}`);
 
   await page.screenshot({ path: screenshotPath, fullPage: true });
   if (foreign.length) fail(`requests outside the origin: ${foreign.join(', ')}`);
