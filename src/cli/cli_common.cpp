@@ -69,10 +69,8 @@ Result<Dataset> load_data_arg(const std::string& spec, const std::string& split,
       return make_housenum_dataset(which, count, 1);
     }
     if (!mfcc_model) return invalid_argument("keywords feed 49x10x1 MFCC models, but the model expects " + shape_to_string(shape));
-    const int classes = static_cast<int>(keyword_class_names().size());
-    SLING_ASSIGN_OR_RETURN(Dataset wav, make_keywords_dataset(which, (count + classes - 1) / classes, 1));
-    SLING_ASSIGN_OR_RETURN(Dataset d, keywords_to_mfcc(wav.range(0, count)));
-    return d;
+    SLING_ASSIGN_OR_RETURN(Dataset wav, make_keywords_clips(which, count, 1));
+    return keywords_to_mfcc(wav);
   }
   if (spec.rfind("labels:", 0) == 0) {
     const std::string csv = spec.substr(7);

@@ -41,9 +41,9 @@ Status run_export(const ExportOptions& o) {
     }
   } else if (o.name == "keywords") {
     const int classes = static_cast<int>(keyword_class_names().size());
-    SLING_ASSIGN_OR_RETURN(Dataset d, make_keywords_dataset(split, (o.count + classes - 1) / classes, o.seed));
+    SLING_ASSIGN_OR_RETURN(Dataset d, make_keywords_clips(split, o.count, o.seed));
     const int64_t samples = d.inputs.dim(1);
-    for (int64_t i = 0; i < o.count; ++i) {
+    for (int64_t i = 0; i < d.size(); ++i) {
       std::snprintf(name, sizeof name, "keywords_%s_%05lld_%s.wav", split_name(split), static_cast<long long>(i),
                     d.class_names[d.labels[i]].c_str());
       SLING_RETURN_IF_ERROR(save_wav((std::filesystem::path(o.output) / name).string(), d.inputs.data() + i * samples,

@@ -22,12 +22,9 @@ Result<TrainingData> make_training_data(const RecipeData& spec) {
     SLING_ASSIGN_OR_RETURN(d.test, make_housenum_dataset(DatasetSplit::kTest, spec.test, spec.seed));
     d.about = "'housenum' (32x32x3 synthetic house-number digits)";
   } else if (spec.name == "keywords") {
-    // Counts are rounded up to whole classes (clip i has label i % 12).
-    const int classes = static_cast<int>(keyword_class_names().size());
-    auto per_class = [&](int64_t n) { return static_cast<int>((n + classes - 1) / classes); };
-    SLING_ASSIGN_OR_RETURN(Dataset train_wav, make_keywords_dataset(DatasetSplit::kTrain, per_class(spec.train), spec.seed));
+    SLING_ASSIGN_OR_RETURN(Dataset train_wav, make_keywords_clips(DatasetSplit::kTrain, spec.train, spec.seed));
     SLING_ASSIGN_OR_RETURN(d.train, keywords_to_mfcc(train_wav));
-    SLING_ASSIGN_OR_RETURN(Dataset test_wav, make_keywords_dataset(DatasetSplit::kTest, per_class(spec.test), spec.seed));
+    SLING_ASSIGN_OR_RETURN(Dataset test_wav, make_keywords_clips(DatasetSplit::kTest, spec.test, spec.seed));
     SLING_ASSIGN_OR_RETURN(d.test, keywords_to_mfcc(test_wav));
     d.about = "'keywords' (49x10 MLPerf MFCCs of synthesized 1 s clips, 12 classes, held-out speakers in test)";
   } else {

@@ -686,6 +686,13 @@ Result<Dataset> make_keywords_dataset(DatasetSplit split, int per_class, uint64_
   return d;
 }
 
+Result<Dataset> make_keywords_clips(DatasetSplit split, int64_t count, uint64_t seed, const KeywordsOptions& opt) {
+  const int64_t classes = static_cast<int64_t>(keyword_class_names().size());
+  if (count < 0 || count > int64_t{1'000'000}) return invalid_argument("keywords: clip count must be in [0, 1000000]");
+  SLING_ASSIGN_OR_RETURN(Dataset d, make_keywords_dataset(split, static_cast<int>((count + classes - 1) / classes), seed, opt));
+  return d.size() > count ? d.range(0, count) : d;
+}
+
 Result<Dataset> keywords_to_mfcc(const Dataset& waveforms) {
   const MfccConfig cfg;
   const Shape& s = waveforms.inputs.shape();

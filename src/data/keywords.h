@@ -56,6 +56,10 @@ std::vector<std::string> keyword_speakers(DatasetSplit split, const KeywordsOpti
 Result<Dataset> make_keywords_dataset(DatasetSplit split, int per_class, uint64_t seed,
                                       const KeywordsOptions& opt = {});
 
+// The first `count` clips of a split (labels cycle through the classes, so any count is
+// near-balanced): make_keywords_dataset with per_class rounded up, then cut to `count`.
+Result<Dataset> make_keywords_clips(DatasetSplit split, int64_t count, uint64_t seed, const KeywordsOptions& opt = {});
+
 // Waveforms [N, 16000] -> MLPerf MFCC features [N, 49, 10, 1] (src/data/mfcc.h); labels
 // and class names are copied.
 Result<Dataset> keywords_to_mfcc(const Dataset& waveforms);
