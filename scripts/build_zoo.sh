@@ -57,6 +57,8 @@ if wanted housenum; then
   ship models/housenum/resnet8_float.safetensors models/housenum/resnet8_int8.safetensors housenum int8
   train housenum_resnet8_int4_qat
   ship models/housenum/resnet8_int4_qat_float.safetensors models/housenum/resnet8_int4.safetensors housenum int4
+  train housenum_resnet8_w4a4_qat
+  ship models/housenum/resnet8_w4a4_qat_float.safetensors models/housenum/resnet8_w4a4.safetensors housenum int4
   train housenum_resnet8_ternary_stq
   ship models/housenum/resnet8_ternary_stq_float.safetensors models/housenum/resnet8_ternary.safetensors housenum ternary
   train housenum_resnet8_binary_qat

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "quant/activation_qat.h"
 #include "quant/post_training.h"
 
 namespace slingshot::cli {
@@ -15,7 +16,7 @@ namespace {
 struct QuantizeCliOptions {
   std::string model, data = "shapes", scheme = "int8", calibration = "minmax", rounding = "double",
                      input = "image", output;
-  int act_bits = 8;
+  int act_bits = 0;  // 0: 8, or the bits an activation-QAT model was trained with
   int samples = 512;
   double percentile = 99.99;
   bool json = false;
@@ -30,7 +31,8 @@ Status run_quantize(const QuantizeCliOptions& o) {
   const Graph& g = source.graph;
   QuantizeOptions q;
   SLING_ASSIGN_OR_RETURN(q.weights, parse_weight_scheme(o.scheme));
-  q.activation_bits = o.act_bits;
+  SLING_ASSIGN_OR_RETURN(const int qat_bits, activation_quant_bits(g));
+  q.activation_bits = o.act_bits != 0 ? o.act_bits : qat_bits != 0 ? qat_bits : 8;
   if (o.rounding != "double" && o.rounding != "single")
     return invalid_argument("--rounding must be double or single, got '" + o.rounding + "'");
   q.rounding = o.rounding == "double" ? RoundingMode::kDouble : RoundingMode::kSingle;
@@ -99,8 +101,8 @@ void register_quantize(CLI::App& app, CommandList& out) {
   sub->add_option("--model", o->model, "Float model file")->required();
   sub->add_option("--data", o->data, "Calibration dataset: shapes, cifar10:FILE[,FILE...] or folder:DIR (training split)")->capture_default_str();
   sub->add_option("--scheme", o->scheme, "Weight scheme: int8, int4, ternary or binary")->capture_default_str();
-  sub->add_option("--act-bits", o->act_bits, "Bits of hidden activations (8, or 4/2/1)")
-      ->capture_default_str()
+  sub->add_option("--act-bits", o->act_bits,
+                  "Bits of hidden activations, 1-8 (default: 8, or the bits an activation-QAT model was trained with)")
       ->check(CLI::Range(1, 8));
   sub->add_option("--calibration", o->calibration, "Activation ranges: minmax or percentile")->capture_default_str();
   sub->add_option("--percentile", o->percentile, "Percentile kept by --calibration percentile")->capture_default_str();

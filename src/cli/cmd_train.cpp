@@ -14,6 +14,7 @@
 #include "model/builders.h"
 #include "core/thread_pool.h"
 #include "model/model_file.h"
+#include "quant/activation_qat.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
@@ -35,7 +36,11 @@ Result<Recipe> recipe_from_flags(const TrainRunOptions& o) {
   } else {
     j["init_from"] = o.model;
   }
-  if (!o.qat.empty()) j["qat"] = {{"weights", o.qat}};
+  if (!o.qat.empty() || o.qat_activation_bits != 0) {
+    j["qat"] = nlohmann::json::object();
+    if (!o.qat.empty()) j["qat"]["weights"] = o.qat;
+    if (o.qat_activation_bits != 0) j["qat"]["activations"] = o.qat_activation_bits;
+  }
   return parse_recipe(j, "");
 }
 
@@ -84,6 +89,14 @@ Status run_training(const TrainRunOptions& o) {
     SLING_ASSIGN_OR_RETURN(g, build_architecture(recipe.arch, classes, data.train.sample_shape()));
     init_params(g, recipe.train.seed);
   }
+  // Activation QAT trains through activation_quant nodes; a model that has them already
+  // (a QAT model fine-tuned further) keeps its own.
+  if (recipe.train.qat_activation_bits != 0) {
+    SLING_ASSIGN_OR_RETURN(const int existing, activation_quant_bits(g));
+    if (existing == 0) {
+      SLING_ASSIGN_OR_RETURN(g, insert_activation_quant(g, recipe.train.qat_activation_bits));
+    }
+  }
   Graph teacher({1});
   TrainConfig cfg = recipe.train;
   if (!recipe.teacher.empty()) {
@@ -109,10 +122,11 @@ Status run_training(const TrainRunOptions& o) {
   } else if (!checkpoint_path.empty() && std::filesystem::exists(checkpoint_path)) {
     std::printf("note: %s exists and is replaced (pass --resume to continue it instead)\n", checkpoint_path.c_str());
   }
-  std::printf("training %s '%s' on %s; %d epochs, batch %d, %s lr %g%s%s%s, seed %llu, %d thread(s)\n",
+  std::printf("training %s '%s' on %s; %d epochs, batch %d, %s lr %g%s%s%s%s, seed %llu, %d thread(s)\n",
               recipe.init_from.empty() ? recipe.arch.c_str() : "model", recipe.name.c_str(), data.about.c_str(),
               cfg.epochs, cfg.batch_size, optimizer_kind_name(cfg.optimizer.kind), cfg.learning_rate,
               cfg.qat_weights ? (std::string(", QAT ") + weight_scheme_name(*cfg.qat_weights)).c_str() : "",
+              cfg.qat_activation_bits ? (", " + std::to_string(cfg.qat_activation_bits) + "-bit activation QAT").c_str() : "",
               cfg.adversarial.enabled() ? (std::string(", adversarial ") + adversarial_method_name(cfg.adversarial.method)).c_str() : "",
               cfg.jacobian.enabled() ? (std::string(", Jacobian ") + jacobian_mode_name(cfg.jacobian.mode)).c_str() : "",
               static_cast<unsigned long long>(cfg.seed), num_threads());
@@ -163,6 +177,7 @@ Status run_training(const TrainRunOptions& o) {
                            {"recipe", recipe.source},
                            {"history", epoch_reports_to_json(reports)}};
     if (cfg.qat_weights) meta["qat_weights"] = weight_scheme_name(*cfg.qat_weights);
+    if (cfg.qat_activation_bits) meta["qat_activation_bits"] = cfg.qat_activation_bits;
     SLING_RETURN_IF_ERROR(save_model(g, output, meta));
     std::printf("model written to %s\n", output.c_str());
     // The finished model supersedes the checkpoint.
@@ -195,6 +210,10 @@ void register_train(CLI::App& app, CommandList& out) {
   sub->add_option("--qat", o->qat,
                   "Quantization-aware training of the weights (int8, int4, ternary = stochastic STQ, binary); "
                   "then quantize with the same --scheme");
+  sub->add_option("--qat-act-bits", o->qat_activation_bits,
+                  "Quantization-aware training of the hidden activations at this many bits (moving-average ranges); "
+                  "then quantize with the same --act-bits")
+      ->check(CLI::Range(1, 8));
   sub->add_option("-o,--output", o->output, "Model file to write (overrides the recipe's 'output')");
   sub->add_option("--threads", o->threads, "Kernel threads (default: the recipe's, else every core); results do not depend on it")
       ->check(CLI::Range(1, 64));

@@ -29,6 +29,7 @@ struct TrainRunOptions {
   int threads = 0;                 // kernel threads; 0: the recipe's setting, else every core
   bool json = false;               // print a JSON report at the end
   std::string qat;                 // quantization-aware training of the weights: int8|int4|ternary|binary
+  int qat_activation_bits = 0;     // quantization-aware training of the activations at these bits (0: off)
 };
 
 Status run_training(const TrainRunOptions& o);

@@ -20,6 +20,7 @@
 #include "model/layers/conv2d.h"
 #include "model/layers/dense.h"
 #include "model/layers/depthwise_conv2d.h"
+#include "model/layers/activation_quant.h"
 #include "model/layers/fake_quant.h"
 #include "model/layers/pool2d.h"
 
@@ -417,6 +418,15 @@ class Exporter {
       fg.scale = static_cast<float>(c.scale);
       fg.zero_point = c.zero_point;
       values_[i] = {qdq(x.name, fg, c.qmin, c.qmax, name), x.rank};
+    } else if (type == "activation_quant") {
+      // Activation QAT: a trained range exports as its grid; before training it is the identity.
+      const auto& aq = static_cast<const ActivationQuant&>(*node.layer);
+      if (!aq.has_range()) {
+        values_[i] = x;
+      } else {
+        const ActivationGrid ag = grid_for_range(aq.range_min(), aq.range_max(), aq.bits());
+        values_[i] = {qdq(x.name, ag, ag.qmin, ag.qmax, name), x.rank};
+      }
     } else {
       return unimplemented("the ONNX exporter has no mapping for this layer type");
     }

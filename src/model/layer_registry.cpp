@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/layers/activation.h"
+#include "model/layers/activation_quant.h"
 #include "model/layers/batch_norm.h"
 #include "model/layers/conv2d.h"
 #include "model/layers/dense.h"
@@ -45,6 +46,7 @@ const Entry kLayers[] = {
     {"flatten", &make_plain<Flatten>},
     {"softmax", &make_plain<Softmax>},
     {"fake_quant", &FakeQuant::from_json},
+    {"activation_quant", &ActivationQuant::from_json},
 };
 
 }  // namespace

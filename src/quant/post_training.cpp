@@ -5,9 +5,31 @@
 #include <limits>
 
 #include "model/fold_batch_norm.h"
+#include "quant/activation_qat.h"
 #include "quant/weight_quantizers.h"
 
 namespace slingshot {
+namespace {
+
+// A trained activation range must belong to a value with its own integer grid: a
+// weighted layer, add or global average pool not fused with a ReLU, or a fused ReLU.
+Status check_qat_range_owner(const Graph& g, int i) {
+  const Node& node = g.node(i);
+  const std::string type = node.layer->type();
+  bool owns = false;
+  if (type == "relu" || type == "relu6") {
+    owns = is_fused_activation(g, i);
+  } else if (is_weighted_type(type) || type == "add" || type == "global_avg_pool") {
+    owns = true;
+    for (int j = i + 1; j < g.num_nodes(); ++j)
+      if (g.node(j).inputs[0] == i && is_fused_activation(g, j)) owns = false;
+  }
+  if (owns) return Status::Ok();
+  return invalid_argument("an activation_quant node follows '" + node.name + "' (" + type +
+                          "), which has no integer grid of its own in the deployed model");
+}
+
+}  // namespace
 
 Status quantize_weights_and_biases(QuantizedModel& m) {
   const Graph& g = m.graph;
@@ -47,7 +69,15 @@ Result<QuantizedModel> quantize_post_training(const Graph& graph, const Tensor& 
   m.weights = o.weights;
   m.activation_bits = o.activation_bits;
   m.rounding = o.rounding;
-  SLING_ASSIGN_OR_RETURN(m.graph, fold_batch_norm(graph));
+  SLING_ASSIGN_OR_RETURN(const int qat_bits, activation_quant_bits(graph));
+  if (qat_bits != 0 && qat_bits != o.activation_bits)
+    return invalid_argument("the model was trained with " + std::to_string(qat_bits) +
+                            "-bit activations (activation_quant nodes); quantize it with " + std::to_string(qat_bits) +
+                            " activation bits, not " + std::to_string(o.activation_bits));
+  // Batch norm folds first, so a quantizer that followed it now follows its producer.
+  SLING_ASSIGN_OR_RETURN(Graph folded, fold_batch_norm(graph));
+  SLING_ASSIGN_OR_RETURN(StrippedGraph stripped, strip_activation_quant(folded));
+  m.graph = std::move(stripped.graph);
   const Graph& g = m.graph;
   for (int i = 1; i < g.num_nodes(); ++i) {
     const std::string type = g.node(i).layer->type();
@@ -58,6 +88,12 @@ Result<QuantizedModel> quantize_post_training(const Graph& graph, const Tensor& 
       return unimplemented("node '" + g.node(i).name + "' is a softmax; quantized models end at the logits");
   }
   SLING_ASSIGN_OR_RETURN(std::vector<ValueRange> range, calibrate_ranges(g, samples, o.calibration, progress));
+  // Quantization-aware training fixed these grids: its ranges replace the calibrated ones.
+  for (int i = 1; i < g.num_nodes(); ++i) {
+    if (!stripped.qat_ranges[i]) continue;
+    SLING_RETURN_IF_ERROR(check_qat_range_owner(g, i));
+    range[i] = {stripped.qat_ranges[i]->first, stripped.qat_ranges[i]->second};
+  }
 
   m.nodes.resize(g.num_nodes());
   m.nodes[0].output = o.image_input ? image_input_grid() : grid_for_range(range[0].lo, range[0].hi, 8);

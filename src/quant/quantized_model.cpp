@@ -53,12 +53,6 @@ Status check_grid(const ActivationGrid& g, const std::string& what) {
   return Status::Ok();
 }
 
-// Code range of a grid of `bits` bits.
-void set_bits(ActivationGrid& g, int bits) {
-  g.qmin = -(1 << (bits - 1));
-  g.qmax = (1 << (bits - 1)) - 1;
-}
-
 // Bits of a node's own grid: input and model output stay 8-bit, hidden nodes follow
 // activation_bits, pass-through nodes inherit their input's range.
 int own_grid_bits(const QuantizedModel& m, int node) {
@@ -130,35 +124,6 @@ int weight_packed_bits(WeightScheme s) {
     case WeightScheme::kBinary: return 1;
   }
   return 8;
-}
-
-int32_t ActivationGrid::quantize(float x) const {
-  const float v = std::round(x / scale) + static_cast<float>(zero_point);
-  if (!(v >= static_cast<float>(qmin))) return qmin;  // NaN goes low too
-  if (v > static_cast<float>(qmax)) return qmax;
-  return static_cast<int32_t>(v);
-}
-
-ActivationGrid grid_for_range(float lo, float hi, int bits) {
-  ActivationGrid g;
-  set_bits(g, bits);
-  lo = std::min(lo, 0.0f);
-  hi = std::max(hi, 0.0f);
-  const double levels = static_cast<double>(g.qmax) - g.qmin;
-  double scale = (static_cast<double>(hi) - lo) / levels;
-  if (!(scale > 0) || !std::isfinite(scale)) scale = 1.0 / levels;  // a constant-zero tensor
-  g.scale = static_cast<float>(scale);
-  // The zero point puts real 0 exactly on a code (nudged into range).
-  const double zp = std::round(g.qmin - lo / static_cast<double>(g.scale));
-  g.zero_point = static_cast<int32_t>(std::clamp(zp, static_cast<double>(g.qmin), static_cast<double>(g.qmax)));
-  return g;
-}
-
-ActivationGrid image_input_grid() {
-  ActivationGrid g;
-  g.scale = 1.0f / 255.0f;
-  g.zero_point = -128;
-  return g;
 }
 
 bool is_weighted_type(std::string_view t) { return t == "conv2d" || t == "depthwise_conv2d" || t == "dense"; }
@@ -266,7 +231,7 @@ Result<ActivationGrid> parse_grid(const json& j, int bits, const std::string& wh
   if (s == j.end() || !s->is_number()) return data_loss(what + " needs a numeric scale");
   if (z == j.end() || !z->is_number_integer()) return data_loss(what + " needs an integer zero_point");
   ActivationGrid g;
-  set_bits(g, bits);
+  set_grid_bits(g, bits);
   g.scale = static_cast<float>(s->get<double>());
   const int64_t zp = z->get<int64_t>();
   if (zp < g.qmin || zp > g.qmax)

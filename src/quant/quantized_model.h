@@ -21,6 +21,7 @@
 #include "core/tensor.h"
 #include "model/graph.h"
 #include "model/model_file.h"
+#include "quant/activation_grid.h"
 #include "quant/fixed_point.h"
 
 namespace slingshot {
@@ -39,26 +40,6 @@ Result<WeightScheme> parse_weight_scheme(std::string_view name);
 int32_t weight_qmax(WeightScheme s);
 // Bits one weight takes when packed (8, 4, 2, 1): what the footprint report counts.
 int weight_packed_bits(WeightScheme s);
-
-// Per-tensor affine grid: real = scale * (q - zero_point), q in [qmin, qmax].
-struct ActivationGrid {
-  float scale = 1.0f;      // > 0
-  int32_t zero_point = 0;  // in [qmin, qmax]
-  int32_t qmin = -128;     // lowest code: -2^(bits-1)
-  int32_t qmax = 127;      // highest code: 2^(bits-1) - 1
-
-  bool operator==(const ActivationGrid&) const = default;
-  // Rounds half away from zero (TFLite's quantize) and clamps to [qmin, qmax].
-  int32_t quantize(float x) const;
-  float dequantize(int32_t q) const { return scale * static_cast<float>(q - zero_point); }
-};
-
-// The grid of an activation of `bits` bits covering [lo, hi] (widened to include 0, so
-// zero is exact, as the TFLite spec requires).
-ActivationGrid grid_for_range(float lo, float hi, int bits);
-// The 8-bit input grid of images in [0, 1]: scale 1/255, zero point -128, so every
-// 8-bit pixel value k/255 is exactly code k - 128.
-ActivationGrid image_input_grid();
 
 struct NodeQuantization {
   ActivationGrid output;            // grid of this node's output

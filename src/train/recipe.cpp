@@ -177,6 +177,7 @@ Result<Recipe> parse_recipe(const nlohmann::json& j, const std::string& base_dir
       SLING_ASSIGN_OR_RETURN(WeightScheme scheme, parse_weight_scheme(weights));
       t.qat_weights = scheme;
     }
+    SLING_RETURN_IF_ERROR(f.integer("activations", t.qat_activation_bits, 1, 8));
     SLING_RETURN_IF_ERROR(f.finish());
   }
   if (const auto* a = top.get("adversarial")) {

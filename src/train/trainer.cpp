@@ -9,6 +9,7 @@
 
 #include "core/rng.h"
 #include "model/loss.h"
+#include "quant/activation_qat.h"
 #include "quant/weight_quantizers.h"
 
 namespace slingshot {
@@ -113,6 +114,8 @@ Status validate_train_config(const TrainConfig& c) {
   SLING_RETURN_IF_ERROR(validate_augment_config(c.augment));
   SLING_RETURN_IF_ERROR(validate_adversarial_training_config(c.adversarial));
   SLING_RETURN_IF_ERROR(validate_jacobian_config(c.jacobian));
+  if (c.qat_activation_bits < 0 || c.qat_activation_bits > 8)
+    return invalid_argument("QAT activation bits must be in [1, 8] (0: off), got " + std::to_string(c.qat_activation_bits));
   if (c.distillation.teacher && !(c.distillation.temperature > 0))
     return invalid_argument("distillation temperature must be > 0");
   return Status::Ok();
@@ -163,6 +166,14 @@ Result<std::vector<EpochReport>> train(Graph& graph, Optimizer& optimizer, const
     return invalid_argument("cannot resume after epoch " + std::to_string(progress.epochs_done) + " of " +
                             std::to_string(config.epochs));
 
+  SLING_ASSIGN_OR_RETURN(const int graph_activation_bits, activation_quant_bits(graph));
+  if (graph_activation_bits != config.qat_activation_bits)
+    return invalid_argument(config.qat_activation_bits == 0
+                                ? "the model has " + std::to_string(graph_activation_bits) +
+                                      "-bit activation_quant nodes but the configuration trains no activation QAT"
+                                : "activation QAT at " + std::to_string(config.qat_activation_bits) +
+                                      " bits needs the model's activation_quant nodes (insert_activation_quant)" +
+                                      (graph_activation_bits ? ", but they have " + std::to_string(graph_activation_bits) + " bits" : ""));
   QatWeights qat(graph, config.qat_weights);
   const int steps_per_epoch = static_cast<int>((train_set.size() + config.batch_size - 1) / config.batch_size);
   const int64_t total_steps = static_cast<int64_t>(steps_per_epoch) * config.epochs;

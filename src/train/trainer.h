@@ -43,6 +43,10 @@ struct TrainConfig {
   // the gradient to the float master weights (straight-through estimator). Validation
   // uses the deterministic quantizer. Off when empty.
   std::optional<WeightScheme> qat_weights;
+  // Quantization-aware training of the activations at this many bits (1-8; 0: off). The
+  // caller puts the activation_quant nodes in (insert_activation_quant); train() checks
+  // they are there with these bits.
+  int qat_activation_bits = 0;
   AdversarialTrainingConfig adversarial;  // PGD-AT, fast FGSM or TRADES; off by default
   JacobianConfig jacobian;                // Jacobian regularization; off when lambda == 0
   DistillationConfig distillation;        // defensive distillation; off without a teacher

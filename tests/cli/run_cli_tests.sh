@@ -157,6 +157,18 @@ expect_ok "export housenum PNGs" "$bin" export-dataset housenum --count 12 -o hn
 expect_ok "eval on a labels CSV" "$bin" eval --model r8q.safetensors --data labels:hn/y_labels.csv --json
 grep -q '"n":12' out.txt && pass "labels CSV gives 12 samples" || fail "labels eval: $(cat out.txt)"
 expect_error "export an unknown dataset" "unknown dataset 'mnist'" "$bin" export-dataset mnist -o x
+expect_error "export a bad split" "--split must be train or test, got 'validation'" "$bin" export-dataset housenum --split validation -o x
+expect_error "export zero samples" "--count must be in [1, 100000]" "$bin" export-dataset housenum --count 0 -o x
+
+# Activation QAT: the trained 4-bit grids become the quantized model's; other bits are refused.
+expect_ok "train with 4-bit activation QAT" "$bin" train --dataset shapes --image-size 12 --train-size 300 --test-size 50 \
+  --epochs 1 --qat int4 --qat-act-bits 4 -o aq.safetensors
+expect_ok "model has activation_quant nodes" "$bin" info aq.safetensors
+grep -q "activation_quant" out.txt && pass "info lists activation_quant" || fail "info: $(cat out.txt)"
+expect_error "quantize at other activation bits" "trained with 4-bit activations" "$bin" quantize --model aq.safetensors --act-bits 8 -o x.safetensors
+expect_ok "quantize takes the QAT bits" "$bin" quantize --model aq.safetensors --scheme int4 --json -o aq_q.safetensors
+grep -q '"activation_bits":4' out.txt && pass "quantized at 4-bit activations" || fail "quantize json: $(cat out.txt)"
+expect_ok "eval the activation-QAT model" "$bin" eval --model aq_q.safetensors --count 20 --engine int8-ref --engine int8-simd --json
 
 # The shipped zoo models on their committed evaluation sets: they load, the integer
 # engines agree exactly, and accuracy stays where the model cards put it.
@@ -173,6 +185,8 @@ PY
 }
 zoo_accuracy models/housenum/resnet8_int8.safetensors models/housenum/eval/y_labels.csv 200 0.93 &&
   pass "zoo housenum ResNet-8 int8 on its 200 PNGs" || fail "zoo housenum: $(cat out.txt err.txt)"
+zoo_accuracy models/housenum/resnet8_w4a4.safetensors models/housenum/eval/y_labels.csv 200 0.91 &&
+  pass "zoo housenum ResNet-8 w4a4 (4-bit activations) on its 200 PNGs" || fail "zoo w4a4: $(cat out.txt err.txt)"
 zoo_accuracy models/keywords/dscnn_int8.safetensors models/keywords/eval/y_labels.csv 120 0.9 &&
   pass "zoo keywords DS-CNN int8 on its 120 WAVs" || fail "zoo keywords: $(cat out.txt err.txt)"
 

@@ -370,7 +370,7 @@ TEST_CASE("recipes parse strictly and name the bad key") {
     "data": {"name": "housenum", "train": 1000, "validation": 100, "test": 200, "seed": 3},
     "optimizer": {"type": "adam", "weight_decay": 0.0001},
     "augment": {"max_shift_x": 2, "max_shift_y": 2, "brightness": 0.1},
-    "qat": {"weights": "ternary"},
+    "qat": {"weights": "ternary", "activations": 4},
     "adversarial": {"method": "pgd", "eps": "8/255", "eps_step": "2/255", "max_iter": 5},
     "jacobian": {"mode": "per_layer", "lambda": 0.01},
     "distillation": {"teacher": "teacher.safetensors", "temperature": 20},
@@ -380,6 +380,7 @@ TEST_CASE("recipes parse strictly and name the bad key") {
   CHECK(r->train.optimizer.kind == OptimizerKind::kAdam);
   CHECK(r->train.adversarial.eps == doctest::Approx(8.0 / 255));
   CHECK(r->train.qat_weights == WeightScheme::kTernary);
+  CHECK(r->train.qat_activation_bits == 4);
   CHECK(r->train.jacobian.mode == JacobianMode::kPerLayer);
   CHECK(r->output == "models/out/r.safetensors");
   CHECK(r->teacher == "models/recipes/teacher.safetensors");
@@ -398,6 +399,8 @@ TEST_CASE("recipes parse strictly and name the bad key") {
   CHECK(contains(with("/init_from", "x.safetensors"), "exactly one of 'arch'"));
   CHECK(contains(with("/data/validation", 1000), "'data.validation' must be smaller"));
   CHECK(contains(with("/qat/weights", "int3"), "int3"));
+  CHECK(contains(with("/qat/activations", 9), "'qat.activations' is 9, outside [1, 8]"));
+  CHECK(contains(with("/qat/activations", 4.5), "'qat.activations' must be an integer"));
   CHECK(contains(with("/jacobian/mode", "diagonal"), "unknown Jacobian"));
   CHECK(contains(with("/augment/brightness", 2), "brightness"));
   CHECK(contains(parse_recipe(nlohmann::json::array(), "").status(), "must be a JSON object"));
