@@ -31,6 +31,7 @@ void register_eval(CLI::App& app, CommandList& out);
 void register_export_onnx(CLI::App& app, CommandList& out);
 void register_export_dataset(CLI::App& app, CommandList& out);
 void register_card(CLI::App& app, CommandList& out);
+void register_attack(CLI::App& app, CommandList& out);
 
 inline void register_all(CLI::App& app, CommandList& out) {
   register_info(app, out);
@@ -43,6 +44,7 @@ inline void register_all(CLI::App& app, CommandList& out) {
   register_export_onnx(app, out);
   register_export_dataset(app, out);
   register_card(app, out);
+  register_attack(app, out);
 }
 
 // Loads a model file named on the command line.

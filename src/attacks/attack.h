@@ -1,0 +1,68 @@
+// The attack interface and registry. One attack per file in src/attacks/; each one
+// registers a factory under its command-line name in attack.cpp.
+//
+// An attack maps a clean batch x0 (on the domain grid in pixel-valid mode) to an
+// adversarial batch inside the threat model. It never judges success itself: the
+// evaluation (attacks/evaluate.h) classifies every result on the deployed engine.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "attacks/target.h"
+#include "attacks/threat_model.h"
+#include "core/rng.h"
+#include "core/status.h"
+#include "core/tensor.h"
+
+namespace slingshot {
+
+enum class AttackFamily { kWhiteBox, kBlackBox, kPatch, kQuantization };
+const char* attack_family_name(AttackFamily f);  // "white-box", "black-box", "patch", "quantization"
+
+// What one run works on.
+struct AttackBatch {
+  const Tensor& x0;               // clean inputs [N, ...]
+  std::span<const int> labels;    // true classes [N]
+  std::span<const int> targets;   // targeted: classes to reach [N]; untargeted: empty
+};
+
+class Attack {
+ public:
+  virtual ~Attack() = default;
+  virtual const char* name() const = 0;
+  virtual AttackFamily family() const = 0;
+  // Black-box attacks may only call Target::predict (the tests count loss_grad calls).
+  bool black_box() const { return family() == AttackFamily::kBlackBox; }
+  // Norms the attack supports; the first is its default.
+  virtual std::vector<Norm> norms() const = 0;
+  // Whether outputs stay in the eps-ball of p.norm (patch attacks bound area instead).
+  virtual bool bounded_by_eps() const { return true; }
+  // Minimal-perturbation attacks (C&W, DeepFool, EAD, decision-based ones) search without
+  // a bound; they accept eps = inf and otherwise return their best point projected onto
+  // the eps-ball.
+  virtual bool accepts_unbounded_eps() const { return false; }
+  // Keys of AttackParams::extra it reads, with their defaults, as "key=value" strings.
+  virtual std::vector<std::string> extra_keys() const { return {}; }
+  // Attack-specific checks beyond validate_attack_params (called by validate()).
+  virtual Status check(const AttackParams& p) const {
+    (void)p;
+    return Status::Ok();
+  }
+  // Writes x_adv (x0's shape), inside the threat model of `p`.
+  virtual Status run(Target& target, const AttackBatch& batch, const AttackParams& p, Rng& rng, Tensor& x_adv) = 0;
+
+  // The shared checks, the norm, unknown extra keys, then check().
+  Status validate(const AttackParams& p, int num_classes) const;
+  // An extra setting, or its default.
+  static double extra(const AttackParams& p, const std::string& key, double fallback);
+};
+
+// The attack registered under `name`; the error lists every name.
+Result<std::unique_ptr<Attack>> make_attack(std::string_view name);
+std::vector<std::string> attack_names();
+
+}  // namespace slingshot

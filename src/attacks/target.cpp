@@ -1,0 +1,169 @@
+// Targets: counting wrapper and the model target with float / ste / fd gradients.
+#include "attacks/target.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "model/layer_registry.h"
+#include "quant/fake_quant_graph.h"
+
+namespace slingshot {
+
+const char* gradient_source_name(GradientSource s) {
+  switch (s) {
+    case GradientSource::kFloat: return "float";
+    case GradientSource::kSte: return "ste";
+    case GradientSource::kBpda: return "bpda";
+    case GradientSource::kFd: return "fd";
+    case GradientSource::kEot: return "eot";
+  }
+  return "?";
+}
+
+Result<GradientSource> parse_gradient_source(std::string_view s) {
+  for (GradientSource g : {GradientSource::kFloat, GradientSource::kSte, GradientSource::kBpda, GradientSource::kFd,
+                           GradientSource::kEot})
+    if (s == gradient_source_name(g)) return g;
+  return invalid_argument("unknown gradient source '" + std::string(s) + "'; use float, ste, bpda, fd or eot");
+}
+
+Status Target::check_batch(const Tensor& x) const {
+  const Shape want = input_shape();
+  if (x.rank() != static_cast<int>(want.size()) + 1 || !std::equal(want.begin(), want.end(), x.shape().begin() + 1))
+    return invalid_argument("input batch " + shape_to_string(x.shape()) + " does not match the model input " +
+                            shape_to_string(want));
+  for (int64_t i = 0; i < x.numel(); ++i)
+    if (!std::isfinite(x[i])) return invalid_argument("input batch holds NaN or infinity at index " + std::to_string(i));
+  return Status::Ok();
+}
+
+Status Target::predict(const Tensor& x, Tensor& logits) {
+  SLING_RETURN_IF_ERROR(check_batch(x));
+  SLING_RETURN_IF_ERROR(predict_uncounted(x, logits));
+  counts_.predictions += x.dim(0);
+  return Status::Ok();
+}
+
+Status Target::loss_grad(const Tensor& x, const Objective& objective, Tensor& value, Tensor& grad) {
+  SLING_RETURN_IF_ERROR(check_batch(x));
+  SLING_RETURN_IF_ERROR(loss_grad_uncounted(x, objective, value, grad));
+  counts_.gradients += x.dim(0);
+  int64_t zeros = 0;
+  for (int64_t i = 0; i < grad.numel(); ++i) zeros += grad[i] == 0.0f;
+  last_zero_density_ = grad.numel() ? static_cast<double>(zeros) / static_cast<double>(grad.numel()) : 0.0;
+  return Status::Ok();
+}
+
+namespace {
+
+class ModelTarget final : public Target {
+ public:
+  ModelTarget(const QuantizedModel& model, const ModelTargetOptions& o, std::unique_ptr<Engine> engine, Graph grad_graph)
+      : model_(model), options_(o), engine_(std::move(engine)), grad_graph_(std::move(grad_graph)) {}
+
+  Shape input_shape() const override { return model_.graph.input_shape(); }
+  int num_classes() const override { return static_cast<int>(model_.graph.output_shape()[0]); }
+  InputDomain domain() const override { return options_.domain; }
+  std::string engine_name() const override { return slingshot::engine_name(options_.engine); }
+  GradientSource gradient_source() const override { return options_.source; }
+
+ protected:
+  Status predict_uncounted(const Tensor& x, Tensor& logits) override { return engine_->predict(x, logits); }
+
+  Status loss_grad_uncounted(const Tensor& x, const Objective& objective, Tensor& value, Tensor& grad) override {
+    if (options_.source == GradientSource::kFd) return finite_differences(x, objective, value, grad);
+    SLING_RETURN_IF_ERROR(grad_graph_.forward(x, ws_, Mode::kInference));
+    Tensor dlogits;
+    SLING_RETURN_IF_ERROR(attack_objective(ws_.output(), objective, value, &dlogits));
+    SLING_RETURN_IF_ERROR(grad_graph_.backward(dlogits, ws_, /*param_grads=*/false));
+    grad = ws_.input_grad();
+    return Status::Ok();
+  }
+
+ private:
+  // Central differences of the objective on the deployed engine, one input value at a
+  // time; at the domain's edge the difference is one-sided.
+  Status finite_differences(const Tensor& x, const Objective& objective, Tensor& value, Tensor& grad) {
+    const int64_t n = x.dim(0), d = x.numel() / n;
+    const float h = options_.fd_step > 0 ? options_.fd_step : (options_.domain.levels > 0 ? options_.domain.step() : 1e-3f);
+    const InputDomain& dom = options_.domain;
+    grad = Tensor(x.shape());
+    value = Tensor({n});
+    Shape chunk_shape = x.shape();
+    const int64_t per_call = std::max<int64_t>(2, options_.fd_batch / 2 * 2);
+    Tensor chunk, logits, vals;
+    std::vector<int> labels, targets;
+    std::vector<float> steps;
+    for (int64_t s = 0; s < n; ++s) {
+      const float* xs = x.data() + s * d;
+      Objective one = objective;
+      labels.assign(static_cast<size_t>(per_call + 1), objective.labels[s]);
+      if (!objective.targets.empty()) targets.assign(static_cast<size_t>(per_call + 1), objective.targets[s]);
+      // The objective at x itself.
+      chunk_shape[0] = 1;
+      chunk = Tensor(chunk_shape, std::vector<float>(xs, xs + d));
+      SLING_RETURN_IF_ERROR(engine_->predict(chunk, logits));
+      one.labels = std::span<const int>(labels.data(), 1);
+      one.targets = objective.targets.empty() ? std::span<const int>() : std::span<const int>(targets.data(), 1);
+      SLING_RETURN_IF_ERROR(attack_objective(logits, one, vals, nullptr));
+      value[s] = vals[0];
+      counts_.fd_evaluations += 1;
+      for (int64_t begin = 0; begin < d; begin += per_call / 2) {
+        const int64_t count = std::min<int64_t>(per_call / 2, d - begin);
+        chunk_shape[0] = 2 * count;
+        chunk = Tensor(chunk_shape);
+        steps.assign(static_cast<size_t>(count), 0.0f);
+        for (int64_t k = 0; k < count; ++k) {
+          const int64_t i = begin + k;
+          float* plus = chunk.data() + (2 * k) * d;
+          float* minus = plus + d;
+          std::copy(xs, xs + d, plus);
+          std::copy(xs, xs + d, minus);
+          plus[i] = std::min(xs[i] + h, dom.hi);
+          minus[i] = std::max(xs[i] - h, dom.lo);
+          steps[k] = plus[i] - minus[i];
+        }
+        SLING_RETURN_IF_ERROR(engine_->predict(chunk, logits));
+        one.labels = std::span<const int>(labels.data(), static_cast<size_t>(2 * count));
+        if (!objective.targets.empty()) one.targets = std::span<const int>(targets.data(), static_cast<size_t>(2 * count));
+        SLING_RETURN_IF_ERROR(attack_objective(logits, one, vals, nullptr));
+        counts_.fd_evaluations += 2 * count;
+        for (int64_t k = 0; k < count; ++k)
+          grad[s * d + begin + k] = steps[k] > 0 ? (vals[2 * k] - vals[2 * k + 1]) / steps[k] : 0.0f;
+      }
+    }
+    return Status::Ok();
+  }
+
+  const QuantizedModel& model_;
+  ModelTargetOptions options_;
+  std::unique_ptr<Engine> engine_;
+  Graph grad_graph_;
+  Workspace<float> ws_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Target>> make_model_target(const QuantizedModel& model, const ModelTargetOptions& o) {
+  if (model.graph.output_shape().size() != 1)
+    return invalid_argument("attacks need a model with a flat [classes] output, got " +
+                            shape_to_string(model.graph.output_shape()));
+  if (o.source == GradientSource::kBpda || o.source == GradientSource::kEot)
+    return invalid_argument(std::string("gradient source '") + gradient_source_name(o.source) +
+                            "' differentiates through a pre-processing defense; this target has none (use float, ste "
+                            "or fd)");
+  if (o.source == GradientSource::kSte && model.nodes.empty())
+    return invalid_argument("gradient source 'ste' needs a quantized model (run `slingshot quantize` first)");
+  if (o.fd_batch < 2) return invalid_argument("fd_batch must be >= 2");
+  if (!(o.fd_step >= 0) || !std::isfinite(o.fd_step)) return invalid_argument("fd_step must be a finite number >= 0");
+  SLING_ASSIGN_OR_RETURN(auto engine, make_engine(o.engine, model));
+  Graph grad_graph(Shape{1});
+  if (o.source == GradientSource::kSte) {
+    SLING_ASSIGN_OR_RETURN(grad_graph, build_fake_quant_graph(model));
+  } else if (o.source == GradientSource::kFloat) {
+    SLING_ASSIGN_OR_RETURN(grad_graph, clone_graph(model.graph));
+  }
+  return std::unique_ptr<Target>(new ModelTarget(model, o, std::move(engine), std::move(grad_graph)));
+}
+
+}  // namespace slingshot

@@ -1,0 +1,350 @@
+// `slingshot attack --model M --data D --attack NAME [params] --engine E --grad SRC --n N
+// --json OUT [--save-examples DIR] [--resume]`: runs one attack over N samples, judged
+// on the deployed engine, and writes a JSON report.
+//
+// Every finished batch is appended to OUT.records.jsonl (one line per batch, flushed to
+// disk), so an interrupted run loses at most the batch in flight: `--resume` checks the
+// settings match and continues after the last complete line. The final report is written
+// atomically and then supersedes the records file.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "attacks/evaluate.h"
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "core/file_io.h"
+#include "data/image_io.h"
+
+namespace slingshot::cli {
+namespace {
+
+struct AttackCliOptions {
+  std::string model, data = "shapes", attack, engine, grad = "ste", json, save_examples, norm = "inf",
+                     eps = "8/255", eps_step = "0", loss = "ce";
+  std::vector<std::string> settings;  // key=value, attack-specific
+  int n = 100, max_iter = 10, restarts = 0, target = -1, batch_size = 32, max_batches = 0;
+  int64_t max_queries = 10000;
+  uint64_t seed = 0;
+  bool targeted = false, no_pixel_valid = false, resume = false;
+  float fd_step = 0;
+};
+
+Result<AttackParams> params_from(const AttackCliOptions& o) {
+  AttackParams p;
+  SLING_ASSIGN_OR_RETURN(p.norm, parse_norm(o.norm));
+  SLING_ASSIGN_OR_RETURN(p.eps, parse_eps(o.eps));
+  SLING_ASSIGN_OR_RETURN(p.eps_step, parse_eps(o.eps_step));
+  SLING_ASSIGN_OR_RETURN(p.loss, parse_loss(o.loss));
+  p.max_iter = o.max_iter;
+  p.num_random_init = o.restarts;
+  p.targeted = o.targeted || o.target >= 0;
+  p.target = o.target;
+  p.batch_size = o.batch_size;
+  p.seed = o.seed;
+  p.max_queries = o.max_queries;
+  p.pixel_valid = !o.no_pixel_valid;
+  for (const std::string& kv : o.settings) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return invalid_argument("--set expects key=value, got '" + kv + "'");
+    SLING_ASSIGN_OR_RETURN(float v, parse_eps(kv.substr(eq + 1)));
+    p.extra[kv.substr(0, eq)] = v;
+  }
+  return p;
+}
+
+nlohmann::json params_json(const AttackParams& p) {
+  return {{"norm", norm_name(p.norm)},   {"eps", p.eps},
+          {"eps_step", p.eps_step},      {"max_iter", p.max_iter},
+          {"num_random_init", p.num_random_init}, {"targeted", p.targeted},
+          {"target", p.target},          {"batch_size", p.batch_size},
+          {"seed", p.seed},              {"max_queries", p.max_queries},
+          {"pixel_valid", p.pixel_valid}, {"loss", loss_name(p.loss)},
+          {"extra", p.extra}};
+}
+
+nlohmann::json record_json(const ExampleRecord& r) {
+  return {{"index", r.index},
+          {"label", r.label},
+          {"target", r.target},
+          {"clean_prediction", r.clean_prediction},
+          {"adversarial_prediction", r.adversarial_prediction},
+          {"attacked", r.attacked},
+          {"success", r.success},
+          {"l0", r.distortion.l0},
+          {"l1", r.distortion.l1},
+          {"l2", r.distortion.l2},
+          {"linf", r.distortion.linf}};
+}
+
+Result<ExampleRecord> record_from_json(const nlohmann::json& j) {
+  ExampleRecord r;
+  try {
+    r.index = j.at("index").get<int64_t>();
+    r.label = j.at("label").get<int>();
+    r.target = j.at("target").get<int>();
+    r.clean_prediction = j.at("clean_prediction").get<int>();
+    r.adversarial_prediction = j.at("adversarial_prediction").get<int>();
+    r.attacked = j.at("attacked").get<bool>();
+    r.success = j.at("success").get<bool>();
+    r.distortion = {j.at("l0").get<double>(), j.at("l1").get<double>(), j.at("l2").get<double>(),
+                    j.at("linf").get<double>()};
+  } catch (const nlohmann::json::exception& e) {
+    return invalid_argument(std::string("malformed example record: ") + e.what());
+  }
+  return r;
+}
+
+// What was done before an interruption: the records, counts and time of whole batches.
+struct Progress {
+  std::vector<ExampleRecord> records;
+  TargetCounts counts;
+  double seconds = 0;
+  double zero_density_sum = 0;
+  int zero_density_batches = 0;
+  int64_t next_index = 0;
+};
+
+// Adds one batch line; throws nlohmann::json::exception on a malformed one.
+Status add_batch(Progress& p, const nlohmann::json& line) {
+  for (const auto& r : line.at("records")) {
+    SLING_ASSIGN_OR_RETURN(ExampleRecord record, record_from_json(r));
+    p.records.push_back(record);
+  }
+  const auto& c = line.at("counts");
+  p.counts.predictions += c.at("predictions").get<int64_t>();
+  p.counts.gradients += c.at("gradients").get<int64_t>();
+  p.counts.fd_evaluations += c.at("fd_evaluations").get<int64_t>();
+  p.seconds += line.at("seconds").get<double>();
+  const double z = line.at("zero_density").get<double>();
+  if (z >= 0) {
+    p.zero_density_sum += z;
+    ++p.zero_density_batches;
+  }
+  p.next_index = line.at("first_index").get<int64_t>() + static_cast<int64_t>(line.at("records").size());
+  return Status::Ok();
+}
+
+// Reads the records file of an interrupted run. A torn last line (the batch in flight)
+// is cut off; anything else malformed is an error, so no result is silently dropped.
+Result<Progress> load_progress(const std::string& path, const nlohmann::json& header) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return invalid_argument("--resume: no records at " + path);
+  std::string line;
+  Progress p;
+  int64_t good_bytes = 0, line_no = 0;
+  bool torn = false;
+  while (std::getline(in, line)) {
+    ++line_no;
+    const bool complete = !in.eof();  // a final line without its newline was cut short
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (!complete || j.is_discarded()) {
+      if (in.peek() != EOF && complete)
+        return invalid_argument("--resume: " + path + " line " + std::to_string(line_no) + " is not valid JSON");
+      torn = true;
+      break;
+    }
+    if (line_no == 1) {
+      if (j != header)
+        return invalid_argument("--resume: " + path +
+                                " was written with different settings; delete it (or drop --resume) to start over");
+    } else {
+      Status added = Status::Ok();
+      try {
+        added = add_batch(p, j);
+      } catch (const std::exception& e) {
+        added = invalid_argument(e.what());
+      }
+      if (!added.ok()) return added.with_context("--resume: " + path + " line " + std::to_string(line_no));
+    }
+    good_bytes += static_cast<int64_t>(line.size()) + 1;
+  }
+  if (line_no == 0) return invalid_argument("--resume: " + path + " is empty");
+  in.close();
+  if (torn) std::filesystem::resize_file(path, static_cast<uintmax_t>(good_bytes));
+  return p;
+}
+
+Status append_line(const std::string& path, const nlohmann::json& j) {
+  const std::string text = j.dump() + "\n";
+  std::FILE* f = std::fopen(path.c_str(), "ab");
+  if (!f) return io_error("cannot append to " + path);
+  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0;
+  std::fclose(f);
+  return ok ? Status::Ok() : io_error("cannot write " + path + " (disk full?)");
+}
+
+Status save_examples(const std::string& dir, const BatchOutcome& out, const Shape& sample) {
+  const int64_t per = shape_numel(sample);
+  Shape image = sample;
+  for (const ExampleRecord& r : out.records) {
+    if (!r.attacked) continue;
+    const int64_t row = r.index - out.records.front().index;
+    Tensor x(image, std::vector<float>(out.x_adv.data() + row * per, out.x_adv.data() + (row + 1) * per));
+    char name[96];
+    std::snprintf(name, sizeof name, "%06lld_label%d_adv%d.png", static_cast<long long>(r.index), r.label,
+                  r.adversarial_prediction);
+    SLING_RETURN_IF_ERROR(save_png(x, (std::filesystem::path(dir) / name).string()));
+  }
+  return Status::Ok();
+}
+
+Status run_attack(const AttackCliOptions& o) {
+  SLING_ASSIGN_OR_RETURN(AttackParams p, params_from(o));
+  SLING_ASSIGN_OR_RETURN(auto attack, make_attack(o.attack));
+  SLING_ASSIGN_OR_RETURN(QuantizedModel model, load_any_model_arg(o.model));
+  ModelTargetOptions to;
+  const bool quantized = !model.nodes.empty();
+  SLING_ASSIGN_OR_RETURN(to.engine, parse_engine(o.engine.empty() ? (quantized ? "int8-ref" : "float") : o.engine));
+  SLING_ASSIGN_OR_RETURN(to.source, parse_gradient_source(o.grad));
+  if (!quantized && to.source == GradientSource::kSte)
+    return invalid_argument("model '" + o.model + "' is not quantized, so it has no straight-through gradient; use --grad float or fd");
+  const Shape shape = model.graph.input_shape();
+  const bool image = shape.size() == 3 && (shape[2] == 1 || shape[2] == 3) && (!quantized || model.nodes[0].output == image_input_grid());
+  if (!image)
+    return unimplemented("attacks on non-image inputs (input " + shape_to_string(shape) +
+                         ") need the waveform front end, which is not built yet; attack an image model");
+  to.domain = image_domain();
+  to.fd_step = o.fd_step;
+  SLING_ASSIGN_OR_RETURN(auto target, make_model_target(model, to));
+  SLING_RETURN_IF_ERROR(attack->validate(p, target->num_classes()));
+  if (o.json.empty()) return invalid_argument("--json OUT is required: the report (and its records) go there");
+  if (!o.save_examples.empty() && !p.pixel_valid)
+    return invalid_argument("--save-examples writes 8-bit PNGs, which only reproduce pixel-valid examples; drop --no-pixel-valid");
+  SLING_ASSIGN_OR_RETURN(Dataset data, load_data_arg(o.data, "test", o.n, shape));
+  if (p.pixel_valid && !on_domain_grid(data.inputs, to.domain))
+    return invalid_argument("the '" + o.data + "' inputs are not 8-bit images (values off the k/255 grid); use "
+                            "--no-pixel-valid to attack them as continuous inputs");
+
+  const std::string records_path = o.json + ".records.jsonl";
+  const nlohmann::json header = {{"slingshot_attack_records", 1}, {"attack", o.attack}, {"model", o.model},
+                                 {"data", o.data}, {"n", data.size()}, {"engine", engine_name(to.engine)},
+                                 {"gradient_source", gradient_source_name(to.source)}, {"params", params_json(p)},
+                                 {"fd_step", o.fd_step}};
+  Progress done;
+  if (o.resume) {
+    SLING_ASSIGN_OR_RETURN(done, load_progress(records_path, header));
+    std::printf("resuming %s after %lld of %lld samples\n", records_path.c_str(),
+                static_cast<long long>(done.next_index), static_cast<long long>(data.size()));
+  } else {
+    if (std::filesystem::exists(records_path))
+      std::printf("note: %s exists and is replaced (pass --resume to continue it instead)\n", records_path.c_str());
+    SLING_RETURN_IF_ERROR(write_file_atomic(records_path, header.dump() + "\n"));
+  }
+  if (!o.save_examples.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.save_examples, ec);
+    if (ec) return io_error("cannot create '" + o.save_examples + "': " + ec.message());
+  }
+  std::printf("%s (%s) on %lld '%s' samples: engine %s, gradients %s, L%s eps %g%s, seed %llu\n", o.attack.c_str(),
+              attack_family_name(attack->family()), static_cast<long long>(data.size()), o.data.c_str(),
+              engine_name(to.engine), gradient_source_name(to.source), norm_name(p.norm), p.eps,
+              p.targeted ? ", targeted" : "", static_cast<unsigned long long>(p.seed));
+  std::fflush(stdout);
+
+  ProgressBar bar("attack");
+  Tensor batch;
+  std::vector<int> labels;
+  int batches = 0;
+  for (int64_t first = done.next_index; first < data.size(); first += p.batch_size) {
+    if (o.max_batches > 0 && batches++ == o.max_batches) {
+      bar.finish();
+      std::printf("stopped after %d batches (%lld of %lld samples); continue with --resume\n", o.max_batches,
+                  static_cast<long long>(first), static_cast<long long>(data.size()));
+      return Status::Ok();
+    }
+    const int64_t count = std::min<int64_t>(p.batch_size, data.size() - first);
+    data.slice(first, count, batch, labels);
+    SLING_ASSIGN_OR_RETURN(BatchOutcome out, attack_batch(*attack, *target, batch, labels, first, p));
+    nlohmann::json line = {{"first_index", first},
+                           {"counts", {{"predictions", out.counts.predictions},
+                                       {"gradients", out.counts.gradients},
+                                       {"fd_evaluations", out.counts.fd_evaluations}}},
+                           {"seconds", out.seconds},
+                           {"zero_density", out.zero_density},
+                           {"records", nlohmann::json::array()}};
+    for (const ExampleRecord& r : out.records) line["records"].push_back(record_json(r));
+    if (!o.save_examples.empty()) SLING_RETURN_IF_ERROR(save_examples(o.save_examples, out, shape));
+    SLING_RETURN_IF_ERROR(append_line(records_path, line));
+    SLING_RETURN_IF_ERROR(add_batch(done, line));
+    const AttackSummary so_far = summarize(done.records);
+    char detail[128];
+    std::snprintf(detail, sizeof detail, "%lld/%lld robust acc %.3f", static_cast<long long>(done.next_index),
+                  static_cast<long long>(data.size()), so_far.robust_accuracy);
+    bar.update(static_cast<double>(done.next_index) / static_cast<double>(data.size()), detail);
+  }
+  bar.finish();
+
+  const AttackSummary s = summarize(done.records);
+  nlohmann::json report = header;
+  report.erase("slingshot_attack_records");
+  report["family"] = attack_family_name(attack->family());
+  report["clean_accuracy"] = s.clean_accuracy;
+  report["robust_accuracy"] = s.robust_accuracy;
+  report["success_rate"] = s.success_rate;
+  report["attacked"] = s.attacked;
+  report["mean_distortion_of_successes"] = {{"l0", s.mean_distortion.l0}, {"l1", s.mean_distortion.l1},
+                                            {"l2", s.mean_distortion.l2}, {"linf", s.mean_distortion.linf}};
+  report["queries"] = {{"predictions", done.counts.predictions}, {"gradients", done.counts.gradients},
+                       {"fd_evaluations", done.counts.fd_evaluations}};
+  report["seconds"] = done.seconds;
+  report["gradient_zero_density"] = nullptr;
+  if (done.zero_density_batches) report["gradient_zero_density"] = done.zero_density_sum / done.zero_density_batches;
+  report["examples"] = nlohmann::json::array();
+  for (const ExampleRecord& r : done.records) report["examples"].push_back(record_json(r));
+  SLING_RETURN_IF_ERROR(write_file_atomic(o.json, report.dump(1) + "\n"));
+  std::error_code ec;
+  std::filesystem::remove(records_path, ec);
+  std::printf("clean accuracy %.4f  robust accuracy %.4f  success rate %.4f (%lld attacked)  mean Linf %.4g  L2 %.4g\n"
+              "queries: %lld predictions, %lld gradients%s; attack time %.1fs\nreport written to %s\n",
+              s.clean_accuracy, s.robust_accuracy, s.success_rate, static_cast<long long>(s.attacked),
+              s.mean_distortion.linf, s.mean_distortion.l2, static_cast<long long>(done.counts.predictions),
+              static_cast<long long>(done.counts.gradients),
+              done.counts.fd_evaluations ? (", " + std::to_string(done.counts.fd_evaluations) + " fd evaluations").c_str() : "",
+              done.seconds, o.json.c_str());
+  return Status::Ok();
+}
+
+}  // namespace
+
+void register_attack(CLI::App& app, CommandList& out) {
+  auto o = std::make_shared<AttackCliOptions>();
+  CLI::App* sub = app.add_subcommand("attack", "Run an adversarial attack, judged on the deployed engine");
+  sub->add_option("--model", o->model, "Model file (quantized for the integer engines)")->required();
+  sub->add_option("--data", o->data, "Dataset (test split): shapes, housenum, cifar10:, folder:, labels:CSV")
+      ->capture_default_str();
+  std::string names;
+  for (const std::string& n : attack_names()) names += (names.empty() ? "" : ", ") + n;
+  sub->add_option("--attack", o->attack, "Attack: " + names)->required();
+  sub->add_option("--engine", o->engine, "Deployed engine that judges (default int8-ref, or float for float models)");
+  sub->add_option("--grad", o->grad, "Gradient source: float, ste, fd (bpda, eot with defenses)")->capture_default_str();
+  sub->add_option("--n", o->n, "Samples to attack")->capture_default_str()->check(CLI::Range(1, 1000000));
+  sub->add_option("--json", o->json, "Report file (JSON); OUT.records.jsonl holds progress until it is written")
+      ->required();
+  sub->add_option("--norm", o->norm, "Threat-model norm: inf, 2, 1 or 0")->capture_default_str();
+  sub->add_option("--eps", o->eps, "Radius, a number or a fraction such as 8/255")->capture_default_str();
+  sub->add_option("--eps-step", o->eps_step, "Step size (0: the attack's default)")->capture_default_str();
+  sub->add_option("--max-iter", o->max_iter, "Iterations")->capture_default_str();
+  sub->add_option("--restarts", o->restarts, "Random restarts (num_random_init)")->capture_default_str();
+  sub->add_flag("--targeted", o->targeted, "Targeted mode: a random wrong class per sample unless --target");
+  sub->add_option("--target", o->target, "Target class for every sample (implies --targeted)");
+  sub->add_option("--loss", o->loss, "Objective: ce, cw or dlr")->capture_default_str();
+  sub->add_option("--batch-size", o->batch_size, "Samples per attack call")->capture_default_str();
+  sub->add_option("--seed", o->seed, "Seed of every random choice")->capture_default_str();
+  sub->add_option("--max-queries", o->max_queries, "Black-box query budget per sample")->capture_default_str();
+  sub->add_option("--set", o->settings, "Attack-specific setting key=value (repeatable)");
+  sub->add_option("--fd-step", o->fd_step, "Finite-difference step for --grad fd (0: one grid step)");
+  sub->add_flag("--no-pixel-valid", o->no_pixel_valid, "Let iterates leave the 8-bit grid (not reproducible on an MCU)");
+  sub->add_option("--save-examples", o->save_examples, "Write each attacked example as a PNG here");
+  sub->add_flag("--resume", o->resume, "Continue an interrupted run from OUT.records.jsonl");
+  sub->add_option("--max-batches", o->max_batches, "Stop after this many batches (resume later with --resume)")
+      ->check(CLI::Range(1, 1 << 30));
+  out.push_back({sub, [o] { return run_attack(*o); }});
+}
+
+}  // namespace slingshot::cli

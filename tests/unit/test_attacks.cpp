@@ -1,0 +1,345 @@
+// The attack core: threat-model projections, attack objectives, targets and their
+// gradient sources, and the gradient attacks judged on the deployed int8 engine. Each
+// attack must beat random noise of the same size, do nothing at eps 0, stay inside the
+// threat model, reach targets, and repeat itself exactly for a seed.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+
+#include "attacks/evaluate.h"
+#include "attacks/gradient_steps.h"
+#include "attacks/objective.h"
+#include "attacks/target.h"
+#include "data/synthetic_shapes.h"
+#include "model/builders.h"
+#include "quant/post_training.h"
+#include "train/trainer.h"
+
+using namespace slingshot;
+
+namespace {
+
+bool contains(const Status& s, const std::string& text) { return s.message().find(text) != std::string::npos; }
+
+struct Fixture {
+  Dataset train, test;
+  QuantizedModel int8;
+};
+
+// A tiny CNN trained on the generated shapes (16x16x3, 4 classes), int8 PTQ.
+const Fixture& fixture() {
+  static const Fixture f = [] {
+    Fixture out;
+    out.train = *make_shapes_dataset(3000, 16, 31);
+    out.test = *make_shapes_dataset(64, 16, 32);
+    Graph g = build_tiny_cnn(4, {16, 16, 3}).value();
+    init_params(g, 7);
+    TrainConfig cfg;
+    cfg.epochs = 6;
+    cfg.seed = 8;
+    REQUIRE(train(g, out.train, nullptr, cfg).ok());
+    out.int8 = quantize_post_training(g, out.train.inputs, {}).value();
+    return out;
+  }();
+  return f;
+}
+
+std::unique_ptr<Target> int8_target(GradientSource source = GradientSource::kSte) {
+  ModelTargetOptions o;
+  o.engine = EngineKind::kInt8Ref;
+  o.source = source;
+  auto t = make_model_target(fixture().int8, o);
+  REQUIRE_MESSAGE(t.ok(), t.status().message());
+  return std::move(*t);
+}
+
+// The test inputs snapped to the 8-bit grid (the generator's images are on it already).
+Tensor clean_inputs() {
+  Tensor x = fixture().test.inputs;
+  snap_to_domain(x, image_domain());
+  return x;
+}
+
+AttackSummary run(const std::string& name, const AttackParams& p, Target& target, Tensor* x_adv = nullptr) {
+  auto attack = make_attack(name);
+  REQUIRE(attack.ok());
+  auto out = attack_batch(**attack, target, clean_inputs(), fixture().test.labels, 0, p);
+  REQUIRE_MESSAGE(out.ok(), out.status().message());
+  if (x_adv) *x_adv = out->x_adv;
+  return summarize(out->records);
+}
+
+// Accuracy on the deployed engine under random sign noise of Linf size eps.
+double noise_accuracy(Target& target, float eps) {
+  Tensor x = clean_inputs(), x0 = x;
+  Rng rng(99);
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] += rng.uniform() < 0.5f ? -eps : eps;
+  project(x, x0, Norm::kLinf, eps, image_domain(), true);
+  Tensor logits;
+  REQUIRE(target.predict(x, logits).ok());
+  int correct = 0;
+  for (int64_t r = 0; r < logits.dim(0); ++r) {
+    int best = 0;
+    for (int k = 1; k < 4; ++k)
+      if (logits[r * 4 + k] > logits[r * 4 + best]) best = k;
+    correct += best == fixture().test.labels[r];
+  }
+  return correct / static_cast<double>(logits.dim(0));
+}
+
+}  // namespace
+
+TEST_CASE("threat model: projections keep every norm bound, the range and the grid") {
+  SUBCASE("L1 projection is the Euclidean one (Duchi et al.)") {
+    Tensor x0({1, 3}, 0.0f), x({1, 3}, std::vector<float>{3.0f, 1.0f, -0.5f});
+    project(x, x0, Norm::kL1, 2.0f, InputDomain{-10.0f, 10.0f, 0.0f}, false);
+    // theta = 1: [3, 1, -0.5] -> [2, 0, 0].
+    CHECK(x[0] == doctest::Approx(2.0f));
+    CHECK(x[1] == doctest::Approx(0.0f));
+    CHECK(x[2] == doctest::Approx(0.0f));
+  }
+  SUBCASE("L0 keeps the eps largest changes") {
+    Tensor x0({1, 4}, 0.5f), x({1, 4}, std::vector<float>{0.6f, 0.1f, 0.55f, 0.9f});
+    project(x, x0, Norm::kL0, 2.0f, image_domain(), false);
+    CHECK(x[0] == 0.5f);
+    CHECK(x[1] == doctest::Approx(0.1f));
+    CHECK(x[2] == 0.5f);
+    CHECK(x[3] == doctest::Approx(0.9f));
+  }
+  SUBCASE("random points land inside every ball, on the grid") {
+    Rng rng(3);
+    const InputDomain d = image_domain();
+    for (Norm norm : {Norm::kLinf, Norm::kL2, Norm::kL1, Norm::kL0}) {
+      const float eps = norm == Norm::kLinf ? 4.0f / 255 : norm == Norm::kL2 ? 0.3f : norm == Norm::kL1 ? 2.0f : 5.0f;
+      for (int trial = 0; trial < 20; ++trial) {
+        Tensor x0({2, 64}), x({2, 64});
+        for (int64_t i = 0; i < x0.numel(); ++i) {
+          x0[i] = static_cast<float>(rng.below(256)) / 255.0f;
+          x[i] = x0[i] + rng.uniform(-0.5f, 0.5f);
+        }
+        project(x, x0, norm, eps, d, true);
+        CHECK(on_domain_grid(x, d));
+        for (int s = 0; s < 2; ++s) {
+          const Distortion dist = distortion(x.data() + s * 64, x0.data() + s * 64, 64);
+          CHECK(distortion_norm(dist, norm) <= eps * (1 + 1e-5) + 1e-6);
+        }
+      }
+    }
+  }
+  SUBCASE("a grid value that would leave the L2 ball rounds toward x0") {
+    // Two values each 0.6 steps away: nearest rounding gives L2 = sqrt(2) steps > eps = 1.2 steps.
+    const float step = 1.0f / 255;
+    Tensor x0({1, 2}, 0.5f - 0.5f / 255), x({1, 2});
+    snap_to_domain(x0, image_domain());
+    x[0] = x0[0] + 0.6f * step;
+    x[1] = x0[1] + 0.6f * step;
+    project(x, x0, Norm::kL2, 1.2f * step, image_domain(), true);
+    CHECK(x[0] == x0[0]);
+    CHECK(x[1] == x0[1]);
+  }
+  CHECK(parse_eps("8/255").value() == doctest::Approx(8.0 / 255));
+  CHECK(!parse_eps("8/0").ok());
+  CHECK(!parse_eps("eight").ok());
+  CHECK(parse_norm("l2").value() == Norm::kL2);
+  CHECK(contains(parse_norm("3").status(), "unknown norm '3'"));
+}
+
+TEST_CASE("attack objectives: gradients match finite differences, targeted ones point at the target") {
+  Rng rng(5);
+  Tensor z({3, 5});
+  for (int64_t i = 0; i < z.numel(); ++i) z[i] = rng.uniform(-3.0f, 3.0f);
+  const std::vector<int> labels{0, 2, 4}, targets{1, 3, 0};
+  for (LossKind kind : {LossKind::kCrossEntropy, LossKind::kCwMargin, LossKind::kDlr}) {
+    for (bool targeted : {false, true}) {
+      CAPTURE(loss_name(kind));
+      CAPTURE(targeted);
+      Objective o{kind, labels, targeted ? std::span<const int>(targets) : std::span<const int>()};
+      Tensor v, g;
+      REQUIRE(attack_objective(z, o, v, &g).ok());
+      for (int64_t i = 0; i < z.numel(); ++i) {
+        Tensor zp = z, zm = z, vp, vm;
+        const float h = 1e-3f;
+        zp[i] += h;
+        zm[i] -= h;
+        REQUIRE(attack_objective(zp, o, vp, nullptr).ok());
+        REQUIRE(attack_objective(zm, o, vm, nullptr).ok());
+        const int64_t row = i / 5;
+        CHECK(g[i] == doctest::Approx((vp[row] - vm[row]) / (2 * h)).epsilon(2e-2).scale(1.0));
+      }
+    }
+  }
+  // Raising the target logit raises every targeted objective.
+  for (LossKind kind : {LossKind::kCrossEntropy, LossKind::kCwMargin, LossKind::kDlr}) {
+    Objective o{kind, labels, targets};
+    Tensor v, g;
+    REQUIRE(attack_objective(z, o, v, &g).ok());
+    for (int r = 0; r < 3; ++r) CHECK(g[r * 5 + targets[r]] > 0);
+  }
+  Tensor v;
+  const std::vector<int> bad{7, 0, 0};
+  CHECK(contains(attack_objective(z, Objective{LossKind::kCrossEntropy, bad, {}}, v, nullptr), "class 7 is outside [0, 5)"));
+  Tensor two({1, 2});
+  const std::vector<int> one{0};
+  CHECK(contains(attack_objective(two, Objective{LossKind::kDlr, one, {}}, v, nullptr), "DLR loss needs at least 3"));
+}
+
+TEST_CASE("targets: ste and float gradients agree in direction; fd sees the integer model's flat steps") {
+  auto ste = int8_target(GradientSource::kSte);
+  auto flt = int8_target(GradientSource::kFloat);
+  const Tensor x = clean_inputs();
+  Tensor x4({4, 16, 16, 3});
+  std::copy(x.data(), x.data() + x4.numel(), x4.data());
+  const std::vector<int> labels(fixture().test.labels.begin(), fixture().test.labels.begin() + 4);
+  const Objective o{LossKind::kCrossEntropy, labels, {}};
+  Tensor v1, g1, v2, g2;
+  REQUIRE(ste->loss_grad(x4, o, v1, g1).ok());
+  REQUIRE(flt->loss_grad(x4, o, v2, g2).ok());
+  double dot = 0, n1 = 0, n2 = 0;
+  for (int64_t i = 0; i < g1.numel(); ++i) {
+    dot += static_cast<double>(g1[i]) * g2[i];
+    n1 += static_cast<double>(g1[i]) * g1[i];
+    n2 += static_cast<double>(g2[i]) * g2[i];
+  }
+  CHECK(dot / std::sqrt(n1 * n2) > 0.5);
+  CHECK(ste->counts().gradients == 4);
+  CHECK(ste->counts().predictions == 0);
+
+  // fd on the int8 engine: one grid step moves few roundings, so most components are 0.
+  auto fd = int8_target(GradientSource::kFd);
+  Tensor x1({1, 16, 16, 3}), v3, g3;
+  std::copy(x.data(), x.data() + x1.numel(), x1.data());
+  const std::vector<int> one{fixture().test.labels[0]};
+  REQUIRE(fd->loss_grad(x1, Objective{LossKind::kCrossEntropy, one, {}}, v3, g3).ok());
+  CHECK(fd->counts().fd_evaluations == 1 + 2 * 16 * 16 * 3);
+  CHECK(fd->last_zero_density() > 0.3);
+  CHECK(fd->last_zero_density() < 1.0);
+  CHECK(v3[0] == doctest::Approx(v1[0]).epsilon(0.3));
+
+  ModelTargetOptions bad;
+  bad.source = GradientSource::kBpda;
+  CHECK(contains(make_model_target(fixture().int8, bad).status(), "this target has none"));
+  Tensor wrong({1, 8, 8, 3}), logits;
+  CHECK(contains(ste->predict(wrong, logits), "does not match the model input"));
+}
+
+TEST_CASE("gradient attacks beat random noise of the same size on the int8 engine, and do nothing at eps 0") {
+  auto target = int8_target();
+  const float eps = 8.0f / 255;
+  const double noise = noise_accuracy(*target, eps);
+  for (const char* name : {"fgsm", "bim", "pgd", "mifgsm"}) {
+    CAPTURE(name);
+    AttackParams p;
+    p.eps = eps;
+    p.max_iter = 10;
+    p.seed = 4;
+    const AttackSummary s = run(name, p, *target);
+    CHECK(s.clean_accuracy >= 0.9);
+    CHECK(s.robust_accuracy < noise - 0.2);
+    CHECK(s.success_rate > 0.2);
+    CHECK(s.mean_distortion.linf <= eps * (1 + 1e-5));
+
+    AttackParams zero = p;
+    zero.eps = 0;
+    const AttackSummary z = run(name, zero, *target);
+    CHECK(z.robust_accuracy == doctest::Approx(z.clean_accuracy));
+    CHECK(z.success_rate == 0.0);
+  }
+}
+
+TEST_CASE("PGD: L2 and restarts stay in their balls, targeted mode reaches the target, seeds repeat") {
+  auto target = int8_target();
+  AttackParams l2;
+  l2.norm = Norm::kL2;
+  l2.eps = 1.5f;
+  l2.max_iter = 10;
+  l2.num_random_init = 2;
+  l2.seed = 11;
+  Tensor a, b;
+  const AttackSummary s = run("pgd", l2, *target, &a);
+  CHECK(s.success_rate > 0.5);
+  CHECK(s.mean_distortion.l2 <= 1.5 * (1 + 1e-5));
+  CHECK(on_domain_grid(a, image_domain()));
+  run("pgd", l2, *target, &b);
+  CHECK(a.storage() == b.storage());
+
+  AttackParams t;
+  t.eps = 24.0f / 255;
+  t.max_iter = 20;
+  t.targeted = true;
+  t.seed = 2;
+  auto attack = make_attack("pgd").value();
+  auto out = attack_batch(*attack, *target, clean_inputs(), fixture().test.labels, 0, t);
+  REQUIRE(out.ok());
+  int reached = 0, attacked = 0;
+  for (const ExampleRecord& r : out->records) {
+    CHECK(r.target != r.label);
+    if (!r.attacked) continue;
+    ++attacked;
+    reached += r.adversarial_prediction == r.target;
+  }
+  CHECK(attacked > 40);
+  CHECK(reached >= attacked * 8 / 10);
+  t.target = 2;
+  out = attack_batch(*attack, *target, clean_inputs(), fixture().test.labels, 0, t);
+  REQUIRE(out.ok());
+  for (const ExampleRecord& r : out->records) CHECK(r.target == 2);
+}
+
+TEST_CASE("attack parameters: every bad value gets an error naming it") {
+  auto target = int8_target();
+  auto pgd = make_attack("pgd").value();
+  auto mi = make_attack("mifgsm").value();
+  const Tensor x = clean_inputs();
+  auto err = [&](Attack& a, const AttackParams& p, std::span<const int> labels) {
+    auto r = attack_batch(a, *target, x, labels, 0, p);
+    REQUIRE(!r.ok());
+    return r.status();
+  };
+  const auto& labels = fixture().test.labels;
+  AttackParams p;
+  p.eps = -0.1f;
+  CHECK(contains(err(*pgd, p, labels), "eps must be a finite number >= 0"));
+  p = {};
+  p.norm = Norm::kL1;
+  CHECK(contains(err(*mi, p, labels), "does not support norm 1"));
+  p = {};
+  p.extra["decay"] = 0.0;
+  CHECK(contains(err(*mi, p, labels), "decay must be > 0"));
+  p = {};
+  p.extra["momentum"] = 1.0;
+  CHECK(contains(err(*mi, p, labels), "has no setting 'momentum' (it takes: decay)"));
+  p = {};
+  p.max_queries = 0;
+  CHECK(contains(err(*pgd, p, labels), "query budget"));
+  p = {};
+  p.targeted = true;
+  p.target = 9;
+  CHECK(contains(err(*pgd, p, labels), "target class 9 is outside [0, 4)"));
+  std::vector<int> bad(labels.begin(), labels.end());
+  bad[3] = 4;
+  CHECK(contains(err(*pgd, {}, bad), "label 4 of sample 3 is outside [0, 4)"));
+  Tensor off = x;
+  off[0] += 0.001f;
+  auto r = attack_batch(*pgd, *target, off, labels, 0, {});
+  REQUIRE(!r.ok());
+  CHECK(contains(r.status(), "not on the input grid"));
+  CHECK(contains(make_attack("deepfoo").status(), "unknown attack 'deepfoo'"));
+}
+
+TEST_CASE("the evaluation refuses an attack that leaves the threat model") {
+  struct Cheat final : Attack {
+    const char* name() const override { return "cheat"; }
+    AttackFamily family() const override { return AttackFamily::kWhiteBox; }
+    std::vector<Norm> norms() const override { return {Norm::kLinf}; }
+    Status run(Target&, const AttackBatch& b, const AttackParams&, Rng&, Tensor& x_adv) override {
+      x_adv = b.x0;
+      for (int64_t i = 0; i < x_adv.numel(); ++i) x_adv[i] = x_adv[i] > 0.5f ? 0.0f : 1.0f;
+      return Status::Ok();
+    }
+  } cheat;
+  auto target = int8_target();
+  auto r = attack_batch(cheat, *target, clean_inputs(), fixture().test.labels, 0, {});
+  REQUIRE(!r.ok());
+  CHECK(contains(r.status(), "left the eps-ball"));
+}
