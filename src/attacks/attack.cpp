@@ -11,6 +11,23 @@ std::unique_ptr<Attack> make_fgsm_attack();
 std::unique_ptr<Attack> make_bim_attack();
 std::unique_ptr<Attack> make_pgd_attack();
 std::unique_ptr<Attack> make_mifgsm_attack();
+std::unique_ptr<Attack> make_apgd_ce_attack();
+std::unique_ptr<Attack> make_apgd_dlr_attack();
+std::unique_ptr<Attack> make_cw_l2_attack();
+std::unique_ptr<Attack> make_cw_linf_attack();
+std::unique_ptr<Attack> make_ead_attack();
+std::unique_ptr<Attack> make_deepfool_attack();
+std::unique_ptr<Attack> make_jsma_attack();
+std::unique_ptr<Attack> make_boundary_attack();
+std::unique_ptr<Attack> make_hopskipjump_attack();
+std::unique_ptr<Attack> make_geoda_attack();
+std::unique_ptr<Attack> make_square_attack();
+std::unique_ptr<Attack> make_simba_attack();
+std::unique_ptr<Attack> make_zoo_attack();
+std::unique_ptr<Attack> make_spsa_attack();
+std::unique_ptr<Attack> make_autoattack_attack();
+std::unique_ptr<Attack> make_patch_attack();
+std::unique_ptr<Attack> make_lavan_attack();
 
 namespace {
 
@@ -24,6 +41,23 @@ const Entry kAttacks[] = {
     {"bim", &make_bim_attack},
     {"pgd", &make_pgd_attack},
     {"mifgsm", &make_mifgsm_attack},
+    {"apgd-ce", &make_apgd_ce_attack},
+    {"apgd-dlr", &make_apgd_dlr_attack},
+    {"cw-l2", &make_cw_l2_attack},
+    {"cw-linf", &make_cw_linf_attack},
+    {"ead", &make_ead_attack},
+    {"deepfool", &make_deepfool_attack},
+    {"jsma", &make_jsma_attack},
+    {"boundary", &make_boundary_attack},
+    {"hopskipjump", &make_hopskipjump_attack},
+    {"geoda", &make_geoda_attack},
+    {"square", &make_square_attack},
+    {"simba", &make_simba_attack},
+    {"zoo", &make_zoo_attack},
+    {"spsa", &make_spsa_attack},
+    {"autoattack", &make_autoattack_attack},
+    {"patch", &make_patch_attack},
+    {"lavan", &make_lavan_attack},
 };
 
 }  // namespace

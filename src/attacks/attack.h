@@ -54,6 +54,9 @@ class Attack {
   }
   // Writes x_adv (x0's shape), inside the threat model of `p`.
   virtual Status run(Target& target, const AttackBatch& batch, const AttackParams& p, Rng& rng, Tensor& x_adv) = 0;
+  // Warnings the last run() raised for the report (e.g. AutoAttack's sanity checks);
+  // taking them clears them.
+  virtual std::vector<std::string> take_notes() { return {}; }
 
   // The shared checks, the norm, unknown extra keys, then check().
   Status validate(const AttackParams& p, int num_classes) const;

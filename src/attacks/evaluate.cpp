@@ -86,6 +86,7 @@ Result<BatchOutcome> attack_batch(Attack& attack, Target& target, const Tensor& 
     const TargetCounts before = target.counts();
     const auto t0 = std::chrono::steady_clock::now();
     SLING_RETURN_IF_ERROR(attack.run(target, AttackBatch{sub, sub_labels, sub_targets}, p, rng, sub_adv));
+    out.notes = attack.take_notes();
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const TargetCounts after = target.counts();
     out.counts = {after.predictions - before.predictions, after.gradients - before.gradients,

@@ -29,6 +29,7 @@ struct BatchOutcome {
   TargetCounts counts;            // what the attack spent (the evaluation's own predictions excluded)
   double seconds = 0;             // wall time of the attack itself
   double zero_density = -1;       // mean gradient zero density over loss_grad calls, -1 if none
+  std::vector<std::string> notes; // the attack's warnings (sanity checks)
 };
 
 // Targets for targeted mode: p.target for every sample, or a random class other than the

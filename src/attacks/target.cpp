@@ -54,6 +54,20 @@ Status Target::loss_grad(const Tensor& x, const Objective& objective, Tensor& va
   return Status::Ok();
 }
 
+Status Target::differentiable_logits(const Tensor& x, Tensor& logits) {
+  (void)x;
+  (void)logits;
+  return invalid_argument(std::string("gradient source '") + gradient_source_name(gradient_source()) +
+                          "' has no differentiable logits to chain through (use float or ste)");
+}
+
+Status Target::backward_logits(const Tensor& dlogits, Tensor& dx) {
+  (void)dlogits;
+  (void)dx;
+  return invalid_argument(std::string("gradient source '") + gradient_source_name(gradient_source()) +
+                          "' has no differentiable logits to chain through (use float or ste)");
+}
+
 namespace {
 
 class ModelTarget final : public Target {
@@ -66,6 +80,20 @@ class ModelTarget final : public Target {
   InputDomain domain() const override { return options_.domain; }
   std::string engine_name() const override { return slingshot::engine_name(options_.engine); }
   GradientSource gradient_source() const override { return options_.source; }
+
+  Status differentiable_logits(const Tensor& x, Tensor& logits) override {
+    if (options_.source == GradientSource::kFd) return Target::differentiable_logits(x, logits);
+    SLING_RETURN_IF_ERROR(check_batch(x));
+    SLING_RETURN_IF_ERROR(grad_graph_.forward(x, ws_, Mode::kInference));
+    logits = ws_.output();
+    return Status::Ok();
+  }
+  Status backward_logits(const Tensor& dlogits, Tensor& dx) override {
+    if (options_.source == GradientSource::kFd) return Target::backward_logits(dlogits, dx);
+    SLING_RETURN_IF_ERROR(grad_graph_.backward(dlogits, ws_, /*param_grads=*/false));
+    dx = ws_.input_grad();
+    return Status::Ok();
+  }
 
  protected:
   Status predict_uncounted(const Tensor& x, Tensor& logits) override { return engine_->predict(x, logits); }

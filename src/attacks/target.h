@@ -51,6 +51,12 @@ class Target {
   // The attack objective [N] at x and d(objective)/dx (x's shape) from the gradient source.
   Status loss_grad(const Tensor& x, const Objective& objective, Tensor& value, Tensor& grad);
 
+  // The gradient source's differentiable logits at x, then (after it) d(objective)/dx for
+  // a given d(objective)/d(logits): what wrappers such as ensembles chain through.
+  // Uncounted; sources without a differentiable graph (fd) return an error.
+  virtual Status differentiable_logits(const Tensor& x, Tensor& logits);
+  virtual Status backward_logits(const Tensor& dlogits, Tensor& dx);
+
   // Share of exactly-zero components in the gradient of the last loss_grad() call: near 1
   // means the source sees a flat landscape (typical of finite differences on an integer
   // model whose step does not move any rounding).

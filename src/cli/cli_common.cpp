@@ -1,4 +1,6 @@
 // Helpers shared by subcommands.
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 
 #include "cli/commands.h"
@@ -89,6 +91,23 @@ Result<Dataset> load_data_arg(const std::string& spec, const std::string& split,
                           "' (available: shapes, housenum, keywords, cifar10:FILE[,FILE...] for CIFAR-10 binary "
                           "batches, folder:DIR for one subfolder of PNG/JPEG images per class, labels:CSV for files "
                           "listed in a y_labels.csv)");
+}
+
+Result<Dataset> load_waveform_data_arg(const std::string& spec, const std::string& split, int count) {
+  if (count < 1) return invalid_argument("the sample count must be >= 1");
+  Dataset d;
+  if (spec == "keywords") {
+    SLING_ASSIGN_OR_RETURN(d, make_keywords_clips(split == "train" ? DatasetSplit::kTrain : DatasetSplit::kTest, count, 1));
+    for (int64_t i = 0; i < d.inputs.numel(); ++i)
+      d.inputs[i] = std::clamp(std::round(d.inputs[i] * 32768.0f), -32768.0f, 32767.0f) / 32768.0f;
+  } else if (spec.rfind("labels:", 0) == 0) {
+    SLING_ASSIGN_OR_RETURN(d, load_labeled_wavs(spec.substr(7), 16000, 16000));
+  } else {
+    return invalid_argument("keyword models are attacked on waveforms; use --data keywords or labels:CSV of WAV files, not '" +
+                            spec + "'");
+  }
+  if (d.size() > count) d = d.range(0, count);
+  return d;
 }
 
 Result<Shape> parse_shape_arg(const std::string& text) {

@@ -6,19 +6,25 @@
 // disk), so an interrupted run loses at most the batch in flight: `--resume` checks the
 // settings match and continues after the last complete line. The final report is written
 // atomically and then supersedes the records file.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "attacks/evaluate.h"
+#include "attacks/patch.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "core/file_io.h"
+#include "attacks/waveform_target.h"
 #include "data/image_io.h"
+#include "data/wav.h"
+#include "defenses/ensemble.h"
 
 namespace slingshot::cli {
 namespace {
@@ -27,7 +33,7 @@ struct AttackCliOptions {
   std::string model, data = "shapes", attack, engine, grad = "ste", json, save_examples, norm = "inf",
                      eps = "8/255", eps_step = "0", loss = "ce";
   std::vector<std::string> settings;  // key=value, attack-specific
-  int n = 100, max_iter = 10, restarts = 0, target = -1, batch_size = 32, max_batches = 0;
+  int n = 100, max_iter = 10, restarts = 0, target = -1, batch_size = 32, max_batches = 0, patch_train_n = 200;
   int64_t max_queries = 10000;
   uint64_t seed = 0;
   bool targeted = false, no_pixel_valid = false, resume = false;
@@ -108,6 +114,7 @@ struct Progress {
   double zero_density_sum = 0;
   int zero_density_batches = 0;
   int64_t next_index = 0;
+  std::vector<std::string> notes;  // the attack's warnings, each once, in order
 };
 
 // Adds one batch line; throws nlohmann::json::exception on a malformed one.
@@ -127,6 +134,10 @@ Status add_batch(Progress& p, const nlohmann::json& line) {
     ++p.zero_density_batches;
   }
   p.next_index = line.at("first_index").get<int64_t>() + static_cast<int64_t>(line.at("records").size());
+  for (const auto& note : line.at("notes")) {
+    const std::string text = note.get<std::string>();
+    if (std::find(p.notes.begin(), p.notes.end(), text) == p.notes.end()) p.notes.push_back(text);
+  }
   return Status::Ok();
 }
 
@@ -179,53 +190,124 @@ Status append_line(const std::string& path, const nlohmann::json& j) {
   return ok ? Status::Ok() : io_error("cannot write " + path + " (disk full?)");
 }
 
+// Writes every attacked example as an 8-bit PNG or a 16-bit WAV (exact on the grid).
 Status save_examples(const std::string& dir, const BatchOutcome& out, const Shape& sample) {
   const int64_t per = shape_numel(sample);
-  Shape image = sample;
+  const bool audio = sample.size() == 1;
   for (const ExampleRecord& r : out.records) {
     if (!r.attacked) continue;
     const int64_t row = r.index - out.records.front().index;
-    Tensor x(image, std::vector<float>(out.x_adv.data() + row * per, out.x_adv.data() + (row + 1) * per));
+    const float* x = out.x_adv.data() + row * per;
     char name[96];
-    std::snprintf(name, sizeof name, "%06lld_label%d_adv%d.png", static_cast<long long>(r.index), r.label,
-                  r.adversarial_prediction);
-    SLING_RETURN_IF_ERROR(save_png(x, (std::filesystem::path(dir) / name).string()));
+    std::snprintf(name, sizeof name, "%06lld_label%d_adv%d.%s", static_cast<long long>(r.index), r.label,
+                  r.adversarial_prediction, audio ? "wav" : "png");
+    const std::string path = (std::filesystem::path(dir) / name).string();
+    if (audio) {
+      SLING_RETURN_IF_ERROR(save_wav(path, x, per, 16000));
+    } else {
+      SLING_RETURN_IF_ERROR(save_png(Tensor(sample, std::vector<float>(x, x + per)), path));
+    }
   }
+  return Status::Ok();
+}
+
+// The model files an attack runs on: one, or an ensemble file's members.
+struct LoadedModels {
+  std::vector<std::unique_ptr<QuantizedModel>> models;  // the targets point into these
+  EnsembleCombine combine = EnsembleCombine::kMeanProbability;
+};
+
+// A target for one model file on the deployed engine and gradient source of `o`.
+Result<std::unique_ptr<Target>> model_target(const std::string& path, const QuantizedModel& model,
+                                             const AttackCliOptions& o, ModelTargetOptions& to) {
+  const bool quantized = !model.nodes.empty();
+  SLING_ASSIGN_OR_RETURN(to.engine, parse_engine(o.engine.empty() ? (quantized ? "int8-ref" : "float") : o.engine));
+  SLING_ASSIGN_OR_RETURN(to.source, parse_gradient_source(o.grad));
+  if (!quantized && to.source == GradientSource::kSte)
+    return invalid_argument("model '" + path + "' is not quantized, so it has no straight-through gradient; use --grad float or fd");
+  const Shape shape = model.graph.input_shape();
+  to.fd_step = o.fd_step;
+  // Keyword-spotting models read MLPerf MFCCs: the attack works on the waveform in front.
+  const bool mfcc_model = shape == Shape{49, 10, 1};
+  const bool image = shape.size() == 3 && (shape[2] == 1 || shape[2] == 3) &&
+                     (!quantized || model.nodes[0].output == image_input_grid());
+  if (!mfcc_model && !image)
+    return invalid_argument("model '" + path + "' takes " + shape_to_string(shape) +
+                            ", neither 8-bit images in [0, 1] nor 49x10x1 MFCC features, so no attack domain fits it");
+  to.domain = mfcc_model ? InputDomain{-std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity(), 0.0f}
+                         : image_domain();
+  auto target = make_model_target(model, to);
+  if (!target.ok()) return target.status().with_context("model '" + path + "'");
+  if (!mfcc_model) return target;
+  return make_waveform_target(std::move(*target));
+}
+
+// The attacked target: a model file, or an ensemble file (*.json) of model files.
+Result<std::unique_ptr<Target>> build_target(const AttackCliOptions& o, LoadedModels& loaded, ModelTargetOptions& to) {
+  std::vector<std::string> paths{o.model};
+  if (is_ensemble_path(o.model)) {
+    SLING_ASSIGN_OR_RETURN(EnsembleSpec spec, load_ensemble_spec(o.model));
+    paths = spec.members;
+    loaded.combine = spec.combine;
+  }
+  std::vector<std::unique_ptr<Target>> targets;
+  for (const std::string& path : paths) {
+    SLING_ASSIGN_OR_RETURN(QuantizedModel m, load_any_model_arg(path));
+    loaded.models.push_back(std::make_unique<QuantizedModel>(std::move(m)));
+    SLING_ASSIGN_OR_RETURN(auto t, model_target(path, *loaded.models.back(), o, to));
+    targets.push_back(std::move(t));
+  }
+  if (targets.size() == 1) return std::move(targets[0]);
+  return make_ensemble_target(std::move(targets), loaded.combine);
+}
+
+// The universal patch's protocol: train it on the training split (never on the images it
+// is judged on), save it next to the report, then paste it onto the test images.
+Status train_patch(const AttackCliOptions& o, const AttackParams& p, Target& target, PatchAttack& attack) {
+  const Shape shape = target.input_shape();
+  SLING_ASSIGN_OR_RETURN(Dataset train, load_data_arg(o.data, "train", o.patch_train_n, shape));
+  if (o.data == "housenum") snap_to_domain(train.inputs, image_domain());
+  std::printf("training a universal patch on %lld '%s' training samples\n", static_cast<long long>(train.size()),
+              o.data.c_str());
+  std::fflush(stdout);
+  Rng rng(p.seed ^ 0x5041544348ull);  // "PATCH": a stream of its own, fixed by the seed
+  SLING_RETURN_IF_ERROR(attack.train(target, train, p, rng));
+  const std::string path = o.json + ".patch.png";
+  SLING_RETURN_IF_ERROR(save_png(attack.patch(), path));
+  std::printf("patch written to %s\n", path.c_str());
   return Status::Ok();
 }
 
 Status run_attack(const AttackCliOptions& o) {
   SLING_ASSIGN_OR_RETURN(AttackParams p, params_from(o));
   SLING_ASSIGN_OR_RETURN(auto attack, make_attack(o.attack));
-  SLING_ASSIGN_OR_RETURN(QuantizedModel model, load_any_model_arg(o.model));
+  LoadedModels loaded;
   ModelTargetOptions to;
-  const bool quantized = !model.nodes.empty();
-  SLING_ASSIGN_OR_RETURN(to.engine, parse_engine(o.engine.empty() ? (quantized ? "int8-ref" : "float") : o.engine));
-  SLING_ASSIGN_OR_RETURN(to.source, parse_gradient_source(o.grad));
-  if (!quantized && to.source == GradientSource::kSte)
-    return invalid_argument("model '" + o.model + "' is not quantized, so it has no straight-through gradient; use --grad float or fd");
-  const Shape shape = model.graph.input_shape();
-  const bool image = shape.size() == 3 && (shape[2] == 1 || shape[2] == 3) && (!quantized || model.nodes[0].output == image_input_grid());
-  if (!image)
-    return unimplemented("attacks on non-image inputs (input " + shape_to_string(shape) +
-                         ") need the waveform front end, which is not built yet; attack an image model");
-  to.domain = image_domain();
-  to.fd_step = o.fd_step;
-  SLING_ASSIGN_OR_RETURN(auto target, make_model_target(model, to));
+  SLING_ASSIGN_OR_RETURN(auto target, build_target(o, loaded, to));
+  const Shape shape = target->input_shape();
   SLING_RETURN_IF_ERROR(attack->validate(p, target->num_classes()));
   if (o.json.empty()) return invalid_argument("--json OUT is required: the report (and its records) go there");
   if (!o.save_examples.empty() && !p.pixel_valid)
     return invalid_argument("--save-examples writes 8-bit PNGs, which only reproduce pixel-valid examples; drop --no-pixel-valid");
-  SLING_ASSIGN_OR_RETURN(Dataset data, load_data_arg(o.data, "test", o.n, shape));
-  if (p.pixel_valid && !on_domain_grid(data.inputs, to.domain))
-    return invalid_argument("the '" + o.data + "' inputs are not 8-bit images (values off the k/255 grid); use "
-                            "--no-pixel-valid to attack them as continuous inputs");
+  const bool audio = shape.size() == 1;
+  Dataset data;
+  if (audio) {
+    SLING_ASSIGN_OR_RETURN(data, load_waveform_data_arg(o.data, "test", o.n));
+  } else {
+    SLING_ASSIGN_OR_RETURN(data, load_data_arg(o.data, "test", o.n, shape));
+    // Generated house numbers are rendered in float; a camera delivers 8-bit pixels.
+    if (o.data == "housenum") snap_to_domain(data.inputs, image_domain());
+  }
+  if (p.pixel_valid && !on_domain_grid(data.inputs, target->domain()))
+    return invalid_argument(std::string("the '") + o.data + "' inputs are not " +
+                            (audio ? "16-bit audio (values off the k/32768 grid)" : "8-bit images (values off the k/255 grid)") +
+                            "; use --no-pixel-valid to attack them as continuous inputs");
 
   const std::string records_path = o.json + ".records.jsonl";
   const nlohmann::json header = {{"slingshot_attack_records", 1}, {"attack", o.attack}, {"model", o.model},
-                                 {"data", o.data}, {"n", data.size()}, {"engine", engine_name(to.engine)},
+                                 {"data", o.data}, {"n", data.size()}, {"engine", target->engine_name()},
                                  {"gradient_source", gradient_source_name(to.source)}, {"params", params_json(p)},
-                                 {"fd_step", o.fd_step}};
+                                 {"fd_step", o.fd_step}, {"patch_train_n", o.patch_train_n}};
   Progress done;
   if (o.resume) {
     SLING_ASSIGN_OR_RETURN(done, load_progress(records_path, header));
@@ -236,6 +318,7 @@ Status run_attack(const AttackCliOptions& o) {
       std::printf("note: %s exists and is replaced (pass --resume to continue it instead)\n", records_path.c_str());
     SLING_RETURN_IF_ERROR(write_file_atomic(records_path, header.dump() + "\n"));
   }
+  if (o.attack == "patch") SLING_RETURN_IF_ERROR(train_patch(o, p, *target, static_cast<PatchAttack&>(*attack)));
   if (!o.save_examples.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(o.save_examples, ec);
@@ -243,7 +326,7 @@ Status run_attack(const AttackCliOptions& o) {
   }
   std::printf("%s (%s) on %lld '%s' samples: engine %s, gradients %s, L%s eps %g%s, seed %llu\n", o.attack.c_str(),
               attack_family_name(attack->family()), static_cast<long long>(data.size()), o.data.c_str(),
-              engine_name(to.engine), gradient_source_name(to.source), norm_name(p.norm), p.eps,
+              target->engine_name().c_str(), gradient_source_name(to.source), norm_name(p.norm), p.eps,
               p.targeted ? ", targeted" : "", static_cast<unsigned long long>(p.seed));
   std::fflush(stdout);
 
@@ -267,6 +350,7 @@ Status run_attack(const AttackCliOptions& o) {
                                        {"fd_evaluations", out.counts.fd_evaluations}}},
                            {"seconds", out.seconds},
                            {"zero_density", out.zero_density},
+                           {"notes", out.notes},
                            {"records", nlohmann::json::array()}};
     for (const ExampleRecord& r : out.records) line["records"].push_back(record_json(r));
     if (!o.save_examples.empty()) SLING_RETURN_IF_ERROR(save_examples(o.save_examples, out, shape));
@@ -295,6 +379,7 @@ Status run_attack(const AttackCliOptions& o) {
   report["seconds"] = done.seconds;
   report["gradient_zero_density"] = nullptr;
   if (done.zero_density_batches) report["gradient_zero_density"] = done.zero_density_sum / done.zero_density_batches;
+  report["notes"] = done.notes;
   report["examples"] = nlohmann::json::array();
   for (const ExampleRecord& r : done.records) report["examples"].push_back(record_json(r));
   SLING_RETURN_IF_ERROR(write_file_atomic(o.json, report.dump(1) + "\n"));
@@ -307,6 +392,7 @@ Status run_attack(const AttackCliOptions& o) {
               static_cast<long long>(done.counts.gradients),
               done.counts.fd_evaluations ? (", " + std::to_string(done.counts.fd_evaluations) + " fd evaluations").c_str() : "",
               done.seconds, o.json.c_str());
+  for (const std::string& note : done.notes) std::printf("note: %s\n", note.c_str());
   return Status::Ok();
 }
 
@@ -315,7 +401,10 @@ Status run_attack(const AttackCliOptions& o) {
 void register_attack(CLI::App& app, CommandList& out) {
   auto o = std::make_shared<AttackCliOptions>();
   CLI::App* sub = app.add_subcommand("attack", "Run an adversarial attack, judged on the deployed engine");
-  sub->add_option("--model", o->model, "Model file (quantized for the integer engines)")->required();
+  sub->add_option("--model", o->model,
+                  "Model file (quantized for the integer engines), or an ensemble file (*.json, e.g. "
+                  "models/housenum/resnet8_multibit_ensemble.json)")
+      ->required();
   sub->add_option("--data", o->data, "Dataset (test split): shapes, housenum, cifar10:, folder:, labels:CSV")
       ->capture_default_str();
   std::string names;
@@ -338,9 +427,12 @@ void register_attack(CLI::App& app, CommandList& out) {
   sub->add_option("--seed", o->seed, "Seed of every random choice")->capture_default_str();
   sub->add_option("--max-queries", o->max_queries, "Black-box query budget per sample")->capture_default_str();
   sub->add_option("--set", o->settings, "Attack-specific setting key=value (repeatable)");
+  sub->add_option("--patch-train-n", o->patch_train_n, "patch: training-split images the universal patch is trained on")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   sub->add_option("--fd-step", o->fd_step, "Finite-difference step for --grad fd (0: one grid step)");
   sub->add_flag("--no-pixel-valid", o->no_pixel_valid, "Let iterates leave the 8-bit grid (not reproducible on an MCU)");
-  sub->add_option("--save-examples", o->save_examples, "Write each attacked example as a PNG here");
+  sub->add_option("--save-examples", o->save_examples, "Write each attacked example here (PNG, or WAV for keyword models)");
   sub->add_flag("--resume", o->resume, "Continue an interrupted run from OUT.records.jsonl");
   sub->add_option("--max-batches", o->max_batches, "Stop after this many batches (resume later with --resume)")
       ->check(CLI::Range(1, 1 << 30));

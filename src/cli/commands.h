@@ -61,6 +61,10 @@ Result<QuantizedModel> load_any_model_arg(const std::string& path, nlohmann::jso
 // WAV clips become MFCCs for 49x10x1 models); for those the files themselves are the split.
 Result<Dataset> load_data_arg(const std::string& spec, const std::string& split, int count, const Shape& sample_shape);
 
+// Raw 16-bit 16 kHz one-second clips for waveform attacks on keyword models: "keywords"
+// (generated, snapped to 16-bit PCM as a microphone delivers it) or "labels:CSV" of WAVs.
+Result<Dataset> load_waveform_data_arg(const std::string& spec, const std::string& split, int count);
+
 // Parses "32x32x3" (or "49x10x1", "64") into a per-sample shape.
 Result<Shape> parse_shape_arg(const std::string& text);
 

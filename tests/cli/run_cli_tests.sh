@@ -204,6 +204,27 @@ expect_error "unknown attack" "unknown attack 'deepfoo'" "$bin" attack --model q
 expect_error "bad setting" "has no setting 'momentum'" "$bin" attack --model q8.safetensors --attack mifgsm --set momentum=1 --json x.json
 expect_error "ste on a float model" "has no straight-through gradient" "$bin" attack --model demo/tiny.safetensors --attack pgd --json x.json
 
+# Waveform attacks on the keyword model: saved WAVs reproduce the reported int8 predictions.
+expect_ok "fgsm on keyword waveforms" "$bin" attack --model "$repo/models/keywords/dscnn_int8.safetensors" \
+  --data "labels:$repo/models/keywords/eval/y_labels.csv" --attack fgsm --eps 0.003 --n 12 --json kw.json --save-examples kwadv
+"${PYTHON:-/usr/bin/python3}" - <<'PY' && pass "keyword attack report and WAV labels" || fail "keyword report: $(head -c 400 kw.json)"
+import json
+r = json.load(open("kw.json"))
+assert r["engine"] == "mfcc + int8-ref" and r["robust_accuracy"] < r["clean_accuracy"], r["robust_accuracy"]
+assert all(e["linf"] <= 0.003 + 1e-7 for e in r["examples"])
+with open("kwadv/y_labels.csv", "w") as f:
+    for e in r["examples"]:
+        if e["attacked"]:
+            f.write(f"{e['index']:06d}_label{e['label']}_adv{e['adversarial_prediction']}.wav,12,{e['adversarial_prediction']}\n")
+PY
+expect_ok "saved WAVs re-evaluated" "$bin" eval --model "$repo/models/keywords/dscnn_int8.safetensors" --data labels:kwadv/y_labels.csv --json
+grep -q '"accuracy":1.0' out.txt && pass "saved WAVs give the reported int8 predictions bit for bit" || fail "saved WAVs: $(cat out.txt)"
+# Bernhard et al.'s multi-bitwidth ensemble from the zoo.
+expect_ok "pgd on the multi-bitwidth ensemble" "$bin" attack --model "$repo/models/housenum/resnet8_multibit_ensemble.json" \
+  --data "labels:$repo/models/housenum/eval/y_labels.csv" --attack pgd --eps 2/255 --n 8 --engine int8-simd --json ens.json
+grep -q '"engine": "mean_probability ensemble of int8-simd int8-simd int8-simd int8-simd"' ens.json &&
+  pass "ensemble report names its members' engines" || fail "ensemble: $(head -c 300 ens.json)"
+
 # The shipped zoo models on their committed evaluation sets: they load, the integer
 # engines agree exactly, and accuracy stays where the model cards put it.
 zoo_accuracy() {  # MODEL CSV COUNT MIN_ACCURACY

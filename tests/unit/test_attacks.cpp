@@ -343,3 +343,53 @@ TEST_CASE("the evaluation refuses an attack that leaves the threat model") {
   REQUIRE(!r.ok());
   CHECK(contains(r.status(), "left the eps-ball"));
 }
+
+TEST_CASE("autoattack: at least as strong as APGD-CE, and its sanity checks catch masked gradients") {
+  auto target = int8_target();
+  AttackParams p;
+  p.eps = 6.0f / 255;
+  p.max_iter = 10;
+  p.max_queries = 300;
+  p.extra["n_target_classes"] = 2;
+  const AttackSummary aa = run("autoattack", p, *target);
+  AttackParams ce = p;
+  ce.extra.clear();
+  const AttackSummary apgd = run("apgd-ce", ce, *target);
+  CHECK(aa.robust_accuracy <= apgd.robust_accuracy);
+  CHECK(aa.robust_accuracy < noise_accuracy(*target, p.eps) - 0.3);
+
+  // A target whose gradients are all zero (perfect gradient masking): the white-box stages
+  // fail, Square does not, and both checks say so.
+  struct Masked final : Target {
+    explicit Masked(std::unique_ptr<Target> inner) : inner_(std::move(inner)) {}
+    Shape input_shape() const override { return inner_->input_shape(); }
+    int num_classes() const override { return inner_->num_classes(); }
+    InputDomain domain() const override { return inner_->domain(); }
+    std::string engine_name() const override { return inner_->engine_name(); }
+    GradientSource gradient_source() const override { return GradientSource::kSte; }
+    Status predict_uncounted(const Tensor& x, Tensor& logits) override { return inner_->predict(x, logits); }
+    Status loss_grad_uncounted(const Tensor& x, const Objective& o, Tensor& value, Tensor& grad) override {
+      SLING_RETURN_IF_ERROR(inner_->loss_grad(x, o, value, grad));
+      grad.fill(0.0f);
+      return Status::Ok();
+    }
+    std::unique_ptr<Target> inner_;
+  } masked(int8_target());
+  AttackParams big = p;
+  big.eps = 16.0f / 255;
+  big.max_queries = 1000;
+  auto attack = make_attack("autoattack").value();
+  auto out = attack_batch(*attack, masked, clean_inputs(), fixture().test.labels, 0, big);
+  REQUIRE_MESSAGE(out.ok(), out.status().message());
+  std::string notes;
+  for (const std::string& n : out->notes) notes += n + "\n";
+  CAPTURE(notes);
+  CHECK(notes.find("gradient masking") != std::string::npos);
+  CHECK(notes.find("exactly zero") != std::string::npos);
+  CHECK(summarize(out->records).success_rate > 0.3);
+  AttackParams targeted = p;
+  targeted.targeted = true;
+  auto bad = attack_batch(*attack, *target, clean_inputs(), fixture().test.labels, 0, targeted);
+  REQUIRE(!bad.ok());
+  CHECK(contains(bad.status(), "autoattack is untargeted"));
+}

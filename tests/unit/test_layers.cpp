@@ -247,6 +247,8 @@ TEST_CASE("layer registry builds every type and rejects bad hyper-parameters") {
       hyper = {{"pool", {2, 2}}, {"strides", {2, 2}}, {"padding", "valid"}};
     else if (type == "fake_quant")
       hyper = {{"scale", 0.25}, {"zero_point", -3}, {"qmin", -8}, {"qmax", 7}};
+    else if (type == "activation_quant")
+      hyper = {{"bits", 4}};
     auto layer = make_layer(type, hyper);
     INFO(type, ": ", layer.status().to_string());
     REQUIRE(layer.ok());
@@ -263,6 +265,10 @@ TEST_CASE("layer registry builds every type and rejects bad hyper-parameters") {
   auto missing = make_layer("dense", {{"units", 2}, {"use_bias", true}});
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.status().message().find("missing field 'in_features'") != std::string::npos);
+
+  auto bad_bits = make_layer("activation_quant", {{"bits", 9}});
+  REQUIRE_FALSE(bad_bits.ok());
+  CHECK(bad_bits.status().message().find("bits") != std::string::npos);
 
   auto bad_pad = make_layer("max_pool2d", {{"pool", {2, 2}}, {"strides", {2, 2}}, {"padding", "full"}});
   REQUIRE_FALSE(bad_pad.ok());

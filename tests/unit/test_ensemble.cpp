@@ -1,0 +1,172 @@
+// Ensemble targets (Bernhard et al.'s multi-bitwidth ensemble): the combined logits are
+// the log of the members' mean probability, the chained gradient matches finite
+// differences of the combined objective, and ensemble files parse strictly.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "attacks/evaluate.h"
+#include "data/synthetic_shapes.h"
+#include "defenses/ensemble.h"
+#include "model/builders.h"
+#include "quant/post_training.h"
+#include "train/trainer.h"
+
+using namespace slingshot;
+
+namespace {
+
+bool contains(const Status& s, const std::string& text) { return s.message().find(text) != std::string::npos; }
+
+struct Members {
+  Dataset test;
+  std::vector<QuantizedModel> models;  // int8, int4 and ternary quantizations of two trained CNNs
+};
+
+const Members& members() {
+  static const Members m = [] {
+    Members out;
+    const Dataset train_set = *make_shapes_dataset(2000, 16, 41);
+    out.test = *make_shapes_dataset(32, 16, 42);
+    for (uint64_t seed : {1, 2}) {
+      Graph g = build_tiny_cnn(4, {16, 16, 3}).value();
+      init_params(g, seed);
+      TrainConfig cfg;
+      cfg.epochs = 5;
+      cfg.seed = seed;
+      REQUIRE(train(g, train_set, nullptr, cfg).ok());
+      QuantizeOptions o;
+      o.weights = seed == 1 ? WeightScheme::kInt8 : WeightScheme::kInt4;
+      out.models.push_back(quantize_post_training(g, train_set.inputs, o).value());
+    }
+    return out;
+  }();
+  return m;
+}
+
+std::unique_ptr<Target> ensemble(GradientSource source, EnsembleCombine combine) {
+  std::vector<std::unique_ptr<Target>> targets;
+  for (const QuantizedModel& m : members().models) {
+    ModelTargetOptions o;
+    o.engine = EngineKind::kInt8Ref;
+    o.source = source;
+    targets.push_back(make_model_target(m, o).value());
+  }
+  return make_ensemble_target(std::move(targets), combine).value();
+}
+
+Tensor first(int64_t n) {
+  const Tensor& x = members().test.inputs;
+  Tensor out({n, 16, 16, 3});
+  std::copy(x.data(), x.data() + out.numel(), out.data());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("ensemble: logits are the log mean probability of the members' deployed logits") {
+  auto e = ensemble(GradientSource::kSte, EnsembleCombine::kMeanProbability);
+  const Tensor x = first(6);
+  Tensor combined;
+  REQUIRE(e->predict(x, combined).ok());
+  std::vector<Tensor> z(2);
+  for (size_t m = 0; m < 2; ++m) {
+    auto engine = make_engine(EngineKind::kInt8Ref, members().models[m]).value();
+    REQUIRE(engine->predict(x, z[m]).ok());
+  }
+  for (int64_t r = 0; r < 6; ++r) {
+    for (int64_t j = 0; j < 4; ++j) {
+      double mean = 0;
+      for (size_t m = 0; m < 2; ++m) {
+        double sum = 0;
+        for (int64_t k = 0; k < 4; ++k) sum += std::exp(z[m][r * 4 + k]);
+        mean += std::exp(z[m][r * 4 + j]) / sum / 2;
+      }
+      CHECK(combined[r * 4 + j] == doctest::Approx(std::log(mean)).epsilon(1e-4));
+    }
+  }
+  CHECK(e->counts().predictions == 6);
+  CHECK(e->engine_name() == "mean_probability ensemble of int8-ref int8-ref");
+}
+
+TEST_CASE("ensemble: the chained gradient matches finite differences of the combined objective") {
+  for (EnsembleCombine combine : {EnsembleCombine::kMeanProbability, EnsembleCombine::kMeanLogits}) {
+    CAPTURE(ensemble_combine_name(combine));
+    auto e = ensemble(GradientSource::kFloat, combine);
+    const Tensor x = first(2);
+    const std::vector<int> labels{members().test.labels[0], members().test.labels[1]};
+    const Objective o{LossKind::kCrossEntropy, labels, {}};
+    Tensor value, grad;
+    REQUIRE(e->loss_grad(x, o, value, grad).ok());
+    // Directional derivative along a random direction, by central differences on the
+    // ensemble's differentiable (float) logits.
+    Rng rng(3);
+    Tensor dir(x.shape());
+    for (int64_t i = 0; i < dir.numel(); ++i) dir[i] = rng.uniform(-1.0f, 1.0f);
+    const float h = 1e-3f;
+    Tensor xp = x, xm = x, lp, lm, vp, vm;
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      xp[i] += h * dir[i];
+      xm[i] -= h * dir[i];
+    }
+    REQUIRE(e->differentiable_logits(xp, lp).ok());
+    REQUIRE(attack_objective(lp, o, vp, nullptr).ok());
+    REQUIRE(e->differentiable_logits(xm, lm).ok());
+    REQUIRE(attack_objective(lm, o, vm, nullptr).ok());
+    const int64_t per = x.numel() / 2;
+    for (int s = 0; s < 2; ++s) {
+      double analytic = 0;
+      for (int64_t i = 0; i < per; ++i) analytic += static_cast<double>(grad[s * per + i]) * dir[s * per + i];
+      CHECK(analytic == doctest::Approx((vp[s] - vm[s]) / (2 * h)).epsilon(0.05));
+    }
+  }
+}
+
+TEST_CASE("ensemble: attacks run through it, and members must agree") {
+  auto e = ensemble(GradientSource::kSte, EnsembleCombine::kMeanProbability);
+  auto pgd = make_attack("pgd").value();
+  AttackParams p;
+  p.eps = 8.0f / 255;
+  Tensor x = members().test.inputs;
+  snap_to_domain(x, image_domain());
+  auto out = attack_batch(*pgd, *e, x, members().test.labels, 0, p);
+  REQUIRE_MESSAGE(out.ok(), out.status().message());
+  const AttackSummary s = summarize(out->records);
+  CHECK(s.clean_accuracy >= 0.8);
+  CHECK(s.robust_accuracy < s.clean_accuracy - 0.3);
+
+  std::vector<std::unique_ptr<Target>> one;
+  ModelTargetOptions o;
+  one.push_back(make_model_target(members().models[0], o).value());
+  CHECK(contains(make_ensemble_target(std::move(one)).status(), "at least 2 members"));
+}
+
+TEST_CASE("ensemble files: strict keys, paths relative to the file") {
+  const std::string dir = "ensemble_spec_test";
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& text) {
+    std::ofstream(dir + "/e.json") << text;
+    return load_ensemble_spec(dir + "/e.json");
+  };
+  auto ok = write(R"({"format": "slingshot-ensemble", "version": 1, "combine": "mean_logits",
+                      "members": ["a.safetensors", "../b.safetensors"]})");
+  REQUIRE(ok.ok());
+  CHECK(ok->combine == EnsembleCombine::kMeanLogits);
+  CHECK(ok->members[0] == dir + "/a.safetensors");
+  CHECK(ok->members[1] == "b.safetensors");
+  CHECK(contains(write(R"({"format": "slingshot-ensemble", "version": 1, "members": ["a"]})").status(),
+                 "at least 2 model files"));
+  CHECK(contains(write(R"({"format": "slingshot-ensemble", "version": 1, "memebrs": []})").status(),
+                 "unknown key 'memebrs'"));
+  CHECK(contains(write(R"({"format": "x", "version": 1, "members": ["a", "b"]})").status(), "'format' must be"));
+  CHECK(contains(write(R"({"format": "slingshot-ensemble", "version": 1, "combine": "vote", "members": ["a", "b"]})").status(),
+                 "'combine' must be"));
+  CHECK(contains(write("[1, 2").status(), "is not a JSON object"));
+  CHECK(contains(load_ensemble_spec(dir + "/missing.json").status(), "missing.json"));
+  CHECK(is_ensemble_path("models/x.json"));
+  CHECK(!is_ensemble_path("models/x.safetensors"));
+  std::filesystem::remove_all(dir);
+}
