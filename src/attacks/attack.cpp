@@ -91,7 +91,9 @@ Status Attack::validate(const AttackParams& p, int num_classes) const {
                             " (supported: " + list + ")");
   }
   const std::vector<std::string> keys = extra_keys();
-  for (const auto& [key, value] : p.extra) {
+  for (const auto& setting : p.extra) {
+    const std::string& key = setting.first;  // named, not a structured binding: clang 14 cannot capture those
+    const double value = setting.second;
     const bool known = std::any_of(keys.begin(), keys.end(),
                                    [&](const std::string& k) { return k.substr(0, k.find('=')) == key; });
     if (!known) {

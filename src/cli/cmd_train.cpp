@@ -136,12 +136,12 @@ Status run_training(const TrainRunOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   const int first_epoch = progress.epochs_done;
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
-  auto on_step = [&](int epoch, int step, int steps, double loss) {
+  auto on_step = [&](int epoch, int step, int steps, double loss, double accuracy) {
     const double done = static_cast<double>(epoch - 1 - first_epoch) * steps + step;
     const double total = static_cast<double>(cfg.epochs - first_epoch) * steps;
     const double eta = elapsed() / done * (total - done);
     char detail[128];
-    std::snprintf(detail, sizeof detail, "epoch %d/%d loss %.4f ETA %s", epoch, cfg.epochs, loss,
+    std::snprintf(detail, sizeof detail, "epoch %d/%d loss %.4f acc %.3f ETA %s", epoch, cfg.epochs, loss, accuracy,
                   format_duration(eta).c_str());
     bar.update((static_cast<double>(epoch - 1) * steps + step) / (static_cast<double>(cfg.epochs) * steps), detail);
     return true;

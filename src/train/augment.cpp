@@ -11,6 +11,7 @@ Status validate_augment_config(const AugmentConfig& c) {
   if (c.max_shift_y < 0 || c.max_shift_x < 0) return invalid_argument("augmentation shifts must be >= 0");
   if (!(c.brightness >= 0 && c.brightness <= 1)) return invalid_argument("augmentation brightness must be in [0, 1]");
   if (!(c.contrast >= 0 && c.contrast <= 1)) return invalid_argument("augmentation contrast must be in [0, 1]");
+  if (!(c.noise >= 0 && c.noise <= 1)) return invalid_argument("augmentation noise must be in [0, 1]");
   return Status::Ok();
 }
 
@@ -52,6 +53,9 @@ Status augment_batch(Tensor& batch, const AugmentConfig& config, Rng& rng) {
       const float m = static_cast<float>(mean / static_cast<double>(per));
       for (int64_t e = 0; e < per; ++e) x[e] = (x[e] - m) * gain + m + bright;
     }
+    // Noise draws come last and only when enabled, so recipes without it keep their streams.
+    if (config.noise > 0)
+      for (int64_t e = 0; e < per; ++e) x[e] += config.noise * rng.normal();
     if (config.clip_to_unit)
       for (int64_t e = 0; e < per; ++e) x[e] = std::clamp(x[e], 0.0f, 1.0f);
   }

@@ -1,5 +1,6 @@
-// Per-sample augmentation of NHWC training batches: random translation (zero fill),
-// optional horizontal flip, and brightness / contrast jitter clipped to [0, 1].
+// Per-sample augmentation of NHWC training batches: random translation (zero fill; the
+// pad-and-crop of CIFAR-style training), optional horizontal flip, brightness / contrast
+// jitter and additive Gaussian noise, clipped to [0, 1].
 // Digits must not be flipped, so flipping is off by default; audio features use the
 // translation along time only (max_shift_x = 0).
 #pragma once
@@ -16,10 +17,11 @@ struct AugmentConfig {
   bool horizontal_flip = false;  // mirror half of the samples
   float brightness = 0.0f;       // add a value drawn from [-b, b] (images in [0, 1])
   float contrast = 0.0f;         // scale around the sample mean by a factor in [1 - c, 1 + c]
+  float noise = 0.0f;            // add Gaussian noise of this standard deviation to every value
   bool clip_to_unit = true;      // clip the result to [0, 1] (off for features such as MFCCs)
 
   bool enabled() const {
-    return max_shift_y > 0 || max_shift_x > 0 || horizontal_flip || brightness > 0 || contrast > 0;
+    return max_shift_y > 0 || max_shift_x > 0 || horizontal_flip || brightness > 0 || contrast > 0 || noise > 0;
   }
 };
 

@@ -165,6 +165,7 @@ Result<Recipe> parse_recipe(const nlohmann::json& j, const std::string& base_dir
     SLING_RETURN_IF_ERROR(f.boolean("horizontal_flip", t.augment.horizontal_flip));
     SLING_RETURN_IF_ERROR(f.number("brightness", t.augment.brightness));
     SLING_RETURN_IF_ERROR(f.number("contrast", t.augment.contrast));
+    SLING_RETURN_IF_ERROR(f.number("noise", t.augment.noise));
     SLING_RETURN_IF_ERROR(f.boolean("clip_to_unit", t.augment.clip_to_unit));
     SLING_RETURN_IF_ERROR(f.finish());
   }

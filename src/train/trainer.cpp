@@ -264,7 +264,9 @@ Result<std::vector<EpochReport>> train(Graph& graph, Optimizer& optimizer, const
       qat.restore();  // the gradient of the quantized weights updates the masters (STE)
       graph.update_running_stats(ws, config.bn_momentum);
       optimizer.step(graph, ws.param_grads, learning_rate_at(config, step, total_steps, warmup_steps));
-      if (on_step && !on_step(epoch, s + 1, steps_per_epoch, loss)) return reports;
+      if (on_step && !on_step(epoch, s + 1, steps_per_epoch, loss,
+                              static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(seen, 1))))
+        return reports;
     }
     rep.train_loss /= static_cast<double>(std::max<int64_t>(seen, 1));
     rep.train_accuracy = static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(seen, 1));

@@ -68,8 +68,9 @@ struct TrainProgress {
   std::vector<EpochReport> history;  // their reports
 };
 
-// Called after each step with (epoch, step, steps_per_epoch, loss); return false to stop.
-using StepCallback = std::function<bool(int, int, int, double)>;
+// Called after each step with (epoch, step, steps_per_epoch, loss, running training
+// accuracy of the epoch so far); return false to stop.
+using StepCallback = std::function<bool(int, int, int, double, double)>;
 // Called after each completed epoch with every report so far (the last is the new one),
 // e.g. to checkpoint; a failed status stops training.
 using EpochCallback = std::function<Status(const std::vector<EpochReport>&, const Optimizer&)>;

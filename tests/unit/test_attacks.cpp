@@ -7,85 +7,37 @@
 #include <cmath>
 #include <string>
 
+#include "attack_test_support.h"
 #include "attacks/evaluate.h"
 #include "attacks/gradient_steps.h"
 #include "attacks/objective.h"
 #include "attacks/target.h"
-#include "data/synthetic_shapes.h"
-#include "model/builders.h"
-#include "quant/post_training.h"
-#include "train/trainer.h"
 
 using namespace slingshot;
+using namespace slingshot::attack_test;
 
 namespace {
 
-bool contains(const Status& s, const std::string& text) { return s.message().find(text) != std::string::npos; }
-
-struct Fixture {
-  Dataset train, test;
-  QuantizedModel int8;
-};
-
-// A tiny CNN trained on the generated shapes (16x16x3, 4 classes), int8 PTQ.
-const Fixture& fixture() {
-  static const Fixture f = [] {
-    Fixture out;
-    out.train = *make_shapes_dataset(3000, 16, 31);
-    out.test = *make_shapes_dataset(64, 16, 32);
-    Graph g = build_tiny_cnn(4, {16, 16, 3}).value();
-    init_params(g, 7);
-    TrainConfig cfg;
-    cfg.epochs = 6;
-    cfg.seed = 8;
-    REQUIRE(train(g, out.train, nullptr, cfg).ok());
-    out.int8 = quantize_post_training(g, out.train.inputs, {}).value();
-    return out;
-  }();
-  return f;
-}
+// The tiny CNN trained on the generated shapes (16x16x3, 4 classes), int8 PTQ.
+const ShapesFixture& fixture() { return shapes_fixture(); }
 
 std::unique_ptr<Target> int8_target(GradientSource source = GradientSource::kSte) {
-  ModelTargetOptions o;
-  o.engine = EngineKind::kInt8Ref;
-  o.source = source;
-  auto t = make_model_target(fixture().int8, o);
-  REQUIRE_MESSAGE(t.ok(), t.status().message());
-  return std::move(*t);
+  return model_target(fixture().int8, EngineKind::kInt8Ref, source);
 }
 
 // The test inputs snapped to the 8-bit grid (the generator's images are on it already).
-Tensor clean_inputs() {
-  Tensor x = fixture().test.inputs;
-  snap_to_domain(x, image_domain());
-  return x;
-}
+Tensor clean_inputs() { return grid_samples(fixture().test.inputs); }
 
 AttackSummary run(const std::string& name, const AttackParams& p, Target& target, Tensor* x_adv = nullptr) {
-  auto attack = make_attack(name);
-  REQUIRE(attack.ok());
-  auto out = attack_batch(**attack, target, clean_inputs(), fixture().test.labels, 0, p);
-  REQUIRE_MESSAGE(out.ok(), out.status().message());
-  if (x_adv) *x_adv = out->x_adv;
-  return summarize(out->records);
+  auto attack = named_attack(name);
+  const BatchOutcome out = run_attack_batch(*attack, target, clean_inputs(), fixture().test.labels, p);
+  if (x_adv) *x_adv = out.x_adv;
+  return summarize(out.records);
 }
 
 // Accuracy on the deployed engine under random sign noise of Linf size eps.
 double noise_accuracy(Target& target, float eps) {
-  Tensor x = clean_inputs(), x0 = x;
-  Rng rng(99);
-  for (int64_t i = 0; i < x.numel(); ++i) x[i] += rng.uniform() < 0.5f ? -eps : eps;
-  project(x, x0, Norm::kLinf, eps, image_domain(), true);
-  Tensor logits;
-  REQUIRE(target.predict(x, logits).ok());
-  int correct = 0;
-  for (int64_t r = 0; r < logits.dim(0); ++r) {
-    int best = 0;
-    for (int k = 1; k < 4; ++k)
-      if (logits[r * 4 + k] > logits[r * 4 + best]) best = k;
-    correct += best == fixture().test.labels[r];
-  }
-  return correct / static_cast<double>(logits.dim(0));
+  return accuracy_under_sign_noise(target, clean_inputs(), fixture().test.labels, eps, 99);
 }
 
 }  // namespace
@@ -271,13 +223,9 @@ TEST_CASE("PGD: L2 and restarts stay in their balls, targeted mode reaches the t
   auto attack = make_attack("pgd").value();
   auto out = attack_batch(*attack, *target, clean_inputs(), fixture().test.labels, 0, t);
   REQUIRE(out.ok());
-  int reached = 0, attacked = 0;
-  for (const ExampleRecord& r : out->records) {
-    CHECK(r.target != r.label);
-    if (!r.attacked) continue;
-    ++attacked;
-    reached += r.adversarial_prediction == r.target;
-  }
+  for (const ExampleRecord& r : out->records) CHECK(r.target != r.label);
+  const TargetedTally tally = tally_targets(out->records);
+  const int attacked = tally.attacked, reached = tally.reached;
   CHECK(attacked > 40);
   CHECK(reached >= attacked * 8 / 10);
   t.target = 2;
@@ -292,9 +240,7 @@ TEST_CASE("attack parameters: every bad value gets an error naming it") {
   auto mi = make_attack("mifgsm").value();
   const Tensor x = clean_inputs();
   auto err = [&](Attack& a, const AttackParams& p, std::span<const int> labels) {
-    auto r = attack_batch(a, *target, x, labels, 0, p);
-    REQUIRE(!r.ok());
-    return r.status();
+    return attack_batch_error(a, *target, x, labels, p);
   };
   const auto& labels = fixture().test.labels;
   AttackParams p;
@@ -321,9 +267,7 @@ TEST_CASE("attack parameters: every bad value gets an error naming it") {
   CHECK(contains(err(*pgd, {}, bad), "label 4 of sample 3 is outside [0, 4)"));
   Tensor off = x;
   off[0] += 0.001f;
-  auto r = attack_batch(*pgd, *target, off, labels, 0, {});
-  REQUIRE(!r.ok());
-  CHECK(contains(r.status(), "not on the input grid"));
+  CHECK(contains(attack_batch_error(*pgd, *target, off, labels, {}), "not on the input grid"));
   CHECK(contains(make_attack("deepfoo").status(), "unknown attack 'deepfoo'"));
 }
 
@@ -339,9 +283,7 @@ TEST_CASE("the evaluation refuses an attack that leaves the threat model") {
     }
   } cheat;
   auto target = int8_target();
-  auto r = attack_batch(cheat, *target, clean_inputs(), fixture().test.labels, 0, {});
-  REQUIRE(!r.ok());
-  CHECK(contains(r.status(), "left the eps-ball"));
+  CHECK(contains(attack_batch_error(cheat, *target, clean_inputs(), fixture().test.labels, {}), "left the eps-ball"));
 }
 
 TEST_CASE("autoattack: at least as strong as APGD-CE, and its sanity checks catch masked gradients") {
@@ -360,20 +302,14 @@ TEST_CASE("autoattack: at least as strong as APGD-CE, and its sanity checks catc
 
   // A target whose gradients are all zero (perfect gradient masking): the white-box stages
   // fail, Square does not, and both checks say so.
-  struct Masked final : Target {
-    explicit Masked(std::unique_ptr<Target> inner) : inner_(std::move(inner)) {}
-    Shape input_shape() const override { return inner_->input_shape(); }
-    int num_classes() const override { return inner_->num_classes(); }
-    InputDomain domain() const override { return inner_->domain(); }
-    std::string engine_name() const override { return inner_->engine_name(); }
+  struct Masked final : ForwardingTarget {
+    using ForwardingTarget::ForwardingTarget;
     GradientSource gradient_source() const override { return GradientSource::kSte; }
-    Status predict_uncounted(const Tensor& x, Tensor& logits) override { return inner_->predict(x, logits); }
     Status loss_grad_uncounted(const Tensor& x, const Objective& o, Tensor& value, Tensor& grad) override {
-      SLING_RETURN_IF_ERROR(inner_->loss_grad(x, o, value, grad));
+      SLING_RETURN_IF_ERROR(inner().loss_grad(x, o, value, grad));
       grad.fill(0.0f);
       return Status::Ok();
     }
-    std::unique_ptr<Target> inner_;
   } masked(int8_target());
   AttackParams big = p;
   big.eps = 16.0f / 255;
@@ -389,7 +325,6 @@ TEST_CASE("autoattack: at least as strong as APGD-CE, and its sanity checks catc
   CHECK(summarize(out->records).success_rate > 0.3);
   AttackParams targeted = p;
   targeted.targeted = true;
-  auto bad = attack_batch(*attack, *target, clean_inputs(), fixture().test.labels, 0, targeted);
-  REQUIRE(!bad.ok());
-  CHECK(contains(bad.status(), "autoattack is untargeted"));
+  CHECK(contains(attack_batch_error(*attack, *target, clean_inputs(), fixture().test.labels, targeted),
+                 "autoattack is untargeted"));
 }

@@ -11,12 +11,9 @@
 #include <limits>
 #include <string>
 
+#include "attack_test_support.h"
 #include "attacks/evaluate.h"
 #include "attacks/target.h"
-#include "data/synthetic_shapes.h"
-#include "model/builders.h"
-#include "quant/post_training.h"
-#include "train/trainer.h"
 
 namespace slingshot {
 std::unique_ptr<Attack> make_boundary_attack();
@@ -25,80 +22,37 @@ std::unique_ptr<Attack> make_geoda_attack();
 }  // namespace slingshot
 
 using namespace slingshot;
+using namespace slingshot::attack_test;
 
 namespace {
 
-bool contains(const Status& s, const std::string& text) { return s.message().find(text) != std::string::npos; }
-
-struct Fixture {
-  Dataset train, test;
-  QuantizedModel int8;
-};
-
 // A tiny CNN trained on the generated shapes (16x16x3, 4 classes), int8 PTQ: the same
 // model as test_attacks.cpp.
-const Fixture& fixture() {
-  static const Fixture f = [] {
-    Fixture out;
-    out.train = *make_shapes_dataset(3000, 16, 31);
-    out.test = *make_shapes_dataset(64, 16, 32);
-    Graph g = build_tiny_cnn(4, {16, 16, 3}).value();
-    init_params(g, 7);
-    TrainConfig cfg;
-    cfg.epochs = 6;
-    cfg.seed = 8;
-    REQUIRE(train(g, out.train, nullptr, cfg).ok());
-    out.int8 = quantize_post_training(g, out.train.inputs, {}).value();
-    return out;
-  }();
-  return f;
-}
+const ShapesFixture& fixture() { return shapes_fixture(); }
 
 // Wraps the int8 target (int8-simd) and records what the attack asked of it: every queried input
 // must be a real 8-bit image, and no gradient may be requested.
-class Spy final : public Target {
+class Spy final : public ForwardingTarget {
  public:
-  explicit Spy(std::unique_ptr<Target> inner) : inner_(std::move(inner)) {}
-  Shape input_shape() const override { return inner_->input_shape(); }
-  int num_classes() const override { return inner_->num_classes(); }
-  InputDomain domain() const override { return inner_->domain(); }
-  std::string engine_name() const override { return inner_->engine_name(); }
-  GradientSource gradient_source() const override { return inner_->gradient_source(); }
+  using ForwardingTarget::ForwardingTarget;
   int64_t off_grid = 0;  // queried inputs holding a value off the grid or out of range
 
  protected:
   Status predict_uncounted(const Tensor& x, Tensor& logits) override {
     if (!on_domain_grid(x, domain())) ++off_grid;
-    return inner_->predict(x, logits);
+    return ForwardingTarget::predict_uncounted(x, logits);
   }
-  Status loss_grad_uncounted(const Tensor& x, const Objective& o, Tensor& value, Tensor& grad) override {
-    return inner_->loss_grad(x, o, value, grad);
-  }
-
- private:
-  std::unique_ptr<Target> inner_;
 };
 
 std::unique_ptr<Spy> int8_target() {
-  ModelTargetOptions o;
-  o.engine = EngineKind::kInt8Simd;  // bit-exact with int8-ref, and faster
-  auto t = make_model_target(fixture().int8, o);
-  REQUIRE_MESSAGE(t.ok(), t.status().message());
-  return std::make_unique<Spy>(std::move(*t));
+  // int8-simd: bit-exact with int8-ref, and faster
+  return std::make_unique<Spy>(model_target(fixture().int8, EngineKind::kInt8Simd));
 }
 
 constexpr int kSamples = 8;
 
 // The first `n` test samples, on the 8-bit grid.
-Tensor inputs(int n = kSamples) {
-  const Tensor& all = fixture().test.inputs;
-  Shape s = all.shape();
-  s[0] = n;
-  Tensor x(s);
-  std::copy(all.data(), all.data() + x.numel(), x.data());
-  snap_to_domain(x, image_domain());
-  return x;
-}
+Tensor inputs(int n = kSamples) { return grid_samples(fixture().test.inputs, n); }
 std::vector<int> labels(int n = kSamples) {
   return {fixture().test.labels.begin(), fixture().test.labels.begin() + n};
 }
@@ -108,6 +62,18 @@ struct Config {
   std::unique_ptr<Attack> (*make)();
   Norm norm;
 };
+
+// "name Lnorm": how reports and captures name a configuration.
+std::string config_name(const Config& c) { return std::string(c.name) + " L" + norm_name(c.norm); }
+
+// An unbounded search in the configuration's norm.
+AttackParams unbounded(const Config& c, uint64_t seed) {
+  AttackParams p;
+  p.norm = c.norm;
+  p.eps = std::numeric_limits<float>::infinity();
+  p.seed = seed;
+  return p;
+}
 const Config kConfigs[] = {
     {"boundary", &make_boundary_attack, Norm::kL2},
     {"hopskipjump", &make_hopskipjump_attack, Norm::kL2},
@@ -118,9 +84,7 @@ const Config kConfigs[] = {
 
 BatchOutcome attack(const Config& c, Target& target, const AttackParams& p) {
   auto a = c.make();
-  auto out = attack_batch(*a, target, inputs(), labels(), 0, p);
-  REQUIRE_MESSAGE(out.ok(), out.status().message());
-  return std::move(*out);
+  return run_attack_batch(*a, target, inputs(), labels(), p);
 }
 
 // Median distortion (in `norm`) of the successful examples.
@@ -156,12 +120,7 @@ double noise_accuracy(Target& target, Norm norm, float eps, int draws) {
     project(x, x0, norm, eps, image_domain(), true);
     Tensor logits;
     REQUIRE(target.predict(x, logits).ok());
-    for (int r = 0; r < kSamples; ++r) {
-      int best = 0;
-      for (int k = 1; k < 4; ++k)
-        if (logits[r * 4 + k] > logits[r * 4 + best]) best = k;
-      correct += best == y[r];
-    }
+    correct += count_correct(logits, y);
   }
   return correct / static_cast<double>(kSamples * draws);
 }
@@ -170,13 +129,10 @@ double noise_accuracy(Target& target, Norm norm, float eps, int draws) {
 
 TEST_CASE("decision-based attacks: unbounded searches end far nearer than they start, on the grid, from decisions only") {
   for (const Config& c : kConfigs) {
-    const std::string attack_name = std::string(c.name) + " L" + norm_name(c.norm);
+    const std::string attack_name = config_name(c);
     CAPTURE(attack_name);
     auto target = int8_target();
-    AttackParams p;
-    p.norm = c.norm;
-    p.eps = std::numeric_limits<float>::infinity();
-    p.seed = 5;
+    AttackParams p = unbounded(c, 5);
     // A budget that covers the adversarial start and its first binary search, no more.
     p.max_queries = 25;
     const BatchOutcome start = attack(c, *target, p);
@@ -184,7 +140,7 @@ TEST_CASE("decision-based attacks: unbounded searches end far nearer than they s
     const BatchOutcome out = attack(c, *target, p);
     const AttackSummary s = summarize(out.records);
     const double d_start = median_success_distortion(start, c.norm), d_end = median_success_distortion(out, c.norm);
-    const std::string report = std::string(c.name) + " L" + norm_name(c.norm) + ": success " +
+    const std::string report = attack_name + ": success " +
                                std::to_string(s.success_rate) + " of " + std::to_string(s.attacked) +
                                ", median distortion " + std::to_string(d_start) + " at 25 queries -> " +
                                std::to_string(d_end) + " at " + std::to_string(p.max_queries);
@@ -203,7 +159,7 @@ TEST_CASE("decision-based attacks: at L2 eps 1 (Linf 16/255) they beat random no
   const double gaussian = noise_accuracy(*target, Norm::kL2, 1.0f, 5);
   const double signs = noise_accuracy(*target, Norm::kLinf, 16.0f / 255, 5);
   for (const Config& c : kConfigs) {
-    const std::string attack_name = std::string(c.name) + " L" + norm_name(c.norm);
+    const std::string attack_name = config_name(c);
     CAPTURE(attack_name);
     const bool l2 = c.norm == Norm::kL2;
     AttackParams p;
@@ -223,32 +179,22 @@ TEST_CASE("decision-based attacks: at L2 eps 1 (Linf 16/255) they beat random no
 
 TEST_CASE("decision-based attacks: targeted mode reaches the target; continuous mode works too") {
   for (const Config& c : kConfigs) {
-    const std::string attack_name = std::string(c.name) + " L" + norm_name(c.norm);
+    const std::string attack_name = config_name(c);
     CAPTURE(attack_name);
     auto target = int8_target();
-    AttackParams p;
-    p.norm = c.norm;
-    p.eps = std::numeric_limits<float>::infinity();
-    p.seed = 7;
+    AttackParams p = unbounded(c, 7);
     p.max_queries = 500;
     p.targeted = true;
     const BatchOutcome out = attack(c, *target, p);
-    int attacked = 0, reached = 0;
-    for (const ExampleRecord& r : out.records) {
-      if (!r.attacked) continue;
-      ++attacked;
-      reached += r.adversarial_prediction == r.target;
-    }
+    const TargetedTally tally = tally_targets(out.records);
+    const int attacked = tally.attacked, reached = tally.reached;
     const std::string report = std::to_string(reached) + " of " + std::to_string(attacked) + " reach their target";
     MESSAGE(report);
     CHECK(attacked >= kSamples - 1);
     CHECK(reached >= attacked - 1);
 
     // Off the grid (pixel_valid false) the searches run on continuous values.
-    AttackParams q;
-    q.norm = c.norm;
-    q.eps = std::numeric_limits<float>::infinity();
-    q.seed = 7;
+    AttackParams q = unbounded(c, 7);
     q.max_queries = 500;
     q.pixel_valid = false;
     const BatchOutcome cont = attack(c, *target, q);
@@ -260,14 +206,11 @@ TEST_CASE("decision-based attacks: targeted mode reaches the target; continuous 
 
 TEST_CASE("decision-based attacks: per-sample budgets, eps 0, seeds") {
   for (const Config& c : kConfigs) {
-    const std::string attack_name = std::string(c.name) + " L" + norm_name(c.norm);
+    const std::string attack_name = config_name(c);
     CAPTURE(attack_name);
     auto target = int8_target();
     auto a = c.make();
-    AttackParams p;
-    p.norm = c.norm;
-    p.eps = std::numeric_limits<float>::infinity();
-    p.seed = 3;
+    AttackParams p = unbounded(c, 3);
     p.max_queries = 100;
     const Tensor x = inputs();
     const std::vector<int> y = labels();
@@ -306,11 +249,7 @@ TEST_CASE("decision-based attacks: bad parameters get errors naming them") {
   auto target = int8_target();
   const Tensor x = inputs();
   const std::vector<int> y = labels();
-  auto err = [&](Attack& a, const AttackParams& p) {
-    auto r = attack_batch(a, *target, x, y, 0, p);
-    REQUIRE(!r.ok());
-    return r.status();
-  };
+  auto err = [&](Attack& a, const AttackParams& p) { return attack_batch_error(a, *target, x, y, p); };
   for (const Config& c : kConfigs) {
     const std::string attack_name = c.name;
     CAPTURE(attack_name);

@@ -11,12 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "attack_test_support.h"
 #include "attacks/evaluate.h"
 #include "attacks/target.h"
-#include "data/synthetic_shapes.h"
-#include "model/builders.h"
-#include "quant/post_training.h"
-#include "train/trainer.h"
 
 namespace slingshot {
 std::unique_ptr<Attack> make_deepfool_attack();
@@ -25,62 +22,26 @@ std::unique_ptr<Attack> make_jsma_attack();
 }  // namespace slingshot
 
 using namespace slingshot;
+using namespace slingshot::attack_test;
 
 namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr int64_t kDim = 16 * 16 * 3;
 
-bool contains(const Status& s, const std::string& text) { return s.message().find(text) != std::string::npos; }
-
-struct Fixture {
-  Dataset train, test;
-  QuantizedModel int8;
-};
-
 // A tiny CNN trained on the generated shapes (16x16x3, 4 classes), int8 PTQ (as test_attacks.cpp).
-const Fixture& fixture() {
-  static const Fixture f = [] {
-    Fixture out;
-    out.train = *make_shapes_dataset(3000, 16, 31);
-    out.test = *make_shapes_dataset(64, 16, 32);
-    Graph g = build_tiny_cnn(4, {16, 16, 3}).value();
-    init_params(g, 7);
-    TrainConfig cfg;
-    cfg.epochs = 6;
-    cfg.seed = 8;
-    REQUIRE(train(g, out.train, nullptr, cfg).ok());
-    out.int8 = quantize_post_training(g, out.train.inputs, {}).value();
-    return out;
-  }();
-  return f;
-}
+const ShapesFixture& fixture() { return shapes_fixture(); }
 
-std::unique_ptr<Target> int8_target() {
-  ModelTargetOptions o;
-  o.engine = EngineKind::kInt8Ref;
-  o.source = GradientSource::kSte;
-  auto t = make_model_target(fixture().int8, o);
-  REQUIRE_MESSAGE(t.ok(), t.status().message());
-  return std::move(*t);
-}
+std::unique_ptr<Target> int8_target() { return model_target(fixture().int8, EngineKind::kInt8Ref); }
 
-Tensor clean_inputs() {
-  Tensor x = fixture().test.inputs;
-  snap_to_domain(x, image_domain());
-  return x;
-}
+Tensor clean_inputs() { return grid_samples(fixture().test.inputs); }
 
 BatchOutcome attack(Attack& a, Target& target, const AttackParams& p) {
-  auto out = attack_batch(a, target, clean_inputs(), fixture().test.labels, 0, p);
-  REQUIRE_MESSAGE(out.ok(), out.status().message());
-  return std::move(*out);
+  return run_attack_batch(a, target, clean_inputs(), fixture().test.labels, p);
 }
 
 Status attack_error(Attack& a, Target& target, const AttackParams& p) {
-  auto out = attack_batch(a, target, clean_inputs(), fixture().test.labels, 0, p);
-  REQUIRE(!out.ok());
-  return out.status();
+  return attack_batch_error(a, target, clean_inputs(), fixture().test.labels, p);
 }
 
 // Median of one distortion measure over the successful records.
@@ -110,29 +71,12 @@ double gaussian_noise_accuracy(Target& target, float size) {
   project(x, x0, Norm::kL2, size, image_domain(), true);
   Tensor logits;
   REQUIRE(target.predict(x, logits).ok());
-  int correct = 0;
-  for (int64_t r = 0; r < logits.dim(0); ++r) {
-    const float* z = logits.data() + r * 4;
-    correct += static_cast<int>(std::max_element(z, z + 4) - z) == fixture().test.labels[r];
-  }
-  return correct / static_cast<double>(logits.dim(0));
+  return count_correct(logits, fixture().test.labels) / static_cast<double>(logits.dim(0));
 }
 
 // Accuracy on the deployed engine under random sign noise of Linf size `size`.
 double sign_noise_accuracy(Target& target, float size) {
-  Tensor x = clean_inputs();
-  const Tensor x0 = x;
-  Rng rng(78);
-  for (int64_t i = 0; i < x.numel(); ++i) x[i] += rng.uniform() < 0.5f ? -size : size;
-  project(x, x0, Norm::kLinf, size, image_domain(), true);
-  Tensor logits;
-  REQUIRE(target.predict(x, logits).ok());
-  int correct = 0;
-  for (int64_t r = 0; r < logits.dim(0); ++r) {
-    const float* z = logits.data() + r * 4;
-    correct += static_cast<int>(std::max_element(z, z + 4) - z) == fixture().test.labels[r];
-  }
-  return correct / static_cast<double>(logits.dim(0));
+  return accuracy_under_sign_noise(target, clean_inputs(), fixture().test.labels, size, 78);
 }
 
 }  // namespace
@@ -295,7 +239,12 @@ TEST_CASE("minimal attacks: eps 0 does nothing, seeds repeat, bad parameters are
   AttackParams j;
   j.norm = Norm::kL0;
   j.eps = 0;
-  for (auto [a, p] : {std::pair<Attack*, AttackParams>{deepfool.get(), df}, {ead.get(), e}, {jsma.get(), j}}) {
+  // Plain variables, not a structured binding: CAPTURE captures in a lambda, which
+  // clang before 16 (Emscripten's) refuses for bindings.
+  for (const std::pair<Attack*, AttackParams>& ap :
+       {std::pair<Attack*, AttackParams>{deepfool.get(), df}, {ead.get(), e}, {jsma.get(), j}}) {
+    Attack* const a = ap.first;
+    const AttackParams& p = ap.second;
     CAPTURE(a->name());
     const AttackSummary s = summarize(attack(*a, *target, p).records);
     CHECK(s.success_rate == 0.0);
@@ -308,7 +257,10 @@ TEST_CASE("minimal attacks: eps 0 does nothing, seeds repeat, bad parameters are
   e.extra["initial_const"] = 1.0;
   j.eps = 40;
   j.seed = 5;
-  for (auto [a, p] : {std::pair<Attack*, AttackParams>{deepfool.get(), df}, {ead.get(), e}, {jsma.get(), j}}) {
+  for (const std::pair<Attack*, AttackParams>& ap :
+       {std::pair<Attack*, AttackParams>{deepfool.get(), df}, {ead.get(), e}, {jsma.get(), j}}) {
+    Attack* const a = ap.first;
+    const AttackParams& p = ap.second;
     CAPTURE(a->name());
     const BatchOutcome first = attack(*a, *target, p), second = attack(*a, *target, p);
     CHECK(first.x_adv.storage() == second.x_adv.storage());

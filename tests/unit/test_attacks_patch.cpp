@@ -7,15 +7,13 @@
 #include <cmath>
 #include <string>
 
+#include "attack_test_support.h"
 #include "attacks/evaluate.h"
 #include "attacks/patch.h"
 #include "attacks/target.h"
-#include "data/synthetic_shapes.h"
-#include "model/builders.h"
-#include "quant/post_training.h"
-#include "train/trainer.h"
 
 using namespace slingshot;
+using namespace slingshot::attack_test;
 
 namespace slingshot {
 std::unique_ptr<Attack> make_patch_attack();
@@ -24,27 +22,11 @@ std::unique_ptr<Attack> make_lavan_attack();
 
 namespace {
 
-bool contains(const Status& s, const std::string& text) { return s.message().find(text) != std::string::npos; }
-
-struct Fixture {
-  Dataset train, test;
-  QuantizedModel int8;
-};
-
-// A tiny CNN trained on the generated shapes (16x16x3, 4 classes), int8 PTQ; the test set
-// is held out (another seed).
-const Fixture& fixture() {
-  static const Fixture f = [] {
-    Fixture out;
-    out.train = *make_shapes_dataset(3000, 16, 31);
-    out.test = *make_shapes_dataset(96, 16, 32);
-    Graph g = build_tiny_cnn(4, {16, 16, 3}).value();
-    init_params(g, 7);
-    TrainConfig cfg;
-    cfg.epochs = 6;
-    cfg.seed = 8;
-    REQUIRE(train(g, out.train, nullptr, cfg).ok());
-    out.int8 = quantize_post_training(g, out.train.inputs, {}).value();
+// The tiny shapes CNN of the other attack tests (16x16x3, 4 classes), int8 PTQ, with a
+// larger held-out test set here; train and test images are snapped to the grid.
+const ShapesFixture& fixture() {
+  static const ShapesFixture f = [] {
+    ShapesFixture out = make_shapes_fixture(96);
     snap_to_domain(out.test.inputs, image_domain());
     snap_to_domain(out.train.inputs, image_domain());
     return out;
@@ -53,12 +35,7 @@ const Fixture& fixture() {
 }
 
 std::unique_ptr<Target> make_target(EngineKind engine, GradientSource source) {
-  ModelTargetOptions o;
-  o.engine = engine;
-  o.source = source;
-  auto t = make_model_target(fixture().int8, o);
-  REQUIRE_MESSAGE(t.ok(), t.status().message());
-  return std::move(*t);
+  return model_target(fixture().int8, engine, source);
 }
 
 std::vector<int> predictions(Target& target, const Tensor& x) {
@@ -75,9 +52,7 @@ std::vector<int> predictions(Target& target, const Tensor& x) {
 }
 
 BatchOutcome run_attack(Attack& attack, Target& target, const AttackParams& p) {
-  auto out = attack_batch(attack, target, fixture().test.inputs, fixture().test.labels, 0, p);
-  REQUIRE_MESSAGE(out.ok(), out.status().message());
-  return std::move(*out);
+  return run_attack_batch(attack, target, fixture().test.inputs, fixture().test.labels, p);
 }
 
 double success_rate(const BatchOutcome& o) { return summarize(o.records).success_rate; }
@@ -253,9 +228,7 @@ TEST_CASE("patch attack: trains on its batch when no patch is set, repeats for a
     q.targeted = targeted;
     q.target = fixed;
     q.extra = std::move(extra);
-    auto r = attack_batch(*attack, *target, fixture().test.inputs, fixture().test.labels, 0, q);
-    REQUIRE(!r.ok());
-    return r.status();
+    return attack_batch_error(*attack, *target, fixture().test.inputs, fixture().test.labels, q);
   };
   CHECK(contains(error({{"patch_size", 0}}), "patch_size"));
   CHECK(contains(error({{"patch_size", 17}}), "larger than the 16x16 image"));
@@ -276,9 +249,8 @@ TEST_CASE("patch attack: trains on its batch when no patch is set, repeats for a
   {
     AttackParams q;
     q.extra = {{"patch_size", 5}};
-    auto r = attack_batch(set, *target, fixture().test.inputs, fixture().test.labels, 0, q);
-    REQUIRE(!r.ok());
-    CHECK(contains(r.status(), "differs from the side of the patch set"));
+    CHECK(contains(attack_batch_error(set, *target, fixture().test.inputs, fixture().test.labels, q),
+                   "differs from the side of the patch set"));
   }
 
   UniversalPatchOptions o;
@@ -367,9 +339,7 @@ TEST_CASE("LaVAN: changes nothing outside its patch, succeeds with <10% of the i
     const auto error = [&](std::map<std::string, double> extra) {
       AttackParams q;
       q.extra = std::move(extra);
-      auto r = attack_batch(*lavan, *target, fixture().test.inputs, fixture().test.labels, 0, q);
-      REQUIRE(!r.ok());
-      return r.status();
+      return attack_batch_error(*lavan, *target, fixture().test.inputs, fixture().test.labels, q);
     };
     CHECK(contains(error({{"patch_size", 0}}), "patch_size"));
     CHECK(contains(error({{"patch_size", 17}}), "larger than the 16x16 image"));

@@ -10,13 +10,10 @@
 #include <memory>
 #include <string>
 
+#include "attack_test_support.h"
 #include "attacks/evaluate.h"
 #include "attacks/gradient_steps.h"
 #include "attacks/target.h"
-#include "data/synthetic_shapes.h"
-#include "model/builders.h"
-#include "quant/post_training.h"
-#include "train/trainer.h"
 
 namespace slingshot {
 std::unique_ptr<Attack> make_square_attack();
@@ -26,55 +23,19 @@ std::unique_ptr<Attack> make_spsa_attack();
 }  // namespace slingshot
 
 using namespace slingshot;
+using namespace slingshot::attack_test;
 
 namespace {
 
-bool contains(const Status& s, const std::string& text) { return s.message().find(text) != std::string::npos; }
-
-struct Fixture {
-  Dataset train, test;
-  QuantizedModel int8;
-};
-
 // The tiny shapes CNN of test_attacks.cpp (16x16x3, 4 classes), int8 PTQ.
-const Fixture& fixture() {
-  static const Fixture f = [] {
-    Fixture out;
-    out.train = *make_shapes_dataset(3000, 16, 31);
-    out.test = *make_shapes_dataset(64, 16, 32);
-    Graph g = build_tiny_cnn(4, {16, 16, 3}).value();
-    init_params(g, 7);
-    TrainConfig cfg;
-    cfg.epochs = 6;
-    cfg.seed = 8;
-    REQUIRE(train(g, out.train, nullptr, cfg).ok());
-    out.int8 = quantize_post_training(g, out.train.inputs, {}).value();
-    return out;
-  }();
-  return f;
-}
+const ShapesFixture& fixture() { return shapes_fixture(); }
 
 // int8-simd: bit-exact with int8-ref and about ten times faster, which keeps the query
 // budgets of this file affordable.
-std::unique_ptr<Target> int8_target() {
-  ModelTargetOptions o;
-  o.engine = EngineKind::kInt8Simd;
-  auto t = make_model_target(fixture().int8, o);
-  REQUIRE_MESSAGE(t.ok(), t.status().message());
-  return std::move(*t);
-}
+std::unique_ptr<Target> int8_target() { return model_target(fixture().int8, EngineKind::kInt8Simd); }
 
 // The first n test inputs, snapped to the 8-bit grid, and their labels.
-Tensor inputs(int64_t n) {
-  const Tensor& all = fixture().test.inputs;
-  const int64_t per = all.numel() / all.dim(0);
-  Shape s = all.shape();
-  s[0] = n;
-  Tensor x(s);
-  std::copy(all.data(), all.data() + n * per, x.data());
-  snap_to_domain(x, image_domain());
-  return x;
-}
+Tensor inputs(int64_t n) { return grid_samples(fixture().test.inputs, n); }
 std::span<const int> labels(int64_t n) { return std::span<const int>(fixture().test.labels).first(static_cast<size_t>(n)); }
 
 std::unique_ptr<Attack> make(const std::string& name) {
@@ -85,54 +46,31 @@ std::unique_ptr<Attack> make(const std::string& name) {
 }
 
 BatchOutcome run(Attack& attack, Target& target, int64_t n, const AttackParams& p) {
-  auto out = attack_batch(attack, target, inputs(n), labels(n), 0, p);
-  REQUIRE_MESSAGE(out.ok(), out.status().message());
-  return std::move(*out);
+  return run_attack_batch(attack, target, inputs(n), labels(n), p);
 }
 
 // Accuracy on the deployed engine of the first n inputs under random sign noise of Linf size eps.
 double noise_accuracy(Target& target, int64_t n, float eps) {
-  Tensor x = inputs(n), x0 = x;
-  Rng rng(99);
-  for (int64_t i = 0; i < x.numel(); ++i) x[i] += rng.uniform() < 0.5f ? -eps : eps;
-  project(x, x0, Norm::kLinf, eps, image_domain(), true);
-  Tensor logits;
-  REQUIRE(target.predict(x, logits).ok());
-  int correct = 0;
-  for (int64_t r = 0; r < n; ++r) {
-    int best = 0;
-    for (int k = 1; k < 4; ++k)
-      if (logits[r * 4 + k] > logits[r * 4 + best]) best = k;
-    correct += best == fixture().test.labels[r];
-  }
-  return correct / static_cast<double>(n);
+  return accuracy_under_sign_noise(target, inputs(n), labels(n), eps, 99);
 }
 
 const char* const kAttacks[] = {"square", "simba", "zoo", "spsa"};
 
 // Wraps a target and records whether every predicted input is a real 8-bit image; it
 // refuses gradients, so a black-box attack that asks for one fails.
-class GridCheckingTarget final : public Target {
+class GridCheckingTarget final : public ForwardingTarget {
  public:
-  explicit GridCheckingTarget(Target& inner) : inner_(inner) {}
-  Shape input_shape() const override { return inner_.input_shape(); }
-  int num_classes() const override { return inner_.num_classes(); }
-  InputDomain domain() const override { return inner_.domain(); }
-  std::string engine_name() const override { return inner_.engine_name(); }
-  GradientSource gradient_source() const override { return inner_.gradient_source(); }
+  using ForwardingTarget::ForwardingTarget;
   int64_t off_grid_batches = 0;
 
  protected:
   Status predict_uncounted(const Tensor& x, Tensor& logits) override {
     off_grid_batches += !on_domain_grid(x, domain());
-    return inner_.predict(x, logits);
+    return ForwardingTarget::predict_uncounted(x, logits);
   }
   Status loss_grad_uncounted(const Tensor&, const Objective&, Tensor&, Tensor&) override {
     return internal_error("a black-box attack asked for a gradient");
   }
-
- private:
-  Target& inner_;
 };
 
 // Settings for the int8 CNN at 8/255 and 1000 queries. With the papers' defaults some of
@@ -287,7 +225,7 @@ TEST_CASE("Square and SimBA: L2 balls, the DCT basis and targeted mode") {
     }
     project(x, x0, Norm::kL2, 1.0f, image_domain(), true);
     REQUIRE(target->predict(x, logits).ok());
-    for (int64_t r = 0; r < n; ++r) noise += std::max_element(logits.data() + r * 4, logits.data() + r * 4 + 4) - (logits.data() + r * 4) == fixture().test.labels[r];
+    noise = count_correct(logits, labels(n));
     noise /= n;
   }
   MESSAGE("int8 accuracy under random L2 noise of size 1: " << noise);
@@ -318,14 +256,13 @@ TEST_CASE("Square and SimBA: L2 balls, the DCT basis and targeted mode") {
     AttackParams t = tuned(name, 16.0f / 255);
     t.targeted = true;
     t.seed = 2;
+    // A target class takes Square more queries than leaving the true one: 1000 reached
+    // 26 of 32 natively but 23 of 32 with the wasm build's model.
+    if (std::string(name) == "square") t.max_queries = 2000;
     const BatchOutcome out = run(*attack, *target, n, t);
-    int reached = 0, attacked = 0;
-    for (const ExampleRecord& r : out.records) {
-      CHECK(r.target != r.label);
-      if (!r.attacked) continue;
-      ++attacked;
-      reached += r.adversarial_prediction == r.target;
-    }
+    for (const ExampleRecord& r : out.records) CHECK(r.target != r.label);
+    const TargetedTally tally = tally_targets(out.records);
+    const int attacked = tally.attacked, reached = tally.reached;
     MESSAGE(std::string(name) << " targeted 16/255: " << reached << " of " << attacked << " reach the target");
     CHECK(attacked > 20);
     CHECK(reached >= attacked / 2);
@@ -335,11 +272,7 @@ TEST_CASE("Square and SimBA: L2 balls, the DCT basis and targeted mode") {
 
 TEST_CASE("score-based attacks: every bad setting gets an error naming it") {
   auto target = int8_target();
-  auto err = [&](Attack& a, const AttackParams& p) {
-    auto r = attack_batch(a, *target, inputs(4), labels(4), 0, p);
-    REQUIRE(!r.ok());
-    return r.status();
-  };
+  auto err = [&](Attack& a, const AttackParams& p) { return attack_batch_error(a, *target, inputs(4), labels(4), p); };
   auto square = make("square");
   auto simba = make("simba");
   auto zoo = make("zoo");

@@ -142,7 +142,7 @@ TEST_CASE("SGD trains a tiny CNN on shapes well above chance") {
   cfg.epochs = 6;
   cfg.seed = 4;
   int steps = 0;
-  auto reports = train(*g, *train_set, test_set.operator->(), cfg, [&](int, int, int, double) {
+  auto reports = train(*g, *train_set, test_set.operator->(), cfg, [&](int, int, int, double, double) {
     ++steps;
     return true;
   });

@@ -8,18 +8,16 @@
 #include <filesystem>
 #include <fstream>
 
+#include "attack_test_support.h"
 #include "attacks/evaluate.h"
 #include "data/synthetic_shapes.h"
 #include "defenses/ensemble.h"
-#include "model/builders.h"
 #include "quant/post_training.h"
-#include "train/trainer.h"
 
 using namespace slingshot;
+using namespace slingshot::attack_test;
 
 namespace {
-
-bool contains(const Status& s, const std::string& text) { return s.message().find(text) != std::string::npos; }
 
 struct Members {
   Dataset test;
@@ -32,12 +30,7 @@ const Members& members() {
     const Dataset train_set = *make_shapes_dataset(2000, 16, 41);
     out.test = *make_shapes_dataset(32, 16, 42);
     for (uint64_t seed : {1, 2}) {
-      Graph g = build_tiny_cnn(4, {16, 16, 3}).value();
-      init_params(g, seed);
-      TrainConfig cfg;
-      cfg.epochs = 5;
-      cfg.seed = seed;
-      REQUIRE(train(g, train_set, nullptr, cfg).ok());
+      const Graph g = train_tiny_shapes_cnn(train_set, seed, 8, seed);
       QuantizeOptions o;
       o.weights = seed == 1 ? WeightScheme::kInt8 : WeightScheme::kInt4;
       out.models.push_back(quantize_post_training(g, train_set.inputs, o).value());
@@ -103,23 +96,16 @@ TEST_CASE("ensemble: the chained gradient matches finite differences of the comb
     REQUIRE(e->loss_grad(x, o, value, grad).ok());
     // Directional derivative along a random direction, by central differences on the
     // ensemble's differentiable (float) logits.
-    Rng rng(3);
-    Tensor dir(x.shape());
-    for (int64_t i = 0; i < dir.numel(); ++i) dir[i] = rng.uniform(-1.0f, 1.0f);
+    const Tensor dir = random_direction(x.shape(), 3);
     const float h = 1e-3f;
-    Tensor xp = x, xm = x, lp, lm, vp, vm;
-    for (int64_t i = 0; i < x.numel(); ++i) {
-      xp[i] += h * dir[i];
-      xm[i] -= h * dir[i];
-    }
+    Tensor xp, xm, lp, lm, vp, vm;
+    step_both_ways(x, dir, h, xp, xm);
     REQUIRE(e->differentiable_logits(xp, lp).ok());
     REQUIRE(attack_objective(lp, o, vp, nullptr).ok());
     REQUIRE(e->differentiable_logits(xm, lm).ok());
     REQUIRE(attack_objective(lm, o, vm, nullptr).ok());
-    const int64_t per = x.numel() / 2;
     for (int s = 0; s < 2; ++s) {
-      double analytic = 0;
-      for (int64_t i = 0; i < per; ++i) analytic += static_cast<double>(grad[s * per + i]) * dir[s * per + i];
+      const double analytic = sample_dot(grad, dir, s);
       CHECK(analytic == doctest::Approx((vp[s] - vm[s]) / (2 * h)).epsilon(0.05));
     }
   }

@@ -113,6 +113,21 @@ TEST_CASE("augmentation shifts, flips and jitters deterministically") {
   REQUIRE(augment_batch(b, c, r2).ok());
   CHECK(a.storage() == b.storage());
   for (int64_t e = 0; e < a.numel(); ++e) CHECK((a[e] >= 0.0f && a[e] <= 1.0f));
+  // Gaussian noise: the residual's spread matches the setting; draws come after the
+  // others, so without noise the other augmentations draw exactly as before.
+  AugmentConfig plain, noisy;
+  noisy.noise = 0.05f;
+  noisy.clip_to_unit = false;
+  plain.clip_to_unit = false;
+  Tensor big({4, 16, 16, 1}, 0.5f), clean = big;
+  Rng rn(8), rp(8);
+  REQUIRE(augment_batch(big, noisy, rn).ok());
+  REQUIRE(augment_batch(clean, plain, rp).ok());
+  double sum2 = 0;
+  for (int64_t e = 0; e < big.numel(); ++e) sum2 += (big[e] - clean[e]) * (big[e] - clean[e]);
+  CHECK(std::sqrt(sum2 / static_cast<double>(big.numel())) == doctest::Approx(0.05).epsilon(0.1));
+  noisy.noise = 2.0f;
+  CHECK(contains(augment_batch(big, noisy, rn), "noise must be in [0, 1]"));
   c.max_shift_x = 4;
   Rng r3(1);
   CHECK(contains(augment_batch(a, c, r3), "shift must be smaller"));
@@ -369,7 +384,7 @@ TEST_CASE("recipes parse strictly and name the bad key") {
     "name": "r", "arch": "resnet8", "epochs": 2, "batch_size": 64, "learning_rate": 0.1,
     "data": {"name": "housenum", "train": 1000, "validation": 100, "test": 200, "seed": 3},
     "optimizer": {"type": "adam", "weight_decay": 0.0001},
-    "augment": {"max_shift_x": 2, "max_shift_y": 2, "brightness": 0.1},
+    "augment": {"max_shift_x": 2, "max_shift_y": 2, "brightness": 0.1, "noise": 0.02},
     "qat": {"weights": "ternary", "activations": 4},
     "adversarial": {"method": "pgd", "eps": "8/255", "eps_step": "2/255", "max_iter": 5},
     "jacobian": {"mode": "per_layer", "lambda": 0.01},
@@ -385,6 +400,7 @@ TEST_CASE("recipes parse strictly and name the bad key") {
   CHECK(r->output == "models/out/r.safetensors");
   CHECK(r->teacher == "models/recipes/teacher.safetensors");
   CHECK(r->data.validation == 100);
+  CHECK(r->train.augment.noise == doctest::Approx(0.02f));
 
   auto with = [&](const char* pointer, const nlohmann::json& value) {
     nlohmann::json j = good;

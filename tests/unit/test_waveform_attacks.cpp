@@ -6,15 +6,15 @@
 #include <cmath>
 #include <limits>
 
+#include "attack_test_support.h"
 #include "attacks/evaluate.h"
 #include "attacks/waveform_target.h"
 #include "model/builders.h"
 
 using namespace slingshot;
+using namespace slingshot::attack_test;
 
 namespace {
-
-bool contains(const Status& s, const std::string& text) { return s.message().find(text) != std::string::npos; }
 
 const QuantizedModel& float_dscnn() {
   static const QuantizedModel m = [] {
@@ -59,20 +59,14 @@ TEST_CASE("waveform target: the gradient through the MFCC front end matches fini
   const Objective o{LossKind::kCrossEntropy, labels, {}};
   Tensor value, grad;
   REQUIRE(t->loss_grad(x, o, value, grad).ok());
-  Rng rng(9);
-  Tensor dir(x.shape());
-  for (int64_t i = 0; i < dir.numel(); ++i) dir[i] = rng.uniform(-1.0f, 1.0f);
+  const Tensor dir = random_direction(x.shape(), 9);
   const float h = 2e-5f;
-  Tensor xp = x, xm = x, vp, vm, gp;
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    xp[i] += h * dir[i];
-    xm[i] -= h * dir[i];
-  }
+  Tensor xp, xm, vp, vm, gp;
+  step_both_ways(x, dir, h, xp, xm);
   REQUIRE(t->loss_grad(xp, o, vp, gp).ok());
   REQUIRE(t->loss_grad(xm, o, vm, gp).ok());
   for (int s = 0; s < 2; ++s) {
-    double analytic = 0;
-    for (int64_t i = 0; i < 16000; ++i) analytic += static_cast<double>(grad[s * 16000 + i]) * dir[s * 16000 + i];
+    const double analytic = sample_dot(grad, dir, s);
     CHECK(std::fabs(analytic) > 1e-3);
     CHECK(analytic == doctest::Approx((vp[s] - vm[s]) / (2 * h)).epsilon(0.05));
   }
