@@ -17,12 +17,6 @@
 namespace slingshot {
 namespace {
 
-int argmax_row(const Tensor& logits, int64_t row) {
-  const int64_t k = logits.dim(1);
-  const float* z = logits.data() + row * k;
-  return static_cast<int>(std::max_element(z, z + k) - z);
-}
-
 class AutoAttack final : public Attack {
  public:
   const char* name() const override { return "autoattack"; }
@@ -98,7 +92,7 @@ class AutoAttack final : public Attack {
       SLING_RETURN_IF_ERROR(target.predict(out, logits));
       int64_t newly = 0;
       for (size_t j = 0; j < left.size(); ++j) {
-        if (argmax_row(logits, static_cast<int64_t>(j)) == labels[j]) continue;  // untargeted success counts
+        if (top1_class(logits, static_cast<int64_t>(j)) == labels[j]) continue;  // untargeted success counts
         fooled[left[j]] = true;
         ++newly;
         std::copy(out.data() + static_cast<int64_t>(j) * per, out.data() + static_cast<int64_t>(j + 1) * per,

@@ -25,12 +25,6 @@
 namespace slingshot {
 namespace {
 
-int argmax_row(const Tensor& logits, int64_t r) {
-  const int64_t k = logits.dim(1);
-  const float* z = logits.data() + r * k;
-  return static_cast<int>(std::max_element(z, z + k) - z);
-}
-
 // Rows `rows` of x [N, per...] as a batch.
 Tensor gather(const Tensor& x, const std::vector<int64_t>& rows, int64_t per) {
   Shape shape = x.shape();
@@ -126,8 +120,8 @@ class DeepFool final : public Attack {
       for (int64_t i = 0; i < a; ++i) {
         const int64_t s = active[i];
         std::copy(inside.data() + i * per, inside.data() + (i + 1) * per, x_adv.data() + s * per);
-        const bool crossed = argmax_row(probe_logits, i) != b.labels[s] ||
-                             (bounded && argmax_row(probe_logits, a + i) != b.labels[s]);
+        const bool crossed = top1_class(probe_logits, i) != b.labels[s] ||
+                             (bounded && top1_class(probe_logits, a + i) != b.labels[s]);
         if (!crossed) still.push_back(s);
       }
       active.swap(still);

@@ -19,12 +19,6 @@
 namespace slingshot {
 namespace {
 
-int argmax_row(const Tensor& logits, int64_t r) {
-  const int64_t k = logits.dim(1);
-  const float* z = logits.data() + r * k;
-  return static_cast<int>(std::max_element(z, z + k) - z);
-}
-
 class Ead final : public Attack {
  public:
   const char* name() const override { return "ead"; }
@@ -101,7 +95,7 @@ class Ead final : public Attack {
         project(cand, b.x0, Norm::kL1, p.eps, domain, p.pixel_valid);
         SLING_RETURN_IF_ERROR(target.predict(cand, logits));
         for (int64_t s = 0; s < n; ++s) {
-          const int pred = argmax_row(logits, s);
+          const int pred = top1_class(logits, s);
           if (targeted ? pred != b.targets[s] : pred == b.labels[s]) continue;
           succeeded[s] = true;
           const Distortion d = distortion(cand.data() + s * per, b.x0.data() + s * per, per);

@@ -8,18 +8,6 @@
 namespace slingshot {
 namespace {
 
-std::vector<int> argmax_rows(const Tensor& logits) {
-  const int64_t n = logits.dim(0), k = logits.dim(1);
-  std::vector<int> out(static_cast<size_t>(n));
-  for (int64_t r = 0; r < n; ++r) {
-    int best = 0;
-    for (int64_t j = 1; j < k; ++j)
-      if (logits[r * k + j] > logits[r * k + best]) best = static_cast<int>(j);
-    out[r] = best;
-  }
-  return out;
-}
-
 Rng batch_rng(uint64_t seed, int64_t first_index, uint64_t purpose) {
   Rng mix(seed ^ (0x9E3779B97F4A7C15ull * (static_cast<uint64_t>(first_index) * 4 + purpose + 1)));
   return Rng(mix.next_u64());
@@ -61,7 +49,7 @@ Result<BatchOutcome> attack_batch(Attack& attack, Target& target, const Tensor& 
   BatchOutcome out;
   Tensor logits;
   SLING_RETURN_IF_ERROR(target.predict(x0, logits));
-  const std::vector<int> clean = argmax_rows(logits);
+  const std::vector<int> clean = top1_classes(logits);
   const std::vector<int> targets = p.targeted ? choose_targets(p, labels, first_index, classes) : std::vector<int>();
 
   // Only samples that need it are attacked: clean-correct ones, or (targeted) those not at the target.
@@ -115,7 +103,7 @@ Result<BatchOutcome> attack_batch(Attack& attack, Target& target, const Tensor& 
   }
   // Judge on the deployed engine; these predictions are the evaluation's, not the attack's.
   SLING_RETURN_IF_ERROR(target.predict(out.x_adv, logits));
-  const std::vector<int> adv = argmax_rows(logits);
+  const std::vector<int> adv = top1_classes(logits);
   std::vector<bool> attacked(static_cast<size_t>(n), false);
   for (int64_t i : chosen) attacked[i] = true;
   for (int64_t i = 0; i < n; ++i) {

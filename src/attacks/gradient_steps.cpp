@@ -58,21 +58,6 @@ void project_iterate(Tensor& continuous, Tensor& evaluated, const Tensor& x0, No
   if (pixel_valid) project(evaluated, x0, norm, eps, domain, true);
 }
 
-}  // namespace slingshot
-
-namespace slingshot {
-namespace {
-
-std::vector<int> top1(const Tensor& logits) {
-  std::vector<int> out(static_cast<size_t>(logits.dim(0)));
-  const int64_t k = logits.dim(1);
-  for (int64_t r = 0; r < logits.dim(0); ++r)
-    out[r] = static_cast<int>(std::max_element(logits.data() + r * k, logits.data() + (r + 1) * k) - (logits.data() + r * k));
-  return out;
-}
-
-}  // namespace
-
 Status iterate_gradient_ascent(Target& target, const AttackBatch& b, const AttackParams& p, float step,
                                float momentum_decay, Tensor start, Tensor& x_adv) {
   const InputDomain domain = target.domain();
@@ -116,7 +101,7 @@ Status with_restarts(Target& target, const AttackBatch& b, const AttackParams& p
     }
     SLING_RETURN_IF_ERROR(attempt(start, candidate));
     if (attempts > 1) SLING_RETURN_IF_ERROR(target.predict(candidate, logits));
-    const std::vector<int> pred = attempts > 1 ? top1(logits) : std::vector<int>();
+    const std::vector<int> pred = attempts > 1 ? top1_classes(logits) : std::vector<int>();
     bool all = true;
     for (int64_t s = 0; s < n; ++s) {
       if (done[s]) continue;

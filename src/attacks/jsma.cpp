@@ -30,12 +30,6 @@
 namespace slingshot {
 namespace {
 
-int argmax_row(const Tensor& logits, int64_t r) {
-  const int64_t k = logits.dim(1);
-  const float* z = logits.data() + r * k;
-  return static_cast<int>(std::max_element(z, z + k) - z);
-}
-
 class Jsma final : public Attack {
  public:
   const char* name() const override { return "jsma"; }
@@ -110,7 +104,7 @@ class Jsma final : public Attack {
       std::vector<int64_t> still;
       std::vector<int> still_rows;
       for (int64_t r = 0; r < a; ++r)
-        if (targeted ? argmax_row(logits, r) != rows_targets[r] : argmax_row(logits, r) == rows_labels[r]) {
+        if (targeted ? top1_class(logits, r) != rows_targets[r] : top1_class(logits, r) == rows_labels[r]) {
           still.push_back(active[r]);
           still_rows.push_back(static_cast<int>(r));
         }

@@ -16,12 +16,6 @@
 namespace slingshot {
 namespace {
 
-int argmax_row(const Tensor& logits, int64_t r) {
-  const int64_t k = logits.dim(1);
-  const float* z = logits.data() + r * k;
-  return static_cast<int>(std::max_element(z, z + k) - z);
-}
-
 class Lavan final : public Attack {
  public:
   const char* name() const override { return "lavan"; }
@@ -106,7 +100,7 @@ class Lavan final : public Attack {
     const auto update_done = [&]() -> Status {
       SLING_RETURN_IF_ERROR(target.predict(x_adv, logits));
       for (int64_t s = 0; s < n; ++s) {
-        const int pred = argmax_row(logits, s);
+        const int pred = top1_class(logits, s);
         if (targeted ? pred == b.targets[s] : pred != b.labels[s]) done[s] = true;
       }
       return Status::Ok();

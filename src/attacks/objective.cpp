@@ -20,6 +20,18 @@ int64_t best_other(const float* z, int64_t k, int64_t skip) {
 
 }  // namespace
 
+int top1_class(const Tensor& logits, int64_t row) {
+  const int64_t k = logits.dim(1);
+  const float* z = logits.data() + row * k;
+  return static_cast<int>(std::max_element(z, z + k) - z);
+}
+
+std::vector<int> top1_classes(const Tensor& logits) {
+  std::vector<int> out(static_cast<size_t>(logits.dim(0)));
+  for (int64_t r = 0; r < logits.dim(0); ++r) out[static_cast<size_t>(r)] = top1_class(logits, r);
+  return out;
+}
+
 Status attack_objective(const Tensor& logits, const Objective& o, Tensor& value, Tensor* grad) {
   if (logits.rank() != 2) return invalid_argument("attack objective: logits must be [N, classes]");
   const int64_t n = logits.dim(0), k = logits.dim(1);

@@ -9,6 +9,7 @@
 
 #include <limits>
 #include <span>
+#include <vector>
 
 #include "attacks/threat_model.h"
 #include "core/status.h"
@@ -22,6 +23,11 @@ struct Objective {
   std::span<const int> targets;  // target classes (targeted), else empty
   float confidence = std::numeric_limits<float>::infinity();  // cap of the CW margin
 };
+
+// The predicted class of row `row` of logits [N, K]: the first largest logit.
+int top1_class(const Tensor& logits, int64_t row);
+// top1_class of every row.
+std::vector<int> top1_classes(const Tensor& logits);
 
 // Objective values [N] of logits [N, K], and dvalue/dlogits [N, K] when `grad` is set.
 Status attack_objective(const Tensor& logits, const Objective& objective, Tensor& value, Tensor* grad);
