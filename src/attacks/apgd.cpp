@@ -161,6 +161,7 @@ class Apgd final : public Attack {
   Apgd(const char* name, LossKind loss) : name_(name), loss_(loss) {}
   const char* name() const override { return name_; }
   AttackFamily family() const override { return AttackFamily::kWhiteBox; }
+  int default_max_iter() const override { return 100; }  // AutoAttack's standard version
   std::vector<Norm> norms() const override { return {Norm::kLinf, Norm::kL2}; }
 
   // Restarts (num_random_init of them, each from a uniform random point of the ball; one

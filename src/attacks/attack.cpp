@@ -28,6 +28,7 @@ std::unique_ptr<Attack> make_spsa_attack();
 std::unique_ptr<Attack> make_autoattack_attack();
 std::unique_ptr<Attack> make_patch_attack();
 std::unique_ptr<Attack> make_lavan_attack();
+std::unique_ptr<Attack> make_diva_attack();
 
 namespace {
 
@@ -58,6 +59,7 @@ const Entry kAttacks[] = {
     {"autoattack", &make_autoattack_attack},
     {"patch", &make_patch_attack},
     {"lavan", &make_lavan_attack},
+    {"diva", &make_diva_attack},
 };
 
 }  // namespace

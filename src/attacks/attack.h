@@ -28,6 +28,7 @@ struct AttackBatch {
   const Tensor& x0;               // clean inputs [N, ...]
   std::span<const int> labels;    // true classes [N]
   std::span<const int> targets;   // targeted: classes to reach [N]; untargeted: empty
+  Target* reference = nullptr;    // the model the deployed one is compared with (DIVA: the float master)
 };
 
 class Attack {
@@ -45,6 +46,12 @@ class Attack {
   // a bound; they accept eps = inf and otherwise return their best point projected onto
   // the eps-ball.
   virtual bool accepts_unbounded_eps() const { return false; }
+  // Divergence attacks (DIVA) need a reference model, and succeed only where the deployed
+  // model is fooled while the reference still classifies correctly.
+  virtual bool needs_reference() const { return false; }
+  // Iterations the attack runs when the user gives none (the CLI's --max-iter 0): the
+  // value its reference implementation uses (ART, torchattacks, AutoAttack).
+  virtual int default_max_iter() const { return 10; }
   // Keys of AttackParams::extra it reads, with their defaults, as "key=value" strings.
   virtual std::vector<std::string> extra_keys() const { return {}; }
   // Attack-specific checks beyond validate_attack_params (called by validate()).

@@ -21,6 +21,7 @@ class AutoAttack final : public Attack {
  public:
   const char* name() const override { return "autoattack"; }
   AttackFamily family() const override { return AttackFamily::kWhiteBox; }
+  int default_max_iter() const override { return 100; }  // the standard version's APGD budget
   std::vector<Norm> norms() const override { return {Norm::kLinf, Norm::kL2}; }
   std::vector<std::string> extra_keys() const override { return {"n_target_classes=9"}; }
   Status check(const AttackParams& p) const override {

@@ -39,6 +39,7 @@ class DeepFool final : public Attack {
  public:
   const char* name() const override { return "deepfool"; }
   AttackFamily family() const override { return AttackFamily::kWhiteBox; }
+  int default_max_iter() const override { return 50; }  // Foolbox; it stops at the first success anyway
   std::vector<Norm> norms() const override { return {Norm::kL2, Norm::kLinf}; }
   bool accepts_unbounded_eps() const override { return true; }
   std::vector<std::string> extra_keys() const override { return {"nb_grads=10", "overshoot=0.02"}; }

@@ -23,6 +23,7 @@ class Ead final : public Attack {
  public:
   const char* name() const override { return "ead"; }
   AttackFamily family() const override { return AttackFamily::kWhiteBox; }
+  int default_max_iter() const override { return 100; }  // ART's ElasticNet
   std::vector<Norm> norms() const override { return {Norm::kL1}; }
   bool accepts_unbounded_eps() const override { return true; }
   std::vector<std::string> extra_keys() const override {

@@ -8,6 +8,11 @@
 namespace slingshot {
 namespace {
 
+TargetCounts counts_since(const TargetCounts& before, const TargetCounts& after) {
+  return {after.predictions - before.predictions, after.gradients - before.gradients,
+          after.fd_evaluations - before.fd_evaluations};
+}
+
 Rng batch_rng(uint64_t seed, int64_t first_index, uint64_t purpose) {
   Rng mix(seed ^ (0x9E3779B97F4A7C15ull * (static_cast<uint64_t>(first_index) * 4 + purpose + 1)));
   return Rng(mix.next_u64());
@@ -30,7 +35,7 @@ std::vector<int> choose_targets(const AttackParams& p, std::span<const int> labe
 }
 
 Result<BatchOutcome> attack_batch(Attack& attack, Target& target, const Tensor& x0, std::span<const int> labels,
-                                  int64_t first_index, const AttackParams& p) {
+                                  int64_t first_index, const AttackParams& p, Target* reference) {
   const int classes = target.num_classes();
   SLING_RETURN_IF_ERROR(attack.validate(p, classes));
   const int64_t n = x0.dim(0);
@@ -41,6 +46,11 @@ Result<BatchOutcome> attack_batch(Attack& attack, Target& target, const Tensor& 
       return invalid_argument("label " + std::to_string(labels[i]) + " of sample " + std::to_string(first_index + i) +
                               " is outside [0, " + std::to_string(classes) + ")");
   if (p.targeted && classes < 2) return invalid_argument("targeted attacks need at least 2 classes");
+  if (attack.needs_reference() && !reference)
+    return invalid_argument(std::string("attack '") + attack.name() +
+                            "' needs a reference model to compare the deployed one with (the float master)");
+  if (reference && (reference->num_classes() != classes || reference->input_shape() != target.input_shape()))
+    return invalid_argument("the reference model's input or classes differ from the attacked model's");
   const InputDomain domain = target.domain();
   if (p.pixel_valid && !on_domain_grid(x0, domain))
     return invalid_argument("clean inputs are not on the input grid (k / " + std::to_string(static_cast<int>(domain.levels)) +
@@ -50,13 +60,19 @@ Result<BatchOutcome> attack_batch(Attack& attack, Target& target, const Tensor& 
   Tensor logits;
   SLING_RETURN_IF_ERROR(target.predict(x0, logits));
   const std::vector<int> clean = top1_classes(logits);
+  std::vector<int> reference_clean;
+  if (reference) {
+    SLING_RETURN_IF_ERROR(reference->predict(x0, logits));
+    reference_clean = top1_classes(logits);
+  }
   const std::vector<int> targets = p.targeted ? choose_targets(p, labels, first_index, classes) : std::vector<int>();
 
-  // Only samples that need it are attacked: clean-correct ones, or (targeted) those not at the target.
+  // Only samples that need it are attacked: clean-correct ones, or (targeted) those not at
+  // the target; with a reference, also only those the reference classifies correctly.
   std::vector<int64_t> chosen;
   for (int64_t i = 0; i < n; ++i) {
     const bool needs = p.targeted ? labels[i] != targets[i] && clean[i] != targets[i] : clean[i] == labels[i];
-    if (needs) chosen.push_back(i);
+    if (needs && (!reference || reference_clean[i] == labels[i])) chosen.push_back(i);
   }
   const int64_t per = n ? x0.numel() / n : 0;
   out.x_adv = x0;
@@ -72,13 +88,13 @@ Result<BatchOutcome> attack_batch(Attack& attack, Target& target, const Tensor& 
     }
     Rng rng = batch_rng(p.seed, first_index, 0);
     const TargetCounts before = target.counts();
+    const TargetCounts reference_before = reference ? reference->counts() : TargetCounts{};
     const auto t0 = std::chrono::steady_clock::now();
-    SLING_RETURN_IF_ERROR(attack.run(target, AttackBatch{sub, sub_labels, sub_targets}, p, rng, sub_adv));
+    SLING_RETURN_IF_ERROR(attack.run(target, AttackBatch{sub, sub_labels, sub_targets, reference}, p, rng, sub_adv));
     out.notes = attack.take_notes();
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const TargetCounts after = target.counts();
-    out.counts = {after.predictions - before.predictions, after.gradients - before.gradients,
-                  after.fd_evaluations - before.fd_evaluations};
+    out.counts = counts_since(before, target.counts());
+    if (reference) out.reference_counts = counts_since(reference_before, reference->counts());
     if (out.counts.gradients > 0) out.zero_density = target.last_zero_density();
     if (sub_adv.shape() != sub.shape())
       return internal_error(std::string("attack '") + attack.name() + "' returned " + shape_to_string(sub_adv.shape()) +
@@ -104,6 +120,11 @@ Result<BatchOutcome> attack_batch(Attack& attack, Target& target, const Tensor& 
   // Judge on the deployed engine; these predictions are the evaluation's, not the attack's.
   SLING_RETURN_IF_ERROR(target.predict(out.x_adv, logits));
   const std::vector<int> adv = top1_classes(logits);
+  std::vector<int> reference_adv;
+  if (reference) {
+    SLING_RETURN_IF_ERROR(reference->predict(out.x_adv, logits));
+    reference_adv = top1_classes(logits);
+  }
   std::vector<bool> attacked(static_cast<size_t>(n), false);
   for (int64_t i : chosen) attacked[i] = true;
   for (int64_t i = 0; i < n; ++i) {
@@ -115,6 +136,11 @@ Result<BatchOutcome> attack_batch(Attack& attack, Target& target, const Tensor& 
     r.adversarial_prediction = adv[i];
     r.attacked = attacked[i];
     r.success = r.attacked && (p.targeted ? adv[i] == targets[i] : adv[i] != labels[i]);
+    if (reference) {
+      r.reference_clean_prediction = reference_clean[i];
+      r.reference_adversarial_prediction = reference_adv[i];
+      r.success = r.success && reference_adv[i] == labels[i];
+    }
     r.distortion = distortion(out.x_adv.data() + i * per, x0.data() + i * per, per);
     out.records.push_back(r);
   }
@@ -124,10 +150,15 @@ Result<BatchOutcome> attack_batch(Attack& attack, Target& target, const Tensor& 
 AttackSummary summarize(std::span<const ExampleRecord> records) {
   AttackSummary s;
   s.samples = static_cast<int64_t>(records.size());
-  int64_t clean = 0, robust = 0, success = 0;
+  int64_t clean = 0, robust = 0, success = 0, with_reference = 0, reference_clean = 0, reference_robust = 0;
   for (const ExampleRecord& r : records) {
     clean += r.clean_prediction == r.label;
     robust += r.adversarial_prediction == r.label;
+    if (r.reference_clean_prediction >= 0) {
+      ++with_reference;
+      reference_clean += r.reference_clean_prediction == r.label;
+      reference_robust += r.reference_adversarial_prediction == r.label;
+    }
     s.attacked += r.attacked;
     if (r.success) {
       ++success;
@@ -140,6 +171,10 @@ AttackSummary summarize(std::span<const ExampleRecord> records) {
   if (s.samples) {
     s.clean_accuracy = static_cast<double>(clean) / static_cast<double>(s.samples);
     s.robust_accuracy = static_cast<double>(robust) / static_cast<double>(s.samples);
+  }
+  if (with_reference) {
+    s.reference_clean_accuracy = static_cast<double>(reference_clean) / static_cast<double>(with_reference);
+    s.reference_robust_accuracy = static_cast<double>(reference_robust) / static_cast<double>(with_reference);
   }
   if (s.attacked) s.success_rate = static_cast<double>(success) / static_cast<double>(s.attacked);
   if (success) {

@@ -72,6 +72,23 @@ Status attack_objective(const Tensor& logits, const Objective& o, Tensor& value,
         }
         break;
       }
+      case LossKind::kProbability: {
+        const int64_t c = targeted ? t : y;
+        const float m = *std::max_element(z, z + k);
+        double sum = 0;
+        for (int64_t j = 0; j < k; ++j) sum += std::exp(static_cast<double>(z[j] - m));
+        const double pc = std::exp(static_cast<double>(z[c] - m)) / sum;
+        const double sign = targeted ? 1.0 : -1.0;
+        value[r] = static_cast<float>(sign * pc);
+        if (g) {
+          // d p_c / d z_j = p_c (1[j == c] - p_j)
+          for (int64_t j = 0; j < k; ++j) {
+            const double pj = std::exp(static_cast<double>(z[j] - m)) / sum;
+            g[j] = static_cast<float>(sign * pc * ((j == c ? 1.0 : 0.0) - pj));
+          }
+        }
+        break;
+      }
       case LossKind::kCwMargin: {
         const int64_t c = targeted ? t : y;
         const int64_t other = best_other(z, k, c);

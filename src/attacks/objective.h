@@ -4,6 +4,8 @@
 //        (each capped at `confidence` when it is finite, as C&W's kappa)
 //   dlr  untargeted  -(z_y - max_{j!=y} z_j) / (z_pi1 - z_pi3)                (Croce & Hein 2020)
 //        targeted    -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2)
+//   prob untargeted  -softmax(z)_y            targeted  softmax(z)_t
+//        (bounded, so it saturates where CE does not: what DIVA balances two models with)
 // where z_pi1 >= z_pi2 >= ... are the sorted logits. DLR needs 3 classes (4 targeted).
 #pragma once
 

@@ -95,6 +95,7 @@ const char* loss_name(LossKind k) {
     case LossKind::kCrossEntropy: return "ce";
     case LossKind::kCwMargin: return "cw";
     case LossKind::kDlr: return "dlr";
+    case LossKind::kProbability: return "prob";
   }
   return "?";
 }
@@ -103,7 +104,8 @@ Result<LossKind> parse_loss(std::string_view s) {
   if (s == "ce" || s == "cross_entropy") return LossKind::kCrossEntropy;
   if (s == "cw" || s == "margin") return LossKind::kCwMargin;
   if (s == "dlr") return LossKind::kDlr;
-  return invalid_argument("unknown loss '" + std::string(s) + "'; use ce, cw or dlr");
+  if (s == "prob") return LossKind::kProbability;
+  return invalid_argument("unknown loss '" + std::string(s) + "'; use ce, cw, dlr or prob");
 }
 
 Result<float> parse_eps(std::string_view text) {

@@ -40,8 +40,8 @@ InputDomain image_domain();
 InputDomain waveform_domain();
 
 // Attack-objective losses (attacks/objective.h).
-enum class LossKind { kCrossEntropy, kCwMargin, kDlr };
-const char* loss_name(LossKind k);  // "ce", "cw", "dlr"
+enum class LossKind { kCrossEntropy, kCwMargin, kDlr, kProbability };
+const char* loss_name(LossKind k);  // "ce", "cw", "dlr", "prob"
 Result<LossKind> parse_loss(std::string_view s);
 
 struct AttackParams {

@@ -33,20 +33,20 @@ struct AttackCliOptions {
   std::string model, data = "shapes", attack, engine, grad = "ste", json, save_examples, norm = "inf",
                      eps = "8/255", eps_step = "0", loss = "ce";
   std::vector<std::string> settings;  // key=value, attack-specific
-  int n = 100, max_iter = 10, restarts = 0, target = -1, batch_size = 32, max_batches = 0, patch_train_n = 200;
+  int n = 100, max_iter = 0, restarts = 0, target = -1, batch_size = 32, max_batches = 0, patch_train_n = 200;
   int64_t max_queries = 10000;
   uint64_t seed = 0;
   bool targeted = false, no_pixel_valid = false, resume = false;
   float fd_step = 0;
 };
 
-Result<AttackParams> params_from(const AttackCliOptions& o) {
+Result<AttackParams> params_from(const AttackCliOptions& o, const Attack& attack) {
   AttackParams p;
   SLING_ASSIGN_OR_RETURN(p.norm, parse_norm(o.norm));
   SLING_ASSIGN_OR_RETURN(p.eps, parse_eps(o.eps));
   SLING_ASSIGN_OR_RETURN(p.eps_step, parse_eps(o.eps_step));
   SLING_ASSIGN_OR_RETURN(p.loss, parse_loss(o.loss));
-  p.max_iter = o.max_iter;
+  p.max_iter = o.max_iter > 0 ? o.max_iter : attack.default_max_iter();
   p.num_random_init = o.restarts;
   p.targeted = o.targeted || o.target >= 0;
   p.target = o.target;
@@ -75,7 +75,7 @@ nlohmann::json params_json(const AttackParams& p) {
 }
 
 nlohmann::json record_json(const ExampleRecord& r) {
-  return {{"index", r.index},
+  nlohmann::json j = {{"index", r.index},
           {"label", r.label},
           {"target", r.target},
           {"clean_prediction", r.clean_prediction},
@@ -86,6 +86,11 @@ nlohmann::json record_json(const ExampleRecord& r) {
           {"l1", r.distortion.l1},
           {"l2", r.distortion.l2},
           {"linf", r.distortion.linf}};
+  if (r.reference_clean_prediction >= 0) {
+    j["reference_clean_prediction"] = r.reference_clean_prediction;
+    j["reference_adversarial_prediction"] = r.reference_adversarial_prediction;
+  }
+  return j;
 }
 
 Result<ExampleRecord> record_from_json(const nlohmann::json& j) {
@@ -100,6 +105,8 @@ Result<ExampleRecord> record_from_json(const nlohmann::json& j) {
     r.success = j.at("success").get<bool>();
     r.distortion = {j.at("l0").get<double>(), j.at("l1").get<double>(), j.at("l2").get<double>(),
                     j.at("linf").get<double>()};
+    r.reference_clean_prediction = j.value("reference_clean_prediction", -1);
+    r.reference_adversarial_prediction = j.value("reference_adversarial_prediction", -1);
   } catch (const nlohmann::json::exception& e) {
     return invalid_argument(std::string("malformed example record: ") + e.what());
   }
@@ -110,6 +117,7 @@ Result<ExampleRecord> record_from_json(const nlohmann::json& j) {
 struct Progress {
   std::vector<ExampleRecord> records;
   TargetCounts counts;
+  TargetCounts reference_counts;  // DIVA's queries to the float reference
   double seconds = 0;
   double zero_density_sum = 0;
   int zero_density_batches = 0;
@@ -127,6 +135,11 @@ Status add_batch(Progress& p, const nlohmann::json& line) {
   p.counts.predictions += c.at("predictions").get<int64_t>();
   p.counts.gradients += c.at("gradients").get<int64_t>();
   p.counts.fd_evaluations += c.at("fd_evaluations").get<int64_t>();
+  if (line.contains("reference_counts")) {
+    const auto& rc = line.at("reference_counts");
+    p.reference_counts.predictions += rc.at("predictions").get<int64_t>();
+    p.reference_counts.gradients += rc.at("gradients").get<int64_t>();
+  }
   p.seconds += line.at("seconds").get<double>();
   const double z = line.at("zero_density").get<double>();
   if (z >= 0) {
@@ -261,6 +274,21 @@ Result<std::unique_ptr<Target>> build_target(const AttackCliOptions& o, LoadedMo
   return make_ensemble_target(std::move(targets), loaded.combine);
 }
 
+// DIVA's reference: the float master of the attacked model file, on the float engine with
+// float gradients, in the same input domain (waveform front end included).
+Result<std::unique_ptr<Target>> build_reference_target(const AttackCliOptions& o, const LoadedModels& loaded) {
+  if (loaded.models.size() != 1)
+    return invalid_argument("--attack " + o.attack + " compares one quantized model with its float master; an ensemble has no single master");
+  if (loaded.models[0]->nodes.empty())
+    return invalid_argument("--attack " + o.attack + " needs a quantized model: '" + o.model +
+                            "' is float, so there is nothing to diverge from");
+  AttackCliOptions float_options = o;
+  float_options.engine = "float";
+  float_options.grad = "float";
+  ModelTargetOptions to;
+  return model_target(o.model, *loaded.models[0], float_options, to);
+}
+
 // The universal patch's protocol: train it on the training split (never on the images it
 // is judged on), save it next to the report, then paste it onto the test images.
 Status train_patch(const AttackCliOptions& o, const AttackParams& p, Target& target, PatchAttack& attack) {
@@ -279,11 +307,15 @@ Status train_patch(const AttackCliOptions& o, const AttackParams& p, Target& tar
 }
 
 Status run_attack(const AttackCliOptions& o) {
-  SLING_ASSIGN_OR_RETURN(AttackParams p, params_from(o));
   SLING_ASSIGN_OR_RETURN(auto attack, make_attack(o.attack));
+  SLING_ASSIGN_OR_RETURN(AttackParams p, params_from(o, *attack));
   LoadedModels loaded;
   ModelTargetOptions to;
   SLING_ASSIGN_OR_RETURN(auto target, build_target(o, loaded, to));
+  std::unique_ptr<Target> reference;
+  if (attack->needs_reference()) {
+    SLING_ASSIGN_OR_RETURN(reference, build_reference_target(o, loaded));
+  }
   const Shape shape = target->input_shape();
   SLING_RETURN_IF_ERROR(attack->validate(p, target->num_classes()));
   if (o.json.empty()) return invalid_argument("--json OUT is required: the report (and its records) go there");
@@ -343,11 +375,13 @@ Status run_attack(const AttackCliOptions& o) {
     }
     const int64_t count = std::min<int64_t>(p.batch_size, data.size() - first);
     data.slice(first, count, batch, labels);
-    SLING_ASSIGN_OR_RETURN(BatchOutcome out, attack_batch(*attack, *target, batch, labels, first, p));
+    SLING_ASSIGN_OR_RETURN(BatchOutcome out, attack_batch(*attack, *target, batch, labels, first, p, reference.get()));
     nlohmann::json line = {{"first_index", first},
                            {"counts", {{"predictions", out.counts.predictions},
                                        {"gradients", out.counts.gradients},
                                        {"fd_evaluations", out.counts.fd_evaluations}}},
+                           {"reference_counts", {{"predictions", out.reference_counts.predictions},
+                                                 {"gradients", out.reference_counts.gradients}}},
                            {"seconds", out.seconds},
                            {"zero_density", out.zero_density},
                            {"notes", out.notes},
@@ -376,6 +410,14 @@ Status run_attack(const AttackCliOptions& o) {
                                             {"l2", s.mean_distortion.l2}, {"linf", s.mean_distortion.linf}};
   report["queries"] = {{"predictions", done.counts.predictions}, {"gradients", done.counts.gradients},
                        {"fd_evaluations", done.counts.fd_evaluations}};
+  if (reference) {
+    report["reference"] = {{"engine", reference->engine_name()},
+                           {"gradient_source", gradient_source_name(reference->gradient_source())},
+                           {"clean_accuracy", s.reference_clean_accuracy},
+                           {"robust_accuracy", s.reference_robust_accuracy},
+                           {"queries", {{"predictions", done.reference_counts.predictions},
+                                        {"gradients", done.reference_counts.gradients}}}};
+  }
   report["seconds"] = done.seconds;
   report["gradient_zero_density"] = nullptr;
   if (done.zero_density_batches) report["gradient_zero_density"] = done.zero_density_sum / done.zero_density_batches;
@@ -392,6 +434,9 @@ Status run_attack(const AttackCliOptions& o) {
               static_cast<long long>(done.counts.gradients),
               done.counts.fd_evaluations ? (", " + std::to_string(done.counts.fd_evaluations) + " fd evaluations").c_str() : "",
               done.seconds, o.json.c_str());
+  if (reference)
+    std::printf("reference (float master): clean accuracy %.4f, accuracy on the adversarial inputs %.4f\n",
+                s.reference_clean_accuracy, s.reference_robust_accuracy);
   for (const std::string& note : done.notes) std::printf("note: %s\n", note.c_str());
   return Status::Ok();
 }
@@ -418,11 +463,12 @@ void register_attack(CLI::App& app, CommandList& out) {
   sub->add_option("--norm", o->norm, "Threat-model norm: inf, 2, 1 or 0")->capture_default_str();
   sub->add_option("--eps", o->eps, "Radius, a number or a fraction such as 8/255")->capture_default_str();
   sub->add_option("--eps-step", o->eps_step, "Step size (0: the attack's default)")->capture_default_str();
-  sub->add_option("--max-iter", o->max_iter, "Iterations")->capture_default_str();
+  sub->add_option("--max-iter", o->max_iter, "Iterations (default: the attack's own, e.g. 10 for PGD, 100 for APGD and EAD)")
+      ->check(CLI::Range(1, 1 << 30));
   sub->add_option("--restarts", o->restarts, "Random restarts (num_random_init)")->capture_default_str();
   sub->add_flag("--targeted", o->targeted, "Targeted mode: a random wrong class per sample unless --target");
   sub->add_option("--target", o->target, "Target class for every sample (implies --targeted)");
-  sub->add_option("--loss", o->loss, "Objective: ce, cw or dlr")->capture_default_str();
+  sub->add_option("--loss", o->loss, "Objective: ce, cw, dlr or prob")->capture_default_str();
   sub->add_option("--batch-size", o->batch_size, "Samples per attack call")->capture_default_str();
   sub->add_option("--seed", o->seed, "Seed of every random choice")->capture_default_str();
   sub->add_option("--max-queries", o->max_queries, "Black-box query budget per sample")->capture_default_str();

@@ -204,6 +204,29 @@ expect_error "unknown attack" "unknown attack 'deepfoo'" "$bin" attack --model q
 expect_error "bad setting" "has no setting 'momentum'" "$bin" attack --model q8.safetensors --attack mifgsm --set momentum=1 --json x.json
 expect_error "ste on a float model" "has no straight-through gradient" "$bin" attack --model demo/tiny.safetensors --attack pgd --json x.json
 
+# DIVA: on its saved successes the float master still reads the true class.
+expect_ok "diva on the int8 model" "$bin" attack --model q8.safetensors --data shapes --attack diva --eps 8/255 \
+  --max-iter 20 --n 40 --json diva.json --save-examples divadv
+"${PYTHON:-/usr/bin/python3}" - <<'PY' && pass "diva report: float right and int8 wrong on every success" || fail "diva report: $(head -c 600 diva.json)"
+import json
+r = json.load(open("diva.json"))
+assert r["family"] == "quantization" and r["reference"]["engine"] == "float", r.get("reference")
+assert r["reference"]["queries"]["gradients"] > 0
+wins = [e for e in r["examples"] if e["success"]]
+assert wins and all(e["reference_adversarial_prediction"] == e["label"] != e["adversarial_prediction"] for e in wins)
+with open("divadv/y_labels.csv", "w") as f:  # the true class, which the float master keeps
+    for e in wins:
+        f.write(f"{e['index']:06d}_label{e['label']}_adv{e['adversarial_prediction']}.png,4,{e['label']}\n")
+PY
+expect_ok "diva examples on the float engine" "$bin" eval --model q8.safetensors --data labels:divadv/y_labels.csv --engine float --engine int8-ref --json
+"${PYTHON:-/usr/bin/python3}" -c "
+import json; f, q = json.load(open('out.txt'))['engines']
+assert f['accuracy'] == 1.0 and q['accuracy'] == 0.0, (f['accuracy'], q['accuracy'])" &&
+  pass "saved DIVA PNGs: float right, int8 wrong, bit for bit" || fail "diva eval: $(cat out.txt)"
+expect_error "diva on an ensemble" "no single master" "$bin" attack --model "$repo/models/housenum/resnet8_multibit_ensemble.json" \
+  --attack diva --json x.json
+expect_error "diva with float gradients" "deployed model's own gradient" "$bin" attack --model q8.safetensors --attack diva --grad float --n 4 --json x.json
+
 # Waveform attacks on the keyword model: saved WAVs reproduce the reported int8 predictions.
 expect_ok "fgsm on keyword waveforms" "$bin" attack --model "$repo/models/keywords/dscnn_int8.safetensors" \
   --data "labels:$repo/models/keywords/eval/y_labels.csv" --attack fgsm --eps 0.003 --n 12 --json kw.json --save-examples kwadv

@@ -102,7 +102,7 @@ TEST_CASE("attack objectives: gradients match finite differences, targeted ones 
   Tensor z({3, 5});
   for (int64_t i = 0; i < z.numel(); ++i) z[i] = rng.uniform(-3.0f, 3.0f);
   const std::vector<int> labels{0, 2, 4}, targets{1, 3, 0};
-  for (LossKind kind : {LossKind::kCrossEntropy, LossKind::kCwMargin, LossKind::kDlr}) {
+  for (LossKind kind : {LossKind::kCrossEntropy, LossKind::kCwMargin, LossKind::kDlr, LossKind::kProbability}) {
     for (bool targeted : {false, true}) {
       CAPTURE(loss_name(kind));
       CAPTURE(targeted);
@@ -122,7 +122,7 @@ TEST_CASE("attack objectives: gradients match finite differences, targeted ones 
     }
   }
   // Raising the target logit raises every targeted objective.
-  for (LossKind kind : {LossKind::kCrossEntropy, LossKind::kCwMargin, LossKind::kDlr}) {
+  for (LossKind kind : {LossKind::kCrossEntropy, LossKind::kCwMargin, LossKind::kDlr, LossKind::kProbability}) {
     Objective o{kind, labels, targets};
     Tensor v, g;
     REQUIRE(attack_objective(z, o, v, &g).ok());
