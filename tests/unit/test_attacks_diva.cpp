@@ -33,7 +33,7 @@ int divergent(const Tensor& x_adv, std::span<const int> labels) {
 AttackParams diva_params(float eps) {
   AttackParams p;
   p.eps = eps;
-  p.max_iter = 20;
+  p.max_iter = 40;
   return p;
 }
 
