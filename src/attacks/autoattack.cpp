@@ -107,8 +107,10 @@ class AutoAttack final : public Attack {
     if (any_gradient && max_zero_density > 0.99)
       notes_.push_back("the gradients were " + std::to_string(max_zero_density * 100).substr(0, 5) +
                        "% exactly zero: the white-box attacks saw a flat landscape (try --grad ste or float)");
-    if (target.randomized())
-      notes_.push_back("the target is randomized: evaluate with EOT gradients and repeated predictions");
+    if (target.randomized() && target.gradient_source() != GradientSource::kEot)
+      notes_.push_back(std::string("the target is randomized but its gradients are ") +
+                       gradient_source_name(target.gradient_source()) +
+                       ", a single draw each: evaluate with eot gradients");
     notes_.push_back(std::string("FAB-T is substituted by targeted ") + fab_substitute + " (FAB is not implemented)");
     return Status::Ok();
   }

@@ -56,6 +56,8 @@ Result<BatchOutcome> attack_batch(Attack& attack, Target& target, const Tensor& 
     return invalid_argument("clean inputs are not on the input grid (k / " + std::to_string(static_cast<int>(domain.levels)) +
                             "); pixel-valid attacks start from real 8-bit images or 16-bit audio");
 
+  // A randomized defense restarts its draws per batch, so batches reproduce on their own.
+  target.reseed(batch_rng(p.seed, first_index, 3).next_u64());
   BatchOutcome out;
   Tensor logits;
   SLING_RETURN_IF_ERROR(target.predict(x0, logits));

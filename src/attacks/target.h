@@ -45,6 +45,12 @@ class Target {
   virtual GradientSource gradient_source() const = 0;
   // Whether predict() draws randomness (a randomized defense): attacks should use EOT.
   virtual bool randomized() const { return false; }
+  // Restarts the randomness of a randomized target, so a batch's draws depend only on the
+  // seed attack_batch derives from (seed, first_index). No-op for deterministic targets.
+  virtual void reseed(uint64_t seed) { (void)seed; }
+  // The model's own gradient source behind any pre-processing defense (bpda and eot
+  // wrap it; "bpda over ste"). For an undefended target, gradient_source().
+  virtual GradientSource inner_gradient_source() const { return gradient_source(); }
 
   // Deployed-engine logits [N, classes] of x [N, input_shape...].
   Status predict(const Tensor& x, Tensor& logits);

@@ -14,6 +14,8 @@ class WaveformTarget final : public Target {
   std::string engine_name() const override { return "mfcc + " + features_->engine_name(); }
   GradientSource gradient_source() const override { return features_->gradient_source(); }
   bool randomized() const override { return features_->randomized(); }
+  void reseed(uint64_t seed) override { features_->reseed(seed); }
+  GradientSource inner_gradient_source() const override { return features_->inner_gradient_source(); }
 
   Status differentiable_logits(const Tensor& x, Tensor& logits) override {
     SLING_RETURN_IF_ERROR(check_batch(x));

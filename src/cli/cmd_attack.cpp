@@ -1,12 +1,17 @@
 // `slingshot attack --model M --data D --attack NAME [params] --engine E --grad SRC --n N
-// --json OUT [--save-examples DIR] [--resume]`: runs one attack over N samples, judged
-// on the deployed engine, and writes a JSON report.
+// --json OUT [--defense SPEC...] [--save-examples DIR] [--resume]`: runs one attack over N
+// samples, judged on the deployed engine, and writes a JSON report.
+//
+// --defense puts pre-processing defenses in front of the model; their gradients are then
+// adaptive by default (eot if a defense is randomized, else bpda) over the model's own
+// source (--inner-grad).
 //
 // Every finished batch is appended to OUT.records.jsonl (one line per batch, flushed to
 // disk), so an interrupted run loses at most the batch in flight: `--resume` checks the
 // settings match and continues after the last complete line. The final report is written
 // atomically and then supersedes the records file.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -25,14 +30,17 @@
 #include "data/image_io.h"
 #include "data/wav.h"
 #include "defenses/ensemble.h"
+#include "defenses/preprocessed_target.h"
 
 namespace slingshot::cli {
 namespace {
 
 struct AttackCliOptions {
-  std::string model, data = "shapes", attack, engine, grad = "ste", json, save_examples, norm = "inf",
+  std::string model, data = "shapes", attack, engine, grad, inner_grad, json, save_examples, norm = "inf",
                      eps = "8/255", eps_step = "0", loss = "ce";
   std::vector<std::string> settings;  // key=value, attack-specific
+  std::vector<std::string> defenses;  // pre-processor specs, applied in order
+  int eot_samples = 8;
   int n = 100, max_iter = 0, restarts = 0, target = -1, batch_size = 32, max_batches = 0, patch_train_n = 200;
   int64_t max_queries = 10000;
   uint64_t seed = 0;
@@ -235,9 +243,15 @@ Result<std::unique_ptr<Target>> model_target(const std::string& path, const Quan
                                              const AttackCliOptions& o, ModelTargetOptions& to) {
   const bool quantized = !model.nodes.empty();
   SLING_ASSIGN_OR_RETURN(to.engine, parse_engine(o.engine.empty() ? (quantized ? "int8-ref" : "float") : o.engine));
-  SLING_ASSIGN_OR_RETURN(to.source, parse_gradient_source(o.grad));
+  // Behind a defense the model's own source is --inner-grad (default: ste, or float for a
+  // float model); --grad then names the defended target's (bpda or eot).
+  const bool defended = !o.defenses.empty();
+  const std::string source = defended ? (o.inner_grad.empty() ? (quantized ? "ste" : "float") : o.inner_grad)
+                                      : (o.grad.empty() ? "ste" : o.grad);
+  SLING_ASSIGN_OR_RETURN(to.source, parse_gradient_source(source));
   if (!quantized && to.source == GradientSource::kSte)
-    return invalid_argument("model '" + path + "' is not quantized, so it has no straight-through gradient; use --grad float or fd");
+    return invalid_argument("model '" + path + "' is not quantized, so it has no straight-through gradient; use " +
+                            (defended ? "--inner-grad" : "--grad") + " float or fd");
   const Shape shape = model.graph.input_shape();
   to.fd_step = o.fd_step;
   // Keyword-spotting models read MLPerf MFCCs: the attack works on the waveform in front.
@@ -285,8 +299,50 @@ Result<std::unique_ptr<Target>> build_reference_target(const AttackCliOptions& o
   AttackCliOptions float_options = o;
   float_options.engine = "float";
   float_options.grad = "float";
+  float_options.defenses.clear();  // the master, undefended: what a float-side check would see
+  float_options.inner_grad.clear();
   ModelTargetOptions to;
   return model_target(o.model, *loaded.models[0], float_options, to);
+}
+
+// Puts the --defense pre-processors in front of `target`; returns their report entries.
+Result<nlohmann::json> add_defenses(const AttackCliOptions& o, std::unique_ptr<Target>& target) {
+  nlohmann::json described = nlohmann::json::array();
+  if (o.defenses.empty()) {
+    if (!o.inner_grad.empty()) return invalid_argument("--inner-grad sets the model's gradient source behind a --defense; use --grad");
+    return described;
+  }
+  std::vector<std::unique_ptr<Preprocessor>> preprocessors;
+  for (const std::string& spec : o.defenses) {
+    SLING_ASSIGN_OR_RETURN(auto p, make_preprocessor(spec));
+    nlohmann::json settings;
+    for (const auto& [key, value] : p->settings()) {
+      const bool whole = value == std::floor(value) && std::abs(value) < 1e15;
+      settings[key] = whole ? nlohmann::json(static_cast<int64_t>(value)) : nlohmann::json(value);
+    }
+    described.push_back({{"name", p->name()}, {"settings", settings}, {"spec", p->spec()},
+                         {"randomized", p->randomized()}, {"differentiable", p->differentiable()}});
+    preprocessors.push_back(std::move(p));
+  }
+  PreprocessedTargetOptions options;
+  options.source = adaptive_gradient_source(preprocessors);
+  if (!o.grad.empty()) {
+    SLING_ASSIGN_OR_RETURN(options.source, parse_gradient_source(o.grad));
+  }
+  options.eot_samples = o.eot_samples;
+  options.seed = o.seed;
+  SLING_ASSIGN_OR_RETURN(target, make_preprocessed_target(std::move(target), std::move(preprocessors), options));
+  return described;
+}
+
+// "ste", or behind defenses "bpda over ste" / "eot (8 draws) over ste".
+std::string gradient_description(const Target& target, int eot_samples) {
+  const std::string inner = gradient_source_name(target.inner_gradient_source());
+  switch (target.gradient_source()) {
+    case GradientSource::kBpda: return "bpda over " + inner;
+    case GradientSource::kEot: return "eot (" + std::to_string(eot_samples) + " draws) over " + inner;
+    default: return inner;
+  }
 }
 
 // The universal patch's protocol: train it on the training split (never on the images it
@@ -316,6 +372,7 @@ Status run_attack(const AttackCliOptions& o) {
   if (attack->needs_reference()) {
     SLING_ASSIGN_OR_RETURN(reference, build_reference_target(o, loaded));
   }
+  SLING_ASSIGN_OR_RETURN(const nlohmann::json defenses, add_defenses(o, target));
   const Shape shape = target->input_shape();
   SLING_RETURN_IF_ERROR(attack->validate(p, target->num_classes()));
   if (o.json.empty()) return invalid_argument("--json OUT is required: the report (and its records) go there");
@@ -336,10 +393,15 @@ Status run_attack(const AttackCliOptions& o) {
                             "; use --no-pixel-valid to attack them as continuous inputs");
 
   const std::string records_path = o.json + ".records.jsonl";
-  const nlohmann::json header = {{"slingshot_attack_records", 1}, {"attack", o.attack}, {"model", o.model},
-                                 {"data", o.data}, {"n", data.size()}, {"engine", target->engine_name()},
-                                 {"gradient_source", gradient_source_name(to.source)}, {"params", params_json(p)},
-                                 {"fd_step", o.fd_step}, {"patch_train_n", o.patch_train_n}};
+  nlohmann::json header = {{"slingshot_attack_records", 1}, {"attack", o.attack}, {"model", o.model},
+                           {"data", o.data}, {"n", data.size()}, {"engine", target->engine_name()},
+                           {"gradient_source", gradient_source_name(target->gradient_source())},
+                           {"params", params_json(p)}, {"fd_step", o.fd_step}, {"patch_train_n", o.patch_train_n}};
+  if (!defenses.empty()) {
+    header["defenses"] = defenses;
+    header["inner_gradient_source"] = gradient_source_name(target->inner_gradient_source());
+    if (target->gradient_source() == GradientSource::kEot) header["eot_samples"] = o.eot_samples;
+  }
   Progress done;
   if (o.resume) {
     SLING_ASSIGN_OR_RETURN(done, load_progress(records_path, header));
@@ -358,7 +420,7 @@ Status run_attack(const AttackCliOptions& o) {
   }
   std::printf("%s (%s) on %lld '%s' samples: engine %s, gradients %s, L%s eps %g%s, seed %llu\n", o.attack.c_str(),
               attack_family_name(attack->family()), static_cast<long long>(data.size()), o.data.c_str(),
-              target->engine_name().c_str(), gradient_source_name(to.source), norm_name(p.norm), p.eps,
+              target->engine_name().c_str(), gradient_description(*target, o.eot_samples).c_str(), norm_name(p.norm), p.eps,
               p.targeted ? ", targeted" : "", static_cast<unsigned long long>(p.seed));
   std::fflush(stdout);
 
@@ -456,7 +518,17 @@ void register_attack(CLI::App& app, CommandList& out) {
   for (const std::string& n : attack_names()) names += (names.empty() ? "" : ", ") + n;
   sub->add_option("--attack", o->attack, "Attack: " + names)->required();
   sub->add_option("--engine", o->engine, "Deployed engine that judges (default int8-ref, or float for float models)");
-  sub->add_option("--grad", o->grad, "Gradient source: float, ste, fd (bpda, eot with defenses)")->capture_default_str();
+  sub->add_option("--grad", o->grad,
+                  "Gradient source: float, ste (default) or fd; with --defense bpda or eot (default: eot if a "
+                  "defense is randomized, else bpda)");
+  std::string defense_names;
+  for (const std::string& d : preprocessor_descriptions()) defense_names += (defense_names.empty() ? "" : ", ") + d;
+  sub->add_option("--defense", o->defenses,
+                  "Pre-processing defense NAME[:KEY=VALUE,...] in front of the model (repeatable, applied in order): " +
+                      defense_names);
+  sub->add_option("--eot-samples", o->eot_samples, "eot: draws averaged per gradient")->capture_default_str();
+  sub->add_option("--inner-grad", o->inner_grad,
+                  "With --defense: the model's own gradient source behind it (default ste, float for float models)");
   sub->add_option("--n", o->n, "Samples to attack")->capture_default_str()->check(CLI::Range(1, 1000000));
   sub->add_option("--json", o->json, "Report file (JSON); OUT.records.jsonl holds progress until it is written")
       ->required();

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file_io.h"
+#include "core/rng.h"
 
 namespace slingshot {
 namespace {
@@ -30,6 +31,13 @@ class EnsembleTarget final : public Target {
       if (m->randomized()) return true;
     return false;
   }
+  // Each member draws from its own stream, so identically defended members do not
+  // share their noise.
+  void reseed(uint64_t seed) override {
+    Rng mix(seed);
+    for (auto& m : members_) m->reseed(mix.next_u64());
+  }
+  GradientSource inner_gradient_source() const override { return members_[0]->inner_gradient_source(); }
 
   Status differentiable_logits(const Tensor& x, Tensor& logits) override {
     member_logits_.resize(members_.size());

@@ -227,6 +227,29 @@ expect_error "diva on an ensemble" "no single master" "$bin" attack --model "$re
   --attack diva --json x.json
 expect_error "diva with float gradients" "deployed model's own gradient" "$bin" attack --model q8.safetensors --attack diva --grad float --n 4 --json x.json
 
+# Pre-processing defenses: adaptive gradients by default (bpda through squeezing, eot over noise).
+expect_ok "pgd against bit-depth squeezing" "$bin" attack --model q8.safetensors --data shapes --attack pgd --eps 8/255 \
+  --n 24 --defense bit_depth:bits=4 --json bd.json
+expect_ok "pgd against gaussian noise" "$bin" attack --model q8.safetensors --data shapes --attack pgd --eps 8/255 \
+  --n 8 --max-iter 3 --defense gaussian_noise:sigma=0.03 --eot-samples 2 --json gn.json
+"${PYTHON:-/usr/bin/python3}" - <<'PY' && pass "defense reports name the adaptive gradients" || fail "defense reports: $(head -c 600 bd.json; head -c 600 gn.json)"
+import json
+bd, gn = json.load(open("bd.json")), json.load(open("gn.json"))
+assert bd["gradient_source"] == "bpda" and bd["inner_gradient_source"] == "ste" and "eot_samples" not in bd, bd
+assert bd["defenses"] == [{"name": "bit_depth", "settings": {"bits": 4}, "spec": "bit_depth:bits=4",
+                           "randomized": False, "differentiable": False}], bd["defenses"]
+assert bd["engine"] == "bit_depth:bits=4 + int8-ref" and bd["robust_accuracy"] < bd["clean_accuracy"], bd["robust_accuracy"]
+assert gn["gradient_source"] == "eot" and gn["inner_gradient_source"] == "ste" and gn["eot_samples"] == 2, gn
+assert gn["defenses"][0]["spec"] == "gaussian_noise:sigma=0.03" and gn["defenses"][0]["randomized"]
+assert gn["queries"]["gradients"] == 2 * 3 * gn["attacked"], gn["queries"]
+PY
+expect_error "unknown defense" "unknown defense 'jpg'; known: bit_depth" "$bin" attack --model q8.safetensors --attack pgd \
+  --defense jpg --json x.json
+expect_error "ste straight through a squeezer" "use bpda" "$bin" attack --model q8.safetensors --attack pgd \
+  --defense bit_depth:bits=4 --grad ste --json x.json
+expect_error "no eot draws" "eot_samples must be >= 1" "$bin" attack --model q8.safetensors --attack pgd \
+  --defense gaussian_noise --eot-samples 0 --json x.json
+
 # Waveform attacks on the keyword model: saved WAVs reproduce the reported int8 predictions.
 expect_ok "fgsm on keyword waveforms" "$bin" attack --model "$repo/models/keywords/dscnn_int8.safetensors" \
   --data "labels:$repo/models/keywords/eval/y_labels.csv" --attack fgsm --eps 0.003 --n 12 --json kw.json --save-examples kwadv

@@ -1,0 +1,119 @@
+// Pre-processor specs and the registry (see preprocessor.h).
+#include "defenses/preprocessor.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+namespace slingshot {
+namespace {
+
+struct SettingInfo {
+  const char* key;
+  double default_value;
+};
+
+struct RegistryEntry {
+  const char* name;
+  std::vector<SettingInfo> settings;
+  Result<std::unique_ptr<Preprocessor>> (*make)(const PreprocessorSettings&);
+};
+
+// One line per pre-processor; its file holds everything else.
+const std::vector<RegistryEntry>& registry() {
+  static const std::vector<RegistryEntry> entries = {
+      {"bit_depth", {{"bits", 5}}, make_bit_depth},               // Xu et al.'s CIFAR-10 setting
+      {"gaussian_noise", {{"sigma", 0.05}}, make_gaussian_noise},
+  };
+  return entries;
+}
+
+std::string format_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+// A number ("0.05", "1e-2") or a fraction of two ("8/255"); nothing may trail it.
+Result<double> parse_number(const std::string& text) {
+  const size_t slash = text.find('/');
+  auto whole = [](const std::string& t, double& v) {
+    if (t.empty()) return false;
+    char* end = nullptr;
+    v = std::strtod(t.c_str(), &end);
+    return end == t.c_str() + t.size();
+  };
+  double a = 0, b = 1;
+  const bool ok = slash == std::string::npos ? whole(text, a) : whole(text.substr(0, slash), a) && whole(text.substr(slash + 1), b);
+  if (!ok || b == 0) return invalid_argument("'" + text + "' is not a number");
+  return a / b;
+}
+
+std::string known_names() {
+  std::string s;
+  for (const std::string& d : preprocessor_descriptions()) s += (s.empty() ? "" : ", ") + d;
+  return s;
+}
+
+}  // namespace
+
+Status Preprocessor::backward(const Tensor& x, const Tensor& out, const InputDomain& domain, const Tensor& dout,
+                              Tensor& dx) const {
+  (void)x, (void)out, (void)domain, (void)dout, (void)dx;
+  return internal_error("pre-processor '" + name() + "' is not differentiable; BPDA crosses it as the identity");
+}
+
+std::string Preprocessor::spec() const {
+  std::string s = name();
+  char sep = ':';
+  for (const auto& [key, value] : settings()) {
+    s += sep + key + "=" + format_number(value);
+    sep = ',';
+  }
+  return s;
+}
+
+std::vector<std::string> preprocessor_descriptions() {
+  std::vector<std::string> out;
+  for (const RegistryEntry& e : registry()) {
+    std::string d = std::string(e.name) + " (";
+    for (size_t i = 0; i < e.settings.size(); ++i)
+      d += (i ? ", " : "") + std::string(e.settings[i].key) + "=" + format_number(e.settings[i].default_value);
+    out.push_back(d + ")");
+  }
+  return out;
+}
+
+Result<std::unique_ptr<Preprocessor>> make_preprocessor(std::string_view spec_view) {
+  const std::string spec(spec_view);
+  const size_t colon = spec.find(':');
+  const std::string name = spec.substr(0, colon);
+  const RegistryEntry* entry = nullptr;
+  for (const RegistryEntry& e : registry())
+    if (name == e.name) entry = &e;
+  if (!entry) return invalid_argument("unknown defense '" + name + "'; known: " + known_names());
+  const std::string where = "defense '" + spec + "': ";
+  PreprocessorSettings settings;
+  for (const SettingInfo& s : entry->settings) settings[s.key] = s.default_value;
+  if (colon != std::string::npos) {
+    const std::string list = spec.substr(colon + 1);
+    size_t begin = 0;
+    while (begin <= list.size()) {
+      const size_t comma = std::min(list.find(',', begin), list.size());
+      const std::string kv = list.substr(begin, comma - begin);
+      begin = comma + 1;
+      const size_t eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) return invalid_argument(where + "expected key=value, got '" + kv + "'");
+      const std::string key = kv.substr(0, eq);
+      if (!settings.count(key)) return invalid_argument(where + "unknown key '" + key + "'; " + known_names());
+      auto value = parse_number(kv.substr(eq + 1));
+      if (!value.ok()) return value.status().with_context(where + key);
+      settings[key] = *value;
+    }
+  }
+  auto made = entry->make(settings);
+  if (!made.ok()) return made.status().with_context("defense '" + spec + "'");
+  return made;
+}
+
+}  // namespace slingshot
