@@ -59,6 +59,8 @@
 #endif
 
 using namespace slingshot;
+using slingshot::bench::cpu_ms;
+using slingshot::bench::median;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -101,23 +103,7 @@ bool has(const Options& o, const std::string& s) {
   return std::find(o.sections.begin(), o.sections.end(), s) != o.sections.end();
 }
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
-double cpu_ms() {
-#ifndef __EMSCRIPTEN__
-  if (num_threads() > 1) {
-    timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
-  }
-#endif
-  return bench::thread_cpu_ms();
-}
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 

@@ -37,6 +37,8 @@
 #endif
 
 using namespace slingshot;
+using slingshot::bench::cpu_ms;
+using slingshot::bench::median;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -83,23 +85,7 @@ std::vector<int> random_labels(int batch, uint64_t seed) {
   return y;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
-// CPU time of this thread, or of the whole process when the kernels use helper threads.
-double cpu_ms() {
-#ifndef __EMSCRIPTEN__
-  if (num_threads() > 1) {
-    timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
-  }
-#endif
-  return bench::thread_cpu_ms();
-}
 
 // Median wall time of fn() in milliseconds over `runs` runs after `warmup` untimed ones.
 // Also records the median CPU time in *cpu: on a machine shared with other jobs the wall
