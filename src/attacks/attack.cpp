@@ -1,6 +1,8 @@
 // Attack validation helpers and the registry of every attack (see attack.h).
 #include "attacks/attack.h"
 
+#include "attacks/bit_flip.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -74,6 +76,23 @@ const char* attack_family_name(AttackFamily f) {
   return "?";
 }
 
+Status check_extra_settings(const AttackParams& p, const std::vector<std::string>& keys, std::string_view attack) {
+  for (const auto& setting : p.extra) {
+    const std::string& key = setting.first;  // named, not a structured binding: clang 14 cannot capture those
+    const double value = setting.second;
+    const bool known = std::any_of(keys.begin(), keys.end(),
+                                   [&](const std::string& k) { return k.substr(0, k.find('=')) == key; });
+    if (!known) {
+      std::string list;
+      for (const std::string& k : keys) list += std::string(list.empty() ? "" : ", ") + k.substr(0, k.find('='));
+      return invalid_argument("attack '" + std::string(attack) + "' has no setting '" + key + "'" +
+                              (list.empty() ? "" : " (it takes: " + list + ")"));
+    }
+    if (!std::isfinite(value)) return invalid_argument("setting '" + key + "' must be a finite number");
+  }
+  return Status::Ok();
+}
+
 Status Attack::validate(const AttackParams& p, int num_classes) const {
   if (std::isinf(p.eps) && p.eps > 0) {
     if (!accepts_unbounded_eps())
@@ -92,20 +111,7 @@ Status Attack::validate(const AttackParams& p, int num_classes) const {
     return invalid_argument(std::string("attack '") + name() + "' does not support norm " + norm_name(p.norm) +
                             " (supported: " + list + ")");
   }
-  const std::vector<std::string> keys = extra_keys();
-  for (const auto& setting : p.extra) {
-    const std::string& key = setting.first;  // named, not a structured binding: clang 14 cannot capture those
-    const double value = setting.second;
-    const bool known = std::any_of(keys.begin(), keys.end(),
-                                   [&](const std::string& k) { return k.substr(0, k.find('=')) == key; });
-    if (!known) {
-      std::string list;
-      for (const std::string& k : keys) list += std::string(list.empty() ? "" : ", ") + k.substr(0, k.find('='));
-      return invalid_argument(std::string("attack '") + name() + "' has no setting '" + key + "'" +
-                              (list.empty() ? "" : " (it takes: " + list + ")"));
-    }
-    if (!std::isfinite(value)) return invalid_argument("setting '" + key + "' must be a finite number");
-  }
+  SLING_RETURN_IF_ERROR(check_extra_settings(p, extra_keys(), name()));
   return check(p);
 }
 
@@ -117,6 +123,9 @@ double Attack::extra(const AttackParams& p, const std::string& key, double fallb
 Result<std::unique_ptr<Attack>> make_attack(std::string_view name) {
   for (const Entry& e : kAttacks)
     if (name == e.name) return e.make();
+  if (name == kBitFlipAttackName)
+    return invalid_argument("attack 'bitflip' flips bits of the model's weights instead of perturbing inputs; run it "
+                            "with `slingshot attack --attack bitflip` (attacks/bit_flip.h)");
   std::string list;
   for (const std::string& n : attack_names()) list += (list.empty() ? "" : ", ") + n;
   return invalid_argument("unknown attack '" + std::string(name) + "'; known: " + list);
@@ -125,6 +134,7 @@ Result<std::unique_ptr<Attack>> make_attack(std::string_view name) {
 std::vector<std::string> attack_names() {
   std::vector<std::string> names;
   for (const Entry& e : kAttacks) names.push_back(e.name);
+  names.push_back(kBitFlipAttackName);  // a weight attack, run by bit_flip_attack()
   return names;
 }
 

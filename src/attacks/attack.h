@@ -71,7 +71,13 @@ class Attack {
   static double extra(const AttackParams& p, const std::string& key, double fallback);
 };
 
-// The attack registered under `name`; the error lists every name.
+// Errors unless every key of p.extra is one of `keys` ("key=default" strings) with a
+// finite value; the error names `attack` and lists the keys it takes.
+Status check_extra_settings(const AttackParams& p, const std::vector<std::string>& keys, std::string_view attack);
+
+// The attack registered under `name`; the error lists every name. The weight attack
+// "bitflip" is listed by attack_names() but not an Attack: make_attack refuses it with
+// an error pointing at bit_flip_attack().
 Result<std::unique_ptr<Attack>> make_attack(std::string_view name);
 std::vector<std::string> attack_names();
 

@@ -10,7 +10,11 @@
 // disk), so an interrupted run loses at most the batch in flight: `--resume` checks the
 // settings match and continues after the last complete line. The final report is written
 // atomically and then supersedes the records file.
+//
+// `--attack bitflip` attacks the model's weights instead (attacks/bit_flip.h): it flips up
+// to --max-iter bits, reports accuracy after each, and `--save-model` keeps the result.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -21,6 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "attacks/bit_flip.h"
 #include "attacks/evaluate.h"
 #include "attacks/patch.h"
 #include "cli/commands.h"
@@ -36,25 +41,26 @@ namespace slingshot::cli {
 namespace {
 
 struct AttackCliOptions {
-  std::string model, data = "shapes", attack, engine, grad, inner_grad, json, save_examples, norm = "inf",
+  std::string model, data = "shapes", attack, engine, grad, inner_grad, json, save_examples, save_model, norm = "inf",
                      eps = "8/255", eps_step = "0", loss = "ce";
   std::vector<std::string> settings;  // key=value, attack-specific
   std::vector<std::string> defenses;  // pre-processor specs, applied in order
   int eot_samples = 8;
-  int n = 100, max_iter = 0, restarts = 0, target = -1, batch_size = 32, max_batches = 0, patch_train_n = 200;
+  int n = 100, max_iter = -1, restarts = 0, target = -1, batch_size = 32, max_batches = 0, patch_train_n = 200;
   int64_t max_queries = 10000;
   uint64_t seed = 0;
   bool targeted = false, no_pixel_valid = false, resume = false;
   float fd_step = 0;
 };
 
-Result<AttackParams> params_from(const AttackCliOptions& o, const Attack& attack) {
+// `default_max_iter`: the attack's own, used when --max-iter is not given.
+Result<AttackParams> params_from(const AttackCliOptions& o, int default_max_iter) {
   AttackParams p;
   SLING_ASSIGN_OR_RETURN(p.norm, parse_norm(o.norm));
   SLING_ASSIGN_OR_RETURN(p.eps, parse_eps(o.eps));
   SLING_ASSIGN_OR_RETURN(p.eps_step, parse_eps(o.eps_step));
   SLING_ASSIGN_OR_RETURN(p.loss, parse_loss(o.loss));
-  p.max_iter = o.max_iter > 0 ? o.max_iter : attack.default_max_iter();
+  p.max_iter = o.max_iter == -1 ? default_max_iter : o.max_iter;  // -1: not given
   p.num_random_init = o.restarts;
   p.targeted = o.targeted || o.target >= 0;
   p.target = o.target;
@@ -362,9 +368,105 @@ Status train_patch(const AttackCliOptions& o, const AttackParams& p, Target& tar
   return Status::Ok();
 }
 
+// Whether --data names a generated set, which has a training split of its own.
+bool has_train_split(const std::string& data) { return data == "shapes" || data == "housenum" || data == "keywords"; }
+
+nlohmann::json bit_flip_json(const BitFlip& f) {
+  return {{"flip", f.flip},         {"layer", f.layer},       {"node", f.node},
+          {"weight_index", f.weight_index}, {"bit", f.bit}, {"old_code", f.old_code},
+          {"new_code", f.new_code}, {"attack_loss", f.attack_loss}, {"accuracy", f.accuracy}};
+}
+
+// The bit-flip attack on the model's weights: search on training samples, judge on the
+// --n test samples exactly as `slingshot eval` reads them, optionally save the result.
+Status run_bit_flip(const AttackCliOptions& o, const AttackParams& p) {
+  if (o.json.empty()) return invalid_argument("--json OUT is required: the report goes there");
+  if (is_ensemble_path(o.model)) return invalid_argument("bitflip attacks one model file's weights, not an ensemble");
+  if (o.resume || o.max_batches > 0 || !o.save_examples.empty())
+    return invalid_argument("bitflip changes weights, not inputs: --resume, --max-batches and --save-examples do not apply");
+  nlohmann::json card;
+  SLING_ASSIGN_OR_RETURN(QuantizedModel model, load_any_model_arg(o.model, &card));
+  SLING_ASSIGN_OR_RETURN(EngineKind engine, parse_engine(o.engine.empty() ? "int8-ref" : o.engine));
+  const Shape shape = model.graph.input_shape();
+  const int num_classes = static_cast<int>(model.graph.output_shape().back());
+  SLING_ASSIGN_OR_RETURN(BitFlipOptions bo, bit_flip_options(p, num_classes, engine));
+  SLING_ASSIGN_OR_RETURN(Dataset eval_data, load_data_arg(o.data, "test", o.n, shape));
+  SLING_ASSIGN_OR_RETURN(Dataset attack_data, load_data_arg(o.data, "train", bo.attack_samples, shape));
+  const std::string attack_source = has_train_split(o.data) ? "train split" : "the evaluated files";
+  std::printf("bitflip (%s) on %lld '%s' samples, searching on %lld samples of %s: engine %s, up to %d flips, stop at "
+              "accuracy %.3f, seed %llu\n",
+              bo.search == BitFlipSearch::kRandom ? "random flips" : "progressive bit search",
+              static_cast<long long>(eval_data.size()), o.data.c_str(), static_cast<long long>(attack_data.size()),
+              attack_source.c_str(), engine_name(engine), bo.max_flips, bo.stop_accuracy,
+              static_cast<unsigned long long>(bo.seed));
+  std::fflush(stdout);
+
+  ProgressBar bar("bitflip");
+  const auto start = std::chrono::steady_clock::now();
+  auto show = [&](const BitFlip& f) {
+    char detail[128];
+    std::snprintf(detail, sizeof detail, "flip %d/%d accuracy %.3f loss %.3f", f.flip, bo.max_flips, f.accuracy,
+                  f.attack_loss);
+    bar.update(static_cast<double>(f.flip) / bo.max_flips, detail);
+  };
+  SLING_ASSIGN_OR_RETURN(BitFlipResult r, bit_flip_attack(model, attack_data, eval_data, bo, show));
+  bar.finish();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  nlohmann::json report = {{"attack", o.attack}, {"family", "weight"}, {"model", o.model}, {"data", o.data},
+                           {"n", eval_data.size()}, {"engine", engine_name(engine)}, {"seed", bo.seed},
+                           {"attack_data", attack_source}};
+  report["params"] = {{"max_iter", bo.max_flips},
+                      {"stop_accuracy", bo.stop_accuracy},
+                      {"candidates", bo.candidates_per_layer},
+                      {"attack_samples", attack_data.size()},
+                      {"search", bo.search == BitFlipSearch::kRandom ? "random" : "progressive"},
+                      {"seed", bo.seed}};
+  int64_t was_right = 0, broken = 0;
+  report["examples"] = nlohmann::json::array();
+  for (int64_t i = 0; i < eval_data.size(); ++i) {
+    const int label = eval_data.labels[i];
+    const bool success = r.clean_predictions[i] == label && r.final_predictions[i] != label;
+    was_right += r.clean_predictions[i] == label;
+    broken += success;
+    report["examples"].push_back({{"index", i}, {"label", label}, {"clean_prediction", r.clean_predictions[i]},
+                                  {"flipped_prediction", r.final_predictions[i]}, {"success", success}});
+  }
+  report["clean_accuracy"] = r.clean_accuracy;
+  report["robust_accuracy"] = r.final_accuracy;
+  report["success_rate"] = was_right ? static_cast<double>(broken) / static_cast<double>(was_right) : 0.0;
+  report["attacked"] = was_right;
+  report["flips"] = r.flips.size();
+  report["clean_attack_loss"] = r.clean_attack_loss;
+  report["curve"] = nlohmann::json::array({{{"flips", 0}, {"accuracy", r.clean_accuracy}}});
+  report["flip_list"] = nlohmann::json::array();
+  for (const BitFlip& f : r.flips) {
+    report["curve"].push_back({{"flips", f.flip}, {"accuracy", f.accuracy}});
+    report["flip_list"].push_back(bit_flip_json(f));
+  }
+  report["seconds"] = seconds;
+  report["saved_model"] = o.save_model.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.save_model);
+  if (!o.save_model.empty()) {
+    if (!card.is_object()) card = nlohmann::json::object();
+    card["bit_flip_attack"] = {{"source_model", o.model}, {"flips", report["flip_list"]}, {"seed", bo.seed}};
+    SLING_RETURN_IF_ERROR(save_quantized_model(model, o.save_model, card));
+  }
+  SLING_RETURN_IF_ERROR(write_file_atomic(o.json, report.dump(1) + "\n"));
+  std::printf("clean accuracy %.4f  accuracy after %zu flips %.4f  success rate %.4f; attack time %.1fs\n",
+              r.clean_accuracy, r.flips.size(), r.final_accuracy, report["success_rate"].get<double>(), seconds);
+  if (!o.save_model.empty()) std::printf("flipped model written to %s\n", o.save_model.c_str());
+  std::printf("report written to %s\n", o.json.c_str());
+  return Status::Ok();
+}
+
 Status run_attack(const AttackCliOptions& o) {
+  if (o.attack == kBitFlipAttackName) {
+    SLING_ASSIGN_OR_RETURN(AttackParams p, params_from(o, BitFlipOptions{}.max_flips));
+    return run_bit_flip(o, p);
+  }
+  if (!o.save_model.empty()) return invalid_argument("--save-model keeps the flipped model of --attack bitflip only");
   SLING_ASSIGN_OR_RETURN(auto attack, make_attack(o.attack));
-  SLING_ASSIGN_OR_RETURN(AttackParams p, params_from(o, *attack));
+  SLING_ASSIGN_OR_RETURN(AttackParams p, params_from(o, attack->default_max_iter()));
   LoadedModels loaded;
   ModelTargetOptions to;
   SLING_ASSIGN_OR_RETURN(auto target, build_target(o, loaded, to));
@@ -535,8 +637,7 @@ void register_attack(CLI::App& app, CommandList& out) {
   sub->add_option("--norm", o->norm, "Threat-model norm: inf, 2, 1 or 0")->capture_default_str();
   sub->add_option("--eps", o->eps, "Radius, a number or a fraction such as 8/255")->capture_default_str();
   sub->add_option("--eps-step", o->eps_step, "Step size (0: the attack's default)")->capture_default_str();
-  sub->add_option("--max-iter", o->max_iter, "Iterations (default: the attack's own, e.g. 10 for PGD, 100 for APGD and EAD)")
-      ->check(CLI::Range(1, 1 << 30));
+  sub->add_option("--max-iter", o->max_iter, "Iterations (default: the attack's own, e.g. 10 for PGD, 100 for APGD and EAD)");
   sub->add_option("--restarts", o->restarts, "Random restarts (num_random_init)")->capture_default_str();
   sub->add_flag("--targeted", o->targeted, "Targeted mode: a random wrong class per sample unless --target");
   sub->add_option("--target", o->target, "Target class for every sample (implies --targeted)");
@@ -544,13 +645,18 @@ void register_attack(CLI::App& app, CommandList& out) {
   sub->add_option("--batch-size", o->batch_size, "Samples per attack call")->capture_default_str();
   sub->add_option("--seed", o->seed, "Seed of every random choice")->capture_default_str();
   sub->add_option("--max-queries", o->max_queries, "Black-box query budget per sample")->capture_default_str();
-  sub->add_option("--set", o->settings, "Attack-specific setting key=value (repeatable)");
+  std::string bitflip_keys;
+  for (const std::string& k : bit_flip_setting_keys()) bitflip_keys += (bitflip_keys.empty() ? "" : ", ") + k;
+  sub->add_option("--set", o->settings,
+                  "Attack-specific setting key=value (repeatable); bitflip takes " + bitflip_keys +
+                      " and flips up to --max-iter bits");
   sub->add_option("--patch-train-n", o->patch_train_n, "patch: training-split images the universal patch is trained on")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   sub->add_option("--fd-step", o->fd_step, "Finite-difference step for --grad fd (0: one grid step)");
   sub->add_flag("--no-pixel-valid", o->no_pixel_valid, "Let iterates leave the 8-bit grid (not reproducible on an MCU)");
   sub->add_option("--save-examples", o->save_examples, "Write each attacked example here (PNG, or WAV for keyword models)");
+  sub->add_option("--save-model", o->save_model, "bitflip: write the flipped model here (evaluate it with `slingshot eval`)");
   sub->add_flag("--resume", o->resume, "Continue an interrupted run from OUT.records.jsonl");
   sub->add_option("--max-batches", o->max_batches, "Stop after this many batches (resume later with --resume)")
       ->check(CLI::Range(1, 1 << 30));

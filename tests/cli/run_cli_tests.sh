@@ -249,6 +249,32 @@ expect_error "ste straight through a squeezer" "use bpda" "$bin" attack --model 
   --defense bit_depth:bits=4 --grad ste --json x.json
 expect_error "no eot draws" "eot_samples must be >= 1" "$bin" attack --model q8.safetensors --attack pgd \
   --defense gaussian_noise --eot-samples 0 --json x.json
+# The bit-flip attack on the weights: a flipped model that loads, validates and evaluates to the reported accuracy.
+expect_ok "bitflip on the int8 model" "$bin" attack --model q8.safetensors --data shapes --attack bitflip --n 60 \
+  --max-iter 3 --set stop_accuracy=0 --set attack_samples=64 --seed 4 --json bfa.json --save-model flipped.safetensors
+"${PYTHON:-/usr/bin/python3}" - <<'PY' && pass "bitflip report: 3 flips, curve, examples" || fail "bitflip report: $(head -c 600 bfa.json)"
+import json
+r = json.load(open("bfa.json"))
+assert r["attack"] == "bitflip" and r["engine"] == "int8-ref" and r["seed"] == 4 and r["flips"] == 3, r
+assert len(r["flip_list"]) == 3 and [c["flips"] for c in r["curve"]] == [0, 1, 2, 3]
+assert r["curve"][0]["accuracy"] == r["clean_accuracy"] and r["curve"][-1]["accuracy"] == r["robust_accuracy"]
+assert r["robust_accuracy"] < r["clean_accuracy"], (r["clean_accuracy"], r["robust_accuracy"])
+assert all(f["new_code"] != -128 and -127 <= f["new_code"] <= 127 for f in r["flip_list"])
+assert len(r["examples"]) == 60 and 0 < r["success_rate"] <= 1
+right = [e for e in r["examples"] if e["clean_prediction"] == e["label"]]
+assert abs(r["success_rate"] - sum(e["flipped_prediction"] != e["label"] for e in right) / len(right)) < 1e-12
+assert r["saved_model"] == "flipped.safetensors" and r["seconds"] >= 0 and r["params"]["max_iter"] == 3
+open("bfa_accuracy.txt", "w").write(repr(r["robust_accuracy"]))
+PY
+expect_ok "flipped model evaluates" "$bin" eval --model flipped.safetensors --data shapes --count 60 --engine int8-ref --json
+"${PYTHON:-/usr/bin/python3}" -c "
+import json; r = json.load(open('out.txt')); want = float(open('bfa_accuracy.txt').read())
+assert r['engines'][0]['accuracy'] == want, (r['engines'][0]['accuracy'], want)" &&
+  pass "the saved flipped model reproduces the reported accuracy" || fail "flipped eval: $(head -c 300 out.txt)"
+expect_error "bitflip without a budget" "flip budget (--max-iter) of at least 1" "$bin" attack --model q8.safetensors --attack bitflip --max-iter 0 --json x.json
+expect_error "bitflip with an unknown setting" "attack 'bitflip' has no setting 'flips'" "$bin" attack --model q8.safetensors --attack bitflip --set flips=3 --json x.json
+expect_error "bitflip on a ternary model" "this model's weights are ternary" "$bin" attack --model "$repo/models/housenum/resnet8_ternary.safetensors" --data housenum --attack bitflip --json x.json
+expect_error "save-model without bitflip" "--save-model keeps the flipped model of --attack bitflip only" "$bin" attack --model q8.safetensors --attack pgd --save-model x.safetensors --json x.json
 
 # Waveform attacks on the keyword model: saved WAVs reproduce the reported int8 predictions.
 expect_ok "fgsm on keyword waveforms" "$bin" attack --model "$repo/models/keywords/dscnn_int8.safetensors" \
