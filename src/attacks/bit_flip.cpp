@@ -293,7 +293,7 @@ int flipped_code(int code, int bit, WeightScheme scheme) {
 double default_bit_flip_stop_accuracy(int num_classes) { return 1.0 / std::max(num_classes, 1) + 0.01; }
 
 std::vector<std::string> bit_flip_setting_keys() {
-  return {"stop_accuracy=1/classes+0.01", "candidates=1", "attack_samples=128", "random=0"};
+  return {"stop_accuracy=max(1/classes, majority share)+0.01", "candidates=1", "attack_samples=128", "random=0"};
 }
 
 Result<BitFlipOptions> bit_flip_options(const AttackParams& p, int num_classes, EngineKind engine) {

@@ -392,6 +392,17 @@ Status run_bit_flip(const AttackCliOptions& o, const AttackParams& p) {
   SLING_ASSIGN_OR_RETURN(BitFlipOptions bo, bit_flip_options(p, num_classes, engine));
   SLING_ASSIGN_OR_RETURN(Dataset eval_data, load_data_arg(o.data, "test", o.n, shape));
   SLING_ASSIGN_OR_RETURN(Dataset attack_data, load_data_arg(o.data, "train", bo.attack_samples, shape));
+  if (!p.extra.count("stop_accuracy")) {
+    // A broken model often answers one class for everything: its accuracy then settles at
+    // that class's share of the evaluated labels, which may sit above 1/classes.
+    std::vector<int64_t> per_class(static_cast<size_t>(num_classes), 0);
+    for (int label : eval_data.labels)
+      if (label >= 0 && label < num_classes) ++per_class[static_cast<size_t>(label)];
+    const double majority = eval_data.size() ? static_cast<double>(*std::max_element(per_class.begin(), per_class.end())) /
+                                                   static_cast<double>(eval_data.size())
+                                             : 0.0;
+    bo.stop_accuracy = std::max(bo.stop_accuracy, majority + 0.01);
+  }
   const std::string attack_source = has_train_split(o.data) ? "train split" : "the evaluated files";
   std::printf("bitflip (%s) on %lld '%s' samples, searching on %lld samples of %s: engine %s, up to %d flips, stop at "
               "accuracy %.3f, seed %llu\n",
