@@ -16,7 +16,7 @@ if(NOT Protobuf_FOUND OR NOT ONNX_FOUND)
   return()
 endif()
 
-file(GLOB SLING_ONNX_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/../src/export/*.cpp)
+file(GLOB SLING_ONNX_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/../src/export/onnx_*.cpp)
 add_library(slingshot_onnx STATIC ${SLING_ONNX_SOURCES})
 # The imported targets carry ONNX's defines (ONNX_ML=1, ONNX_NAMESPACE=onnx) and include
 # path; they stay private, since onnx_export.h includes no ONNX header.

@@ -8,8 +8,12 @@
 #include "data/housenum.h"
 #include "data/image_folder.h"
 #include "data/keywords.h"
+#include "data/image_io.h"
 #include "data/labeled_files.h"
+#include "data/mfcc.h"
+#include "data/npy.h"
 #include "data/synthetic_shapes.h"
+#include "data/wav.h"
 #include "model/model_file.h"
 
 namespace slingshot::cli {
@@ -108,6 +112,43 @@ Result<Dataset> load_waveform_data_arg(const std::string& spec, const std::strin
   }
   if (d.size() > count) d = d.range(0, count);
   return d;
+}
+
+namespace {
+
+bool ends_with(const std::string& s, const char* suffix) {
+  const std::string x(suffix);
+  return s.size() >= x.size() && s.compare(s.size() - x.size(), x.size(), x) == 0;
+}
+
+}  // namespace
+
+Result<Tensor> load_input_arg(const std::string& path, const Shape& model_input) {
+  Tensor x;
+  if (ends_with(path, ".npy")) {
+    SLING_ASSIGN_OR_RETURN(x, load_npy(path));
+  } else if (ends_with(path, ".wav") || ends_with(path, ".WAV")) {
+    const MfccConfig cfg;
+    if (model_input != Shape{mfcc_num_frames(cfg), cfg.num_coefficients, 1})
+      return invalid_argument("'" + path + "' is audio, but the model takes " + shape_to_string(model_input) +
+                              ", not 49x10x1 MFCC features");
+    std::vector<float> samples;  // one second at 16 kHz, padded or cut as the keyword loaders do
+    SLING_RETURN_IF_ERROR(append_wav_clip(path, 16000, cfg.clip_samples, samples));
+    SLING_ASSIGN_OR_RETURN(x, mfcc(samples.data(), static_cast<int64_t>(samples.size()), cfg));
+    x.reshape(model_input);
+  } else {
+    const int channels = model_input.size() == 3 && (model_input[2] == 1 || model_input[2] == 3)
+                             ? static_cast<int>(model_input[2]) : 0;
+    SLING_ASSIGN_OR_RETURN(x, load_image(path, channels));
+  }
+  const Shape batched = with_batch(1, model_input);
+  if (x.shape() == model_input) x.reshape(batched);
+  if (x.shape() != batched)
+    return invalid_argument("input '" + path + "' has shape " + shape_to_string(x.shape()) + " but the model takes " +
+                            shape_to_string(model_input) + " (or " + shape_to_string(batched) + ")");
+  for (int64_t i = 0; i < x.numel(); ++i)
+    if (!std::isfinite(x[i])) return invalid_argument("input '" + path + "' contains NaN or infinity");
+  return x;
 }
 
 Result<Shape> parse_shape_arg(const std::string& text) {

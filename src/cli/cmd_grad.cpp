@@ -21,31 +21,6 @@ struct GradOptions {
   bool json = false;
 };
 
-bool ends_with(const std::string& s, const char* suffix) {
-  const std::string x(suffix);
-  return s.size() >= x.size() && s.compare(s.size() - x.size(), x.size(), x) == 0;
-}
-
-// Reads a PNG/JPEG (scaled to [0, 1]) or a float32 .npy, and shapes it as a batch of one.
-Result<Tensor> load_input(const std::string& path, const Shape& model_input) {
-  Tensor x;
-  if (ends_with(path, ".npy")) {
-    SLING_ASSIGN_OR_RETURN(x, load_npy(path));
-  } else {
-    const int channels = model_input.size() == 3 && (model_input[2] == 1 || model_input[2] == 3)
-                             ? static_cast<int>(model_input[2]) : 0;
-    SLING_ASSIGN_OR_RETURN(x, load_image(path, channels));
-  }
-  const Shape batched = with_batch(1, model_input);
-  if (x.shape() == model_input) x.reshape(batched);
-  if (x.shape() != batched)
-    return invalid_argument("input '" + path + "' has shape " + shape_to_string(x.shape()) + " but the model takes " +
-                            shape_to_string(model_input) + " (or " + shape_to_string(batched) + ")");
-  for (int64_t i = 0; i < x.numel(); ++i)
-    if (!std::isfinite(x[i])) return invalid_argument("input '" + path + "' contains NaN or infinity");
-  return x;
-}
-
 Status run_grad(const GradOptions& o) {
   SLING_ASSIGN_OR_RETURN(QuantizedModel qm, load_any_model_arg(o.model));
   SLING_ASSIGN_OR_RETURN(EngineKind kind, parse_engine(o.engine));
@@ -59,7 +34,7 @@ Status run_grad(const GradOptions& o) {
     SLING_ASSIGN_OR_RETURN(fq_graph, build_fake_quant_graph(qm));
   }
   const Graph& g = kind == EngineKind::kFakeQuant ? fq_graph : qm.graph;
-  SLING_ASSIGN_OR_RETURN(Tensor x, load_input(o.input, g.input_shape()));
+  SLING_ASSIGN_OR_RETURN(Tensor x, load_input_arg(o.input, g.input_shape()));
   const Shape out = g.output_shape();
   if (out.size() != 1) return invalid_argument("grad needs a model with a flat [classes] output");
   if (o.label < 0 || o.label >= out[0])

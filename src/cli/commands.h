@@ -32,6 +32,7 @@ void register_export_onnx(CLI::App& app, CommandList& out);
 void register_export_dataset(CLI::App& app, CommandList& out);
 void register_card(CLI::App& app, CommandList& out);
 void register_attack(CLI::App& app, CommandList& out);
+void register_export_c_header(CLI::App& app, CommandList& out);
 
 inline void register_all(CLI::App& app, CommandList& out) {
   register_info(app, out);
@@ -45,6 +46,7 @@ inline void register_all(CLI::App& app, CommandList& out) {
   register_export_dataset(app, out);
   register_card(app, out);
   register_attack(app, out);
+  register_export_c_header(app, out);
 }
 
 // Loads a model file named on the command line.
@@ -64,6 +66,11 @@ Result<Dataset> load_data_arg(const std::string& spec, const std::string& split,
 // Raw 16-bit 16 kHz one-second clips for waveform attacks on keyword models: "keywords"
 // (generated, snapped to 16-bit PCM as a microphone delivers it) or "labels:CSV" of WAVs.
 Result<Dataset> load_waveform_data_arg(const std::string& spec, const std::string& split, int count);
+
+// One input for a model: a PNG/JPEG (values k/255), a float32 .npy of the model's input
+// shape (with or without the batch axis), or a WAV clip for 49x10x1 keyword models (its
+// MLPerf MFCC features); returned as a batch of one.
+Result<Tensor> load_input_arg(const std::string& path, const Shape& model_input);
 
 // Parses "32x32x3" (or "49x10x1", "64") into a per-sample shape.
 Result<Shape> parse_shape_arg(const std::string& text);

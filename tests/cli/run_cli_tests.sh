@@ -187,6 +187,23 @@ with open("adv/y_labels.csv", "w") as f:  # what the int8 engine answered on eac
 PY
 expect_ok "saved examples re-evaluated" "$bin" eval --model q8.safetensors --data labels:adv/y_labels.csv --json
 grep -q '"accuracy":1.0' out.txt && pass "saved PNGs give the reported int8 predictions bit for bit" || fail "saved examples: $(cat out.txt)"
+# A saved adversarial PNG as a C header for the MCU: it compiles cleanly and expects the
+# class the int8 engine reported for it.
+adv_png=$(ls adv/*.png | head -1)
+expect_ok "export-c-header of an adversarial example" "$bin" export-c-header --model q8.safetensors --input "$adv_png" \
+  -o adv_example.h --name adv_example
+printf '#include <stdio.h>\n#include "adv_example.h"\nint main(void) { printf("%%d %%d %%d\\n", ADV_EXAMPLE_EXPECTED_CLASS, (int)sizeof(adv_example_input), (int)sizeof(adv_example_expected_output)); return 0; }\n' > use_header.c
+if cc -std=c99 -Wall -Wextra -Werror use_header.c -o use_header 2> cc_err.txt; then
+  want="${adv_png##*_adv}"; want="${want%.png}"
+  [ "$(./use_header)" = "$want 768 4" ] && pass "the header compiles with -Wall -Werror and expects the reported class $want" ||
+    fail "header program printed '$(./use_header)', expected '$want 768 4'"
+else
+  fail "the header does not compile: $(cat cc_err.txt)"
+fi
+expect_error "export-c-header of a float model" "this one is float" "$bin" export-c-header --model demo/tiny.safetensors \
+  --input "$adv_png" -o x.h
+expect_error "export-c-header with a bad name" "not a C identifier" "$bin" export-c-header --model q8.safetensors \
+  --input "$adv_png" -o x.h --name 9lives
 expect_ok "pgd, first 2 batches" "$bin" attack --model q8.safetensors --data shapes --attack pgd --eps 8/255 --n 40 \
   --batch-size 16 --json part.json --max-batches 2
 [ -f part.json.records.jsonl ] && [ ! -f part.json ] && pass "interrupted run keeps its records" || fail "records: $(ls part*)"
