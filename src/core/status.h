@@ -17,6 +17,7 @@ enum class StatusCode {
   kUnimplemented,    // a feature or layer type this build does not know
   kIo,               // the OS refused a read or write
   kInternal,         // a broken invariant: a bug in Slingshot
+  kCancelled,        // the caller stopped a run (a progress observer said no)
 };
 
 const char* status_code_name(StatusCode code);
@@ -48,6 +49,7 @@ inline Status not_found(std::string m) { return {StatusCode::kNotFound, std::mov
 inline Status unimplemented(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
 inline Status io_error(std::string m) { return {StatusCode::kIo, std::move(m)}; }
 inline Status internal_error(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
 
 // A value or the Status explaining why there is none.
 template <class T>
