@@ -3,7 +3,6 @@
 // flag), loads a zoo model, decodes an eval image, runs FGSM, cancels a long PGD run
 // within 100 ms, and makes no request outside the origin.
 // Usage: node tests/web/js_api_browser.mjs   (exit 77: no wasm build)
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,21 +12,10 @@ if (!existsSync(resolve(root, 'web/build/slingshot_web.wasm'))) {
   console.error('web/build/slingshot_web.wasm is missing: build the wasm preset first');
   process.exit(77);
 }
-const { chromium } = await import('playwright-core');
-const port = 8990 + Math.floor(Math.random() * 200);
-const server = spawn(process.execPath, [resolve(root, 'scripts/serve.mjs'), '--port', String(port)],
-                     { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-await new Promise((ok, bad) => {
-  const timer = setTimeout(() => bad(new Error('static server did not start within 10 s')), 10000);
-  server.stdout.on('data', (d) => { if (String(d).includes(`127.0.0.1:${port}`)) { clearTimeout(timer); ok(); } });
-  server.on('exit', (code) => bad(new Error(`static server exited with ${code}`)));
-});
-
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-         '--disable-component-update', '--no-first-run', '--disable-sync'],
-});
+const { startStaticServer, launchChromium } = await import('../../scripts/headless_browser.mjs');
+const server = await startStaticServer(8990);
+const port = server.port;
+const browser = await launchChromium();
 let failed = false;
 try {
   const page = await browser.newPage();
@@ -71,7 +59,7 @@ try {
   console.log(`browser JS API: ${JSON.stringify(out)}`);
 } finally {
   await browser.close();
-  server.kill();
+  server.stop();
 }
 if (failed) process.exit(1);
 console.log('browser JS API test passed');
