@@ -169,7 +169,8 @@ class Slingshot {
   decodeImage(bytes, height, width, channels) { return this.#call('decodeImage', [bytes, height, width, channels]); }
   decodeWav(bytes) { return this.#call('decodeWav', [bytes]); }
 
-  async predict(modelId, input, engine = 'int8-ref') {
+  /** engine '' (default): int8-ref for quantized models, float for float ones. */
+  async predict(modelId, input, engine = '') {
     return this.#call('predict', [this.#workerModelId(modelId), input, engine]);
   }
 

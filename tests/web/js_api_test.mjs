@@ -5,7 +5,8 @@
 // 50 model loads, progress events, and cancellation within 100 ms in both cancel modes.
 // Usage: node tests/web/js_api_test.mjs [path/to/native/slingshot]   (exit 77: no wasm build)
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -117,6 +118,21 @@ await test('loadModel: ResNet-8 int8 and DS-CNN int8 describe themselves', async
   check(p.logits.length === 12 && p.logits.every((v, i) => v === q.logits[i]), 'dscnn int8-simd == int8-ref');
   check(p.engine.startsWith('mfcc'), `keyword predictions run the MFCC front end: ${p.engine}`);
   await sling.unloadModel(ds.id);
+  if (cli) {
+    // A float model file: float engine by default; the integer engines and ste refuse it.
+    const path = resolve(tmpdir(), `slingshot_js_api_float_${process.pid}.safetensors`);
+    execFileSync(cli, ['init', '--arch', 'tiny_cnn', '--input', '16x16x3', '-o', path]);
+    const f = await sling.loadModel(new Uint8Array(readFileSync(path)), 'float');
+    rmSync(path);
+    check(!f.quantized && f.weightScheme === null, 'float model described as float');
+    const x = new Float32Array(16 * 16 * 3).fill(128 / 255);
+    check((await sling.predict(f.id, x)).engine === 'float', 'float models predict on the float engine by default');
+    await expectError(sling.predict(f.id, x, 'int8-ref'), 'quantiz');
+    await expectError(sling.runAttack({ modelId: f.id, input: x, label: 0, attack: 'fgsm' }), 'no straight-through gradient');
+    const r = await sling.runAttack({ modelId: f.id, input: x, label: 0, attack: 'fgsm', grad: 'float' });
+    check(r.report.engine === 'float', 'float attack');
+    await sling.unloadModel(f.id);
+  }
   check(await sling.modelCount() === 1, 'model count after unloads');
 });
 
