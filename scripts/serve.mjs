@@ -88,6 +88,11 @@ const server = createServer(async (req, res) => {
       'Content-Length': stat.size,
       'Cache-Control': 'no-cache',
       'X-Content-Type-Options': 'nosniff',
+      // Cross-origin isolation, so pages get SharedArrayBuffer and web/slingshot.js can
+      // cancel a running attack through a shared flag instead of restarting its worker.
+      // Everything is served from this one origin, so nothing else is blocked.
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cross-Origin-Embedder-Policy': 'require-corp',
     });
     if (req.method === 'HEAD') return res.end();
     createReadStream(file).pipe(res);

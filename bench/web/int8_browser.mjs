@@ -3,10 +3,9 @@
 // on time.
 //   node bench/web/int8_browser.mjs MODEL.safetensors MODEL.onnx [--runs N]
 // Both files must lie under the repository (the page is served from its root).
-import { spawn } from 'node:child_process';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium, startStaticServer } from '../../scripts/headless_browser.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
@@ -17,18 +16,9 @@ const rel = (p) => {
   if (r.startsWith('..')) throw new Error(`${p} must lie under ${root}`);
   return `/${r}`;
 };
-const port = 8990 + Math.floor(Math.random() * 200);
-const server = spawn(process.execPath, [resolve(root, 'scripts/serve.mjs'), '--port', String(port)],
-                     { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-await new Promise((ok, bad) => {
-  const timer = setTimeout(() => bad(new Error('static server did not start within 10 s')), 10000);
-  server.stdout.on('data', (d) => { if (String(d).includes(`127.0.0.1:${port}`)) { clearTimeout(timer); ok(); } });
-});
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-         '--disable-component-update', '--no-first-run', '--disable-sync'],
-});
+const server = await startStaticServer(8990);
+const port = server.port;
+const browser = await launchChromium();
 try {
   const page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${port}/bench/web/int8_browser.html?model=${rel(model)}&onnx=${rel(onnx)}&runs=${runs}`);
@@ -40,5 +30,5 @@ try {
   console.log(JSON.stringify({ browser: 'headless Chromium', ...r }, null, 2));
 } finally {
   await browser.close();
-  server.kill();
+  server.stop();
 }

@@ -163,6 +163,11 @@ class Apgd final : public Attack {
   AttackFamily family() const override { return AttackFamily::kWhiteBox; }
   int default_max_iter() const override { return 100; }  // AutoAttack's standard version
   std::vector<Norm> norms() const override { return {Norm::kLinf, Norm::kL2}; }
+  SharedParamUse shared_params() const override {
+    SharedParamUse use = Attack::shared_params();
+    use.eps_step = use.restarts = true;
+    return use;
+  }
 
   // Restarts (num_random_init of them, each from a uniform random point of the ball; one
   // from x0 when it is 0) run only on the samples no earlier restart fooled.

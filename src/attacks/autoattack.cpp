@@ -23,11 +23,19 @@ class AutoAttack final : public Attack {
   AttackFamily family() const override { return AttackFamily::kWhiteBox; }
   int default_max_iter() const override { return 100; }  // the standard version's APGD budget
   std::vector<Norm> norms() const override { return {Norm::kLinf, Norm::kL2}; }
-  std::vector<std::string> extra_keys() const override { return {"n_target_classes=9"}; }
+  SharedParamUse shared_params() const override {
+    SharedParamUse use = Attack::shared_params();
+    use.targeted = false;
+    return use;
+  }
+  std::vector<SettingSpec> settings() const override {
+    return {{.name = "n_target_classes", .kind = SettingKind::kInteger, .default_value = 9, .min = 1, .max = 100000,
+             .doc = "target classes of the targeted stages (capped at classes - 1)"}};
+  }
   Status check(const AttackParams& p) const override {
     if (p.targeted)
       return invalid_argument("autoattack is untargeted: its APGD-T and FAB-T stages choose their own target classes");
-    const double k = extra(p, "n_target_classes", 9);
+    const double k = setting(p, "n_target_classes");
     if (k < 1 || k != static_cast<int>(k))
       return invalid_argument("autoattack: n_target_classes must be a whole number >= 1, got " + std::to_string(k));
     return Status::Ok();
@@ -42,7 +50,7 @@ class AutoAttack final : public Attack {
     Tensor logits;
     SLING_RETURN_IF_ERROR(target.predict(b.x0, logits));
     // Target classes of APGD-T / FAB-T: the k most likely other classes at the clean input.
-    const int k = std::min(static_cast<int>(extra(p, "n_target_classes", 9)), classes - 1);
+    const int k = std::min(static_cast<int>(setting(p, "n_target_classes")), classes - 1);
     std::vector<std::vector<int>> ranked(static_cast<size_t>(n));
     for (int64_t s = 0; s < n; ++s) {
       std::vector<int> order(static_cast<size_t>(classes));

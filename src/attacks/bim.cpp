@@ -11,6 +11,11 @@ class Bim final : public Attack {
   const char* name() const override { return "bim"; }
   AttackFamily family() const override { return AttackFamily::kWhiteBox; }
   std::vector<Norm> norms() const override { return {Norm::kLinf, Norm::kL2, Norm::kL1}; }
+  SharedParamUse shared_params() const override {
+    SharedParamUse use = Attack::shared_params();
+    use.eps_step = use.loss = true;
+    return use;
+  }
 
   Status run(Target& target, const AttackBatch& b, const AttackParams& p, Rng& rng, Tensor& x_adv) override {
     (void)rng;

@@ -292,12 +292,21 @@ int flipped_code(int code, int bit, WeightScheme scheme) {
 
 double default_bit_flip_stop_accuracy(int num_classes) { return 1.0 / std::max(num_classes, 1) + 0.01; }
 
-std::vector<std::string> bit_flip_setting_keys() {
-  return {"stop_accuracy=max(1/classes, majority share)+0.01", "candidates=1", "attack_samples=128", "random=0"};
+std::vector<SettingSpec> bit_flip_settings() {
+  return {
+      {.name = "stop_accuracy", .default_value = std::numeric_limits<double>::quiet_NaN(), .min = 0, .max = 1,
+       .doc = "stop once evaluation accuracy is at or below this; default: max(1/classes, the majority label's share) + 0.01"},
+      {.name = "candidates", .kind = SettingKind::kInteger, .default_value = 1, .min = 1, .max = 1e9, .unit = "count",
+       .doc = "bit flips tried per layer in each step (the top-k of the in-layer search)"},
+      {.name = "attack_samples", .kind = SettingKind::kInteger, .default_value = 128, .min = 1, .max = 1e9, .unit = "count",
+       .doc = "samples of the attack batch the search computes its loss on"},
+      {.name = "random", .kind = SettingKind::kBoolean, .default_value = 0,
+       .doc = "flip uniformly random bits instead (the paper's baseline)"},
+  };
 }
 
 Result<BitFlipOptions> bit_flip_options(const AttackParams& p, int num_classes, EngineKind engine) {
-  SLING_RETURN_IF_ERROR(check_extra_settings(p, bit_flip_setting_keys(), kBitFlipAttackName));
+  SLING_RETURN_IF_ERROR(check_extra_settings(p, bit_flip_settings(), kBitFlipAttackName));
   if (p.targeted) return invalid_argument("bitflip is untargeted: it raises the loss of the true classes");
   auto setting = [&](const std::string& key, double fallback) {
     const auto it = p.extra.find(key);

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "attacks/threat_model.h"
+#include "core/setting_spec.h"
 #include "core/status.h"
 #include "data/dataset.h"
 #include "engine/engine.h"
@@ -51,8 +52,8 @@ struct BitFlipOptions {
 // Where the search stops by default: chance accuracy plus one point.
 double default_bit_flip_stop_accuracy(int num_classes);
 
-// The settings `--set key=value` accepts, with defaults, as "key=value" strings.
-std::vector<std::string> bit_flip_setting_keys();
+// The settings `--set key=value` accepts, typed (core/setting_spec.h).
+std::vector<SettingSpec> bit_flip_settings();
 // Options from the shared attack parameters: max_iter is the flip budget, seed the seed,
 // and extra holds the settings above. Unknown keys and bad values are errors.
 Result<BitFlipOptions> bit_flip_options(const AttackParams& p, int num_classes, EngineKind engine);

@@ -48,15 +48,22 @@ class Boundary final : public DecisionBasedAttack {
  public:
   const char* name() const override { return "boundary"; }
   std::vector<Norm> norms() const override { return {Norm::kL2}; }
-  std::vector<std::string> extra_keys() const override {
-    return {"delta=0.01", "epsilon=0.01", "step_adapt=1.5", "init_size=100"};
+  std::vector<SettingSpec> settings() const override {
+    return {{.name = "delta", .default_value = 0.01, .min = 0, .max = 1, .min_exclusive = true,
+             .doc = "orthogonal step, relative to the distance to x0"},
+        {.name = "epsilon", .default_value = 0.01, .min = 0, .max = 1, .min_exclusive = true, .max_exclusive = true,
+         .doc = "step toward x0, relative"},
+        {.name = "step_adapt", .default_value = 1.5, .min = 1, .max = kNoBound, .min_exclusive = true, .max_exclusive = true,
+         .doc = "factor the step sizes adapt by"},
+        {.name = "init_size", .kind = SettingKind::kInteger, .default_value = 100, .min = 1, .max = 1000000,
+         .doc = "random starts tried for a first adversarial point"}};
   }
   Status check(const AttackParams& p) const override {
-    const double delta = extra(p, "delta", 0.01), epsilon = extra(p, "epsilon", 0.01);
+    const double delta = setting(p, "delta"), epsilon = setting(p, "epsilon");
     if (delta <= 0 || delta > 1) return invalid_argument("delta (orthogonal step, relative) must be in (0, 1]");
     if (epsilon <= 0 || epsilon >= 1) return invalid_argument("epsilon (step toward x0, relative) must be in (0, 1)");
-    if (extra(p, "step_adapt", 1.5) <= 1) return invalid_argument("step_adapt (step-size factor) must be > 1");
-    if (extra(p, "init_size", 100) < 1) return invalid_argument("init_size (random starts tried) must be >= 1");
+    if (setting(p, "step_adapt") <= 1) return invalid_argument("step_adapt (step-size factor) must be > 1");
+    if (setting(p, "init_size") < 1) return invalid_argument("init_size (random starts tried) must be >= 1");
     return Status::Ok();
   }
 
@@ -65,12 +72,12 @@ class Boundary final : public DecisionBasedAttack {
     const int64_t n = o.sample_size();
     const float* x0 = o.x0();
     const InputDomain& dom = o.domain();
-    double delta = extra(p, "delta", 0.01), epsilon = extra(p, "epsilon", 0.01);
-    const double adapt = extra(p, "step_adapt", 1.5);
+    double delta = setting(p, "delta"), epsilon = setting(p, "epsilon");
+    const double adapt = setting(p, "step_adapt");
     const double min_orthogonal = o.gridded() ? dom.step() * std::sqrt(static_cast<double>(n)) : 0.0;
 
     std::vector<float> x;
-    SLING_RETURN_IF_ERROR(find_random_adversarial(o, rng, static_cast<int64_t>(extra(p, "init_size", 100)), x));
+    SLING_RETURN_IF_ERROR(find_random_adversarial(o, rng, static_cast<int64_t>(setting(p, "init_size")), x));
     if (x.empty()) return Status::Ok();
     SLING_RETURN_IF_ERROR(binary_search_to_boundary(o, Norm::kL2, 1e-3, x));
     best = x;

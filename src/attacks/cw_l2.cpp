@@ -24,18 +24,25 @@ class CwL2 final : public Attack {
   AttackFamily family() const override { return AttackFamily::kWhiteBox; }
   std::vector<Norm> norms() const override { return {Norm::kL2}; }
   bool accepts_unbounded_eps() const override { return true; }
-  std::vector<std::string> extra_keys() const override {
-    return {"confidence=0", "initial_const=0.01", "binary_search_steps=9", "learning_rate=0.01"};
+  std::vector<SettingSpec> settings() const override {
+    return {{.name = "confidence", .default_value = 0, .min = 0, .max = kNoBound, .max_exclusive = true,
+             .doc = "margin kappa the wrong class must win by"},
+        {.name = "initial_const", .default_value = 0.01, .min = 0, .max = kNoBound, .min_exclusive = true, .max_exclusive = true,
+         .doc = "first trade-off constant c of the binary search"},
+        {.name = "binary_search_steps", .kind = SettingKind::kInteger, .default_value = 9, .min = 1, .max = 1000,
+         .doc = "binary-search steps over c"},
+        {.name = "learning_rate", .default_value = 0.01, .min = 0, .max = kNoBound, .min_exclusive = true, .max_exclusive = true,
+         .doc = "Adam step size in tanh space"}};
   }
   Status check(const AttackParams& p) const override {
-    const double kappa = extra(p, "confidence", 0.0);
+    const double kappa = setting(p, "confidence");
     if (!(kappa >= 0)) return invalid_argument("cw-l2: confidence must be >= 0, got " + std::to_string(kappa));
-    const double c = extra(p, "initial_const", 0.01);
+    const double c = setting(p, "initial_const");
     if (!(c > 0)) return invalid_argument("cw-l2: initial_const must be > 0, got " + std::to_string(c));
-    const double steps = extra(p, "binary_search_steps", 9);
+    const double steps = setting(p, "binary_search_steps");
     if (!(steps >= 1) || steps != std::floor(steps) || steps > 1000)
       return invalid_argument("cw-l2: binary_search_steps must be a whole number in [1, 1000], got " + std::to_string(steps));
-    const double lr = extra(p, "learning_rate", 0.01);
+    const double lr = setting(p, "learning_rate");
     if (!(lr > 0)) return invalid_argument("cw-l2: learning_rate must be > 0, got " + std::to_string(lr));
     return Status::Ok();
   }
@@ -44,9 +51,9 @@ class CwL2 final : public Attack {
     (void)rng;
     const InputDomain d = target.domain();
     const int64_t n = b.x0.dim(0), per = b.x0.numel() / std::max<int64_t>(n, 1);
-    const float kappa = static_cast<float>(extra(p, "confidence", 0.0));
-    const int search_steps = static_cast<int>(extra(p, "binary_search_steps", 9));
-    const float lr = static_cast<float>(extra(p, "learning_rate", 0.01));
+    const float kappa = static_cast<float>(setting(p, "confidence"));
+    const int search_steps = static_cast<int>(setting(p, "binary_search_steps"));
+    const float lr = static_cast<float>(setting(p, "learning_rate"));
     const Objective objective{LossKind::kCwMargin, b.labels, b.targets, kappa};
     const bool targeted = !b.targets.empty();
     const float half = 0.5f * (d.hi - d.lo);
@@ -58,7 +65,7 @@ class CwL2 final : public Attack {
       w0[i] = static_cast<float>(std::atanh(u * 0.999999));
     }
 
-    std::vector<double> c(static_cast<size_t>(n), extra(p, "initial_const", 0.01)), lower(n, 0.0), upper(n, kUpperUnset);
+    std::vector<double> c(static_cast<size_t>(n), setting(p, "initial_const")), lower(n, 0.0), upper(n, kUpperUnset);
     std::vector<double> best_l2(static_cast<size_t>(n), std::numeric_limits<double>::infinity());
     x_adv = b.x0;
     Tensor w, m, v, x(b.x0.shape()), th(b.x0.shape()), eval, value, grad, logits;

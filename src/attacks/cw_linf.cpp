@@ -20,9 +20,17 @@ class CwLinf final : public Attack {
   const char* name() const override { return "cw-linf"; }
   AttackFamily family() const override { return AttackFamily::kWhiteBox; }
   std::vector<Norm> norms() const override { return {Norm::kLinf}; }
-  std::vector<std::string> extra_keys() const override { return {"confidence=0"}; }
+  SharedParamUse shared_params() const override {
+    SharedParamUse use = Attack::shared_params();
+    use.eps_step = use.restarts = true;
+    return use;
+  }
+  std::vector<SettingSpec> settings() const override {
+    return {{.name = "confidence", .default_value = 0, .min = 0, .max = kNoBound, .max_exclusive = true,
+             .doc = "margin kappa the wrong class must win by"}};
+  }
   Status check(const AttackParams& p) const override {
-    const double kappa = extra(p, "confidence", 0.0);
+    const double kappa = setting(p, "confidence");
     if (!(kappa >= 0)) return invalid_argument("cw-linf: confidence must be >= 0, got " + std::to_string(kappa));
     return Status::Ok();
   }
@@ -32,7 +40,7 @@ class CwLinf final : public Attack {
     // PGD's default step; at least one grid step in pixel-valid mode so every step can move.
     float step = p.eps_step > 0 ? p.eps_step : 2.5f * p.eps / static_cast<float>(p.max_iter);
     if (p.eps_step <= 0 && p.pixel_valid && p.eps > 0) step = std::max(step, d.step());
-    const Objective objective{LossKind::kCwMargin, b.labels, b.targets, static_cast<float>(extra(p, "confidence", 0.0))};
+    const Objective objective{LossKind::kCwMargin, b.labels, b.targets, static_cast<float>(setting(p, "confidence"))};
     const int64_t n = b.x0.dim(0), per = b.x0.numel() / std::max<int64_t>(n, 1);
     const bool targeted = !b.targets.empty();
 

@@ -42,16 +42,26 @@ class DeepFool final : public Attack {
   int default_max_iter() const override { return 50; }  // Foolbox; it stops at the first success anyway
   std::vector<Norm> norms() const override { return {Norm::kL2, Norm::kLinf}; }
   bool accepts_unbounded_eps() const override { return true; }
-  std::vector<std::string> extra_keys() const override { return {"nb_grads=10", "overshoot=0.02"}; }
+  SharedParamUse shared_params() const override {
+    SharedParamUse use = Attack::shared_params();
+    use.targeted = false;
+    return use;
+  }
+  std::vector<SettingSpec> settings() const override {
+    return {{.name = "nb_grads", .kind = SettingKind::kInteger, .default_value = 10, .min = 2, .max = 100000,
+             .doc = "candidate classes (true class included) whose gradients each step uses"},
+        {.name = "overshoot", .default_value = 0.02, .min = 0, .max = kNoBound, .max_exclusive = true,
+         .doc = "relative overshoot past the linearized boundary"}};
+  }
 
   Status check(const AttackParams& p) const override {
     if (p.targeted)
       return invalid_argument("deepfool is untargeted only (it steps to the nearest decision boundary); use an untargeted run");
-    const double nb = extra(p, "nb_grads", 10);
+    const double nb = setting(p, "nb_grads");
     if (nb < 2 || nb != std::floor(nb))
       return invalid_argument("nb_grads must be a whole number >= 2 (the true class and at least one other), got " +
                               std::to_string(nb));
-    const double overshoot = extra(p, "overshoot", 0.02);
+    const double overshoot = setting(p, "overshoot");
     if (overshoot < 0) return invalid_argument("overshoot must be >= 0, got " + std::to_string(overshoot));
     return Status::Ok();
   }
@@ -63,8 +73,8 @@ class DeepFool final : public Attack {
     if (n == 0 || p.eps == 0) return Status::Ok();
     const int64_t per = b.x0.numel() / n;
     const int classes = target.num_classes();
-    const int nb = std::min(classes, static_cast<int>(extra(p, "nb_grads", 10)));
-    const double scale = 1.0 + extra(p, "overshoot", 0.02);
+    const int nb = std::min(classes, static_cast<int>(setting(p, "nb_grads")));
+    const double scale = 1.0 + setting(p, "overshoot");
     const InputDomain domain = target.domain();
     const bool bounded = std::isfinite(p.eps);
     const float inf = std::numeric_limits<float>::infinity();

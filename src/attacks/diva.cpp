@@ -35,10 +35,20 @@ class Diva final : public Attack {
   int default_max_iter() const override { return 20; }
   std::vector<Norm> norms() const override { return {Norm::kLinf, Norm::kL2}; }
   bool needs_reference() const override { return true; }
-  std::vector<std::string> extra_keys() const override { return {"c=1", "adapt=1.5"}; }
+  SharedParamUse shared_params() const override {
+    SharedParamUse use = Attack::shared_params();
+    use.eps_step = use.restarts = true;
+    return use;
+  }
+  std::vector<SettingSpec> settings() const override {
+    return {{.name = "c", .default_value = 1, .min = 0, .max = kNoBound, .min_exclusive = true, .max_exclusive = true,
+             .doc = "initial weight of the deployed model's term against the reference's"},
+        {.name = "adapt", .default_value = 1.5, .min = 1, .max = kNoBound, .max_exclusive = true,
+         .doc = "per-sample factor on c while the reference is fooled too"}};
+  }
   Status check(const AttackParams& p) const override {
-    if (!(extra(p, "c", 1.0) > 0)) return invalid_argument("diva: c (the weight of the deployed model's term) must be > 0");
-    if (!(extra(p, "adapt", 1.5) >= 1)) return invalid_argument("diva: adapt (the per-sample factor on c) must be >= 1");
+    if (!(setting(p, "c") > 0)) return invalid_argument("diva: c (the weight of the deployed model's term) must be > 0");
+    if (!(setting(p, "adapt") >= 1)) return invalid_argument("diva: adapt (the per-sample factor on c) must be >= 1");
     return Status::Ok();
   }
 
@@ -47,8 +57,8 @@ class Diva final : public Attack {
     if (target.gradient_source() == GradientSource::kFloat)
       return invalid_argument("diva needs the deployed model's own gradient (ste or fd); with 'float' both terms "
                               "would come from the float master");
-    const float c = static_cast<float>(extra(p, "c", 1.0));
-    const float adapt = static_cast<float>(extra(p, "adapt", 1.5));
+    const float c = static_cast<float>(setting(p, "c"));
+    const float adapt = static_cast<float>(setting(p, "adapt"));
     const float step = p.eps_step > 0 ? p.eps_step : 2.5f * p.eps / static_cast<float>(p.max_iter);
     const InputDomain domain = target.domain();
     const Objective deployed_objective{LossKind::kProbability, b.labels, b.targets};

@@ -26,25 +26,35 @@ class Ead final : public Attack {
   int default_max_iter() const override { return 100; }  // ART's ElasticNet
   std::vector<Norm> norms() const override { return {Norm::kL1}; }
   bool accepts_unbounded_eps() const override { return true; }
-  std::vector<std::string> extra_keys() const override {
-    return {"beta=0.001", "initial_const=0.01", "binary_search_steps=9", "learning_rate=0.01", "decision_rule=0",
-            "confidence=0"};
+  std::vector<SettingSpec> settings() const override {
+    return {{.name = "beta", .default_value = 1e-3, .min = 0, .max = kNoBound, .max_exclusive = true,
+             .doc = "weight of the L1 term in the elastic-net objective"},
+        {.name = "initial_const", .default_value = 1e-2, .min = 0, .max = kNoBound, .min_exclusive = true, .max_exclusive = true,
+         .doc = "first trade-off constant c of the binary search"},
+        {.name = "binary_search_steps", .kind = SettingKind::kInteger, .default_value = 9, .min = 1, .max = 1000,
+         .doc = "binary-search steps over c"},
+        {.name = "learning_rate", .default_value = 1e-2, .min = 0, .max = kNoBound, .min_exclusive = true, .max_exclusive = true,
+         .doc = "initial step of the ISTA iterations (decays to 0)"},
+        {.name = "decision_rule", .kind = SettingKind::kChoice, .default_value = 0, .choices = {"elastic net", "L1"},
+         .doc = "distortion that picks the best adversarial example"},
+        {.name = "confidence", .default_value = 0, .min = 0, .max = kNoBound, .max_exclusive = true,
+         .doc = "margin kappa the wrong class must win by"}};
   }
 
   Status check(const AttackParams& p) const override {
-    const double beta = extra(p, "beta", 1e-3);
+    const double beta = setting(p, "beta");
     if (beta < 0) return invalid_argument("beta (the L1 weight) must be >= 0, got " + std::to_string(beta));
-    const double c0 = extra(p, "initial_const", 1e-2);
+    const double c0 = setting(p, "initial_const");
     if (!(c0 > 0)) return invalid_argument("initial_const must be > 0, got " + std::to_string(c0));
-    const double steps = extra(p, "binary_search_steps", 9);
+    const double steps = setting(p, "binary_search_steps");
     if (steps < 1 || steps != std::floor(steps))
       return invalid_argument("binary_search_steps must be a whole number >= 1, got " + std::to_string(steps));
-    const double lr = extra(p, "learning_rate", 1e-2);
+    const double lr = setting(p, "learning_rate");
     if (!(lr > 0)) return invalid_argument("learning_rate must be > 0, got " + std::to_string(lr));
-    const double rule = extra(p, "decision_rule", 0);
+    const double rule = setting(p, "decision_rule");
     if (rule != 0 && rule != 1)
       return invalid_argument("decision_rule must be 0 (elastic net) or 1 (L1), got " + std::to_string(rule));
-    const double kappa = extra(p, "confidence", 0);
+    const double kappa = setting(p, "confidence");
     if (kappa < 0) return invalid_argument("confidence must be >= 0, got " + std::to_string(kappa));
     return Status::Ok();
   }
@@ -55,18 +65,18 @@ class Ead final : public Attack {
     const int64_t n = b.x0.dim(0);
     if (n == 0 || p.eps == 0) return Status::Ok();
     const int64_t per = b.x0.numel() / n;
-    const float beta = static_cast<float>(extra(p, "beta", 1e-3));
-    const int steps = static_cast<int>(extra(p, "binary_search_steps", 9));
-    const double lr0 = extra(p, "learning_rate", 1e-2);
-    const bool l1_rule = extra(p, "decision_rule", 0) == 1;
-    const float kappa = static_cast<float>(extra(p, "confidence", 0));
+    const float beta = static_cast<float>(setting(p, "beta"));
+    const int steps = static_cast<int>(setting(p, "binary_search_steps"));
+    const double lr0 = setting(p, "learning_rate");
+    const bool l1_rule = setting(p, "decision_rule") == 1;
+    const float kappa = static_cast<float>(setting(p, "confidence"));
     const InputDomain domain = target.domain();
     const bool targeted = !b.targets.empty();
     // The CW objective ascends min(margin, kappa); EAD's loss f is its negative.
     const Objective objective{LossKind::kCwMargin, b.labels, b.targets, kappa};
     constexpr double kNoUpper = 1e10;
 
-    std::vector<double> c(static_cast<size_t>(n), extra(p, "initial_const", 1e-2));
+    std::vector<double> c(static_cast<size_t>(n), setting(p, "initial_const"));
     std::vector<double> lower(static_cast<size_t>(n), 0.0), upper(static_cast<size_t>(n), kNoUpper);
     std::vector<double> best(static_cast<size_t>(n), std::numeric_limits<double>::infinity());
     Tensor x, y, x_new, cand, value, grad, logits;

@@ -107,16 +107,23 @@ class GeoDA final : public DecisionBasedAttack {
  public:
   const char* name() const override { return "geoda"; }
   std::vector<Norm> norms() const override { return {Norm::kL2, Norm::kLinf}; }
-  std::vector<std::string> extra_keys() const override {
-    return {"dct_ratio=0.5", "lambda=0.6", "sigma=0.0002", "init_size=100"};
+  std::vector<SettingSpec> settings() const override {
+    return {{.name = "dct_ratio", .default_value = 0.5, .min = 0, .max = 1, .min_exclusive = true,
+             .doc = "share of each image side kept in the DCT subspace (1: full space)"},
+        {.name = "lambda", .default_value = 0.6, .min = 0, .max = 1, .min_exclusive = true,
+         .doc = "geometric ratio of the query allocation over iterations"},
+        {.name = "sigma", .default_value = 0.0002, .min = 0, .max = kNoBound, .min_exclusive = true, .max_exclusive = true, .unit = "input",
+         .doc = "probe size of the normal-vector estimate"},
+        {.name = "init_size", .kind = SettingKind::kInteger, .default_value = 100, .min = 1, .max = 1000000,
+         .doc = "random starts tried for a first adversarial point"}};
   }
   Status check(const AttackParams& p) const override {
-    const double ratio = extra(p, "dct_ratio", 0.5), lambda = extra(p, "lambda", 0.6);
+    const double ratio = setting(p, "dct_ratio"), lambda = setting(p, "lambda");
     if (ratio <= 0 || ratio > 1)
       return invalid_argument("dct_ratio (share of each image side kept in the DCT subspace, 1: full space) must be in (0, 1]");
     if (lambda <= 0 || lambda > 1) return invalid_argument("lambda (query allocation ratio) must be in (0, 1]");
-    if (extra(p, "sigma", 0.0002) <= 0) return invalid_argument("sigma (probe size) must be > 0");
-    if (extra(p, "init_size", 100) < 1) return invalid_argument("init_size (random starts tried) must be >= 1");
+    if (setting(p, "sigma") <= 0) return invalid_argument("sigma (probe size) must be > 0");
+    if (setting(p, "init_size") < 1) return invalid_argument("init_size (random starts tried) must be >= 1");
     return Status::Ok();
   }
 
@@ -147,21 +154,21 @@ class GeoDA final : public DecisionBasedAttack {
     const int64_t n = o.sample_size();
     const float* x0 = o.x0();
     const bool l2 = p.norm == Norm::kL2;
-    Directions directions(o.batch_shape(), extra(p, "dct_ratio", 0.5));
+    Directions directions(o.batch_shape(), setting(p, "dct_ratio"));
     // Probes of one grid step per value on average: a smaller one moves no input code.
-    const double sigma = std::max(extra(p, "sigma", 0.0002),
+    const double sigma = std::max(setting(p, "sigma"),
                                   o.gridded() ? o.domain().step() * std::sqrt(static_cast<double>(n)) : 0.0);
     // Queries kept back per iteration for its boundary search.
     const int64_t reserve = 15;
 
     std::vector<float> x;
-    SLING_RETURN_IF_ERROR(find_random_adversarial(o, rng, static_cast<int64_t>(extra(p, "init_size", 100)), x));
+    SLING_RETURN_IF_ERROR(find_random_adversarial(o, rng, static_cast<int64_t>(setting(p, "init_size")), x));
     if (x.empty()) return Status::Ok();
     SLING_RETURN_IF_ERROR(binary_search_to_boundary(o, p.norm, 1e-3, x));
     best = x;
     double best_dist = norm_distance(x.data(), x0, n, p.norm);
 
-    const std::vector<int64_t> plan = allocate(o.queries_left(), reserve, extra(p, "lambda", 0.6));
+    const std::vector<int64_t> plan = allocate(o.queries_left(), reserve, setting(p, "lambda"));
     std::vector<double> normal_sum(static_cast<size_t>(n), 0.0), dir(static_cast<size_t>(n)), eta(static_cast<size_t>(n));
     std::vector<float> probes;
     std::vector<char> adv;

@@ -28,15 +28,22 @@ class HopSkipJump final : public DecisionBasedAttack {
  public:
   const char* name() const override { return "hopskipjump"; }
   std::vector<Norm> norms() const override { return {Norm::kL2, Norm::kLinf}; }
-  std::vector<std::string> extra_keys() const override {
-    return {"init_eval=100", "max_eval=10000", "gamma=1", "init_size=100"};
+  std::vector<SettingSpec> settings() const override {
+    return {{.name = "init_eval", .kind = SettingKind::kInteger, .default_value = 100, .min = 1, .max = 1000000,
+             .doc = "samples of the first gradient-direction estimate"},
+        {.name = "max_eval", .kind = SettingKind::kInteger, .default_value = 10000, .min = 1, .max = 1000000,
+         .doc = "cap on the estimate samples (must be >= init_eval)"},
+        {.name = "gamma", .default_value = 1, .min = 0, .max = kNoBound, .min_exclusive = true, .max_exclusive = true,
+         .doc = "scale of the binary-search threshold"},
+        {.name = "init_size", .kind = SettingKind::kInteger, .default_value = 100, .min = 1, .max = 1000000,
+         .doc = "random starts tried for a first adversarial point"}};
   }
   Status check(const AttackParams& p) const override {
-    if (extra(p, "init_eval", 100) < 1) return invalid_argument("init_eval (first estimation samples) must be >= 1");
-    if (extra(p, "max_eval", 10000) < extra(p, "init_eval", 100))
+    if (setting(p, "init_eval") < 1) return invalid_argument("init_eval (first estimation samples) must be >= 1");
+    if (setting(p, "max_eval") < setting(p, "init_eval"))
       return invalid_argument("max_eval (estimation samples cap) must be >= init_eval");
-    if (extra(p, "gamma", 1) <= 0) return invalid_argument("gamma (binary-search threshold scale) must be > 0");
-    if (extra(p, "init_size", 100) < 1) return invalid_argument("init_size (random starts tried) must be >= 1");
+    if (setting(p, "gamma") <= 0) return invalid_argument("gamma (binary-search threshold scale) must be > 0");
+    if (setting(p, "init_size") < 1) return invalid_argument("init_size (random starts tried) must be >= 1");
     return Status::Ok();
   }
 
@@ -45,8 +52,8 @@ class HopSkipJump final : public DecisionBasedAttack {
     const int64_t n = o.sample_size();
     const double d = static_cast<double>(n);
     const bool l2 = p.norm == Norm::kL2;
-    const double init_eval = extra(p, "init_eval", 100), max_eval = extra(p, "max_eval", 10000);
-    const double theta = extra(p, "gamma", 1) / (l2 ? d * std::sqrt(d) : d * d);
+    const double init_eval = setting(p, "init_eval"), max_eval = setting(p, "max_eval");
+    const double theta = setting(p, "gamma") / (l2 ? d * std::sqrt(d) : d * d);
     // Probes of one grid step per value on average: a smaller one moves no input code.
     const double min_delta = o.gridded() ? o.domain().step() * std::sqrt(d) : 0.0;
     const double range = o.domain().hi - o.domain().lo;
@@ -54,7 +61,7 @@ class HopSkipJump final : public DecisionBasedAttack {
     const int64_t reserve = 24;
 
     std::vector<float> x;
-    SLING_RETURN_IF_ERROR(find_random_adversarial(o, rng, static_cast<int64_t>(extra(p, "init_size", 100)), x));
+    SLING_RETURN_IF_ERROR(find_random_adversarial(o, rng, static_cast<int64_t>(setting(p, "init_size")), x));
     if (x.empty()) return Status::Ok();
     SLING_RETURN_IF_ERROR(binary_search_to_boundary(o, p.norm, theta, x));
     best = x;

@@ -35,14 +35,24 @@ class Jsma final : public Attack {
   const char* name() const override { return "jsma"; }
   AttackFamily family() const override { return AttackFamily::kWhiteBox; }
   std::vector<Norm> norms() const override { return {Norm::kL0}; }
-  std::vector<std::string> extra_keys() const override { return {"theta=1", "gamma=0.1"}; }
+  SharedParamUse shared_params() const override {
+    SharedParamUse use = Attack::shared_params();
+    use.max_iter = false;
+    return use;
+  }
+  std::vector<SettingSpec> settings() const override {
+    return {{.name = "theta", .default_value = 1, .min = -kNoBound, .max = kNoBound, .max_exclusive = true,
+             .doc = "change per selected value (negative: decrease); nonzero"},
+        {.name = "gamma", .default_value = 0.1, .min = 0, .max = 1, .min_exclusive = true,
+         .doc = "largest share of input values that may change"}};
+  }
 
   Status check(const AttackParams& p) const override {
-    const double gamma = extra(p, "gamma", 0.1);
+    const double gamma = setting(p, "gamma");
     if (!(gamma > 0 && gamma <= 1))
       return invalid_argument("gamma (the largest share of input values JSMA may change) must be in (0, 1], got " +
                               std::to_string(gamma));
-    const double theta = extra(p, "theta", 1.0);
+    const double theta = setting(p, "theta");
     if (theta == 0) return invalid_argument("theta (the change per selected value) must be nonzero");
     return Status::Ok();
   }
@@ -54,12 +64,12 @@ class Jsma final : public Attack {
     if (n == 0) return Status::Ok();
     const int64_t per = b.x0.numel() / n;
     const InputDomain domain = target.domain();
-    const float theta = static_cast<float>(extra(p, "theta", 1.0));
+    const float theta = static_cast<float>(setting(p, "theta"));
     if (p.pixel_valid && domain.levels > 0 && std::fabs(theta) < domain.step())
       return invalid_argument("theta " + std::to_string(theta) + " is smaller than one input grid step (" +
                               std::to_string(domain.step()) + "); pixel-valid JSMA could never move a value");
     const int64_t budget = std::min<int64_t>(static_cast<int64_t>(p.eps),
-                                             static_cast<int64_t>(std::floor(extra(p, "gamma", 0.1) * per)));
+                                             static_cast<int64_t>(std::floor(setting(p, "gamma") * per)));
     if (budget <= 0) return Status::Ok();
     const float dir = theta > 0 ? 1.0f : -1.0f;
 

@@ -8,6 +8,7 @@
 // a sample stops as soon as the deployed engine gives the attack's goal, which keeps the
 // first successful patch. Only loss_grad and predict are used, so it runs against any Target.
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <string>
 
@@ -22,15 +23,25 @@ class Lavan final : public Attack {
   AttackFamily family() const override { return AttackFamily::kPatch; }
   std::vector<Norm> norms() const override { return {Norm::kLinf, Norm::kL2, Norm::kL1, Norm::kL0}; }
   bool bounded_by_eps() const override { return false; }
-  std::vector<std::string> extra_keys() const override { return {"patch_size=side/4", "location=1"}; }
+  SharedParamUse shared_params() const override {
+    SharedParamUse use = Attack::shared_params();
+    use.eps_step = use.loss = true;
+    return use;
+  }
+  std::vector<SettingSpec> settings() const override {
+    return {{.name = "patch_size", .kind = SettingKind::kInteger, .default_value = std::numeric_limits<double>::quiet_NaN(), .min = 1, .max = 4096, .unit = "pixels",
+             .doc = "patch side; default a quarter of the shorter image side"},
+        {.name = "location", .kind = SettingKind::kChoice, .default_value = 1, .choices = {"random", "gradient"},
+         .doc = "patch corner: random, or where the gradient magnitude is largest"}};
+  }
 
   Status check(const AttackParams& p) const override {
     if (p.extra.count("patch_size")) {
-      const double s = extra(p, "patch_size", 0);
+      const double s = setting(p, "patch_size");
       if (!(s >= 1 && s == std::floor(s)))
         return invalid_argument("patch_size (the patch side in pixels) must be an integer >= 1, got " + std::to_string(s));
     }
-    const double loc = extra(p, "location", 1);
+    const double loc = setting(p, "location");
     if (loc != 0 && loc != 1)
       return invalid_argument("location must be 0 (random) or 1 (largest gradient magnitude), got " + std::to_string(loc));
     return Status::Ok();
@@ -53,7 +64,7 @@ class Lavan final : public Attack {
 
     // Top-left corners.
     std::vector<int64_t> row(static_cast<size_t>(n)), col(static_cast<size_t>(n));
-    if (extra(p, "location", 1) == 0) {
+    if (setting(p, "location") == 0) {
       for (int64_t s = 0; s < n; ++s) {
         row[s] = rng.below(static_cast<uint32_t>(H - side + 1));
         col[s] = rng.below(static_cast<uint32_t>(W - side + 1));

@@ -12,9 +12,17 @@ class MiFgsm final : public Attack {
   const char* name() const override { return "mifgsm"; }
   AttackFamily family() const override { return AttackFamily::kWhiteBox; }
   std::vector<Norm> norms() const override { return {Norm::kLinf, Norm::kL2}; }
-  std::vector<std::string> extra_keys() const override { return {"decay=1.0"}; }
+  SharedParamUse shared_params() const override {
+    SharedParamUse use = Attack::shared_params();
+    use.eps_step = use.loss = true;
+    return use;
+  }
+  std::vector<SettingSpec> settings() const override {
+    return {{.name = "decay", .default_value = 1.0, .min = 0, .max = kNoBound, .min_exclusive = true, .max_exclusive = true,
+             .doc = "momentum decay factor mu"}};
+  }
   Status check(const AttackParams& p) const override {
-    const double decay = extra(p, "decay", 1.0);
+    const double decay = setting(p, "decay");
     if (!(decay > 0)) return invalid_argument("mifgsm: decay must be > 0, got " + std::to_string(decay));
     return Status::Ok();
   }
@@ -24,7 +32,7 @@ class MiFgsm final : public Attack {
     // Dong et al.: alpha = eps / max_iter; at least a grid step in pixel-valid Linf.
     float step = p.eps_step > 0 ? p.eps_step : p.eps / static_cast<float>(p.max_iter);
     if (p.eps_step <= 0 && p.norm == Norm::kLinf && p.pixel_valid) step = std::max(step, target.domain().step());
-    return iterate_gradient_ascent(target, b, p, step, static_cast<float>(extra(p, "decay", 1.0)), b.x0, x_adv);
+    return iterate_gradient_ascent(target, b, p, step, static_cast<float>(setting(p, "decay")), b.x0, x_adv);
   }
 };
 

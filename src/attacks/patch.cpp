@@ -237,25 +237,42 @@ Result<Tensor> train_universal_patch(Target& target, const Dataset& train, const
 
 // ---- the "patch" attack ----
 
-std::vector<std::string> PatchAttack::extra_keys() const {
-  return {"patch_size=side/4", "scale_min=1", "scale_max=1", "max_angle=0", "steps=100", "learning_rate=0.05"};
+SharedParamUse PatchAttack::shared_params() const {
+  SharedParamUse use = Attack::shared_params();
+  use.loss = true;
+  use.max_iter = false;
+  return use;
+}
+std::vector<SettingSpec> PatchAttack::settings() const {
+  return {{.name = "patch_size", .kind = SettingKind::kInteger, .default_value = std::numeric_limits<double>::quiet_NaN(), .min = 1, .max = 4096, .unit = "pixels",
+           .doc = "patch side; default a quarter of the shorter image side"},
+      {.name = "scale_min", .default_value = 1, .min = 0, .max = kNoBound, .min_exclusive = true, .max_exclusive = true,
+       .doc = "smallest random scale of the patch while training (EOT)"},
+      {.name = "scale_max", .default_value = 1, .min = 0, .max = kNoBound, .min_exclusive = true, .max_exclusive = true,
+       .doc = "largest random scale (>= scale_min)"},
+      {.name = "max_angle", .default_value = 0, .min = 0, .max = 180, .unit = "degrees",
+       .doc = "largest random rotation while training"},
+      {.name = "steps", .kind = SettingKind::kInteger, .default_value = 100, .min = 0, .max = 1000000,
+       .doc = "training steps over the training images"},
+      {.name = "learning_rate", .default_value = 0.05, .min = 0, .max = kNoBound, .min_exclusive = true, .max_exclusive = true,
+       .doc = "sign-step size of the patch training"}};
 }
 
 Status PatchAttack::check(const AttackParams& p) const {
   const auto is_int = [](double v) { return v == std::floor(v); };
   if (p.extra.count("patch_size")) {
-    const double s = extra(p, "patch_size", 0);
+    const double s = setting(p, "patch_size");
     if (!(s >= 1 && is_int(s))) return invalid_argument("patch_size (the patch side in pixels) must be an integer >= 1, got " + std::to_string(s));
   }
-  const double smin = extra(p, "scale_min", 1), smax = extra(p, "scale_max", 1);
+  const double smin = setting(p, "scale_min"), smax = setting(p, "scale_max");
   if (!(smin > 0 && smin <= smax))
     return invalid_argument("the patch scale range needs 0 < scale_min <= scale_max, got [" + std::to_string(smin) + ", " +
                             std::to_string(smax) + "]");
-  const double angle = extra(p, "max_angle", 0);
+  const double angle = setting(p, "max_angle");
   if (!(angle >= 0 && angle <= 180)) return invalid_argument("max_angle (degrees) must be in [0, 180], got " + std::to_string(angle));
-  const double steps = extra(p, "steps", 100);
+  const double steps = setting(p, "steps");
   if (!(steps >= 0 && is_int(steps))) return invalid_argument("steps must be an integer >= 0, got " + std::to_string(steps));
-  const double lr = extra(p, "learning_rate", 0.05);
+  const double lr = setting(p, "learning_rate");
   if (!(lr > 0)) return invalid_argument("learning_rate must be > 0, got " + std::to_string(lr));
   if (p.targeted && p.target < 0)
     return invalid_argument("a universal patch reaches one class: targeted 'patch' needs a fixed target (target >= 0)");
@@ -282,8 +299,8 @@ Status PatchAttack::run(Target& target, const AttackBatch& b, const AttackParams
   const int64_t C = b.x0.dim(3);
   const int default_side = std::max(1, static_cast<int>(std::lround(std::min(H, W) / 4.0)));
   const int asked = static_cast<int>(extra(p, "patch_size", patch_.empty() ? default_side : static_cast<double>(patch_.dim(0))));
-  PatchTransformRange range{static_cast<float>(extra(p, "scale_min", 1)), static_cast<float>(extra(p, "scale_max", 1)),
-                            static_cast<float>(extra(p, "max_angle", 0))};
+  PatchTransformRange range{static_cast<float>(setting(p, "scale_min")), static_cast<float>(setting(p, "scale_max")),
+                            static_cast<float>(setting(p, "max_angle"))};
   SLING_RETURN_IF_ERROR(check_patch_transform(range, H, W, asked));
   const InputDomain domain = target.domain();
   Tensor patch = patch_;
@@ -312,12 +329,13 @@ Status PatchAttack::run(Target& target, const AttackBatch& b, const AttackParams
 
 Result<UniversalPatchOptions> universal_patch_options(const AttackParams& p, int H, int W) {
   UniversalPatchOptions o;
+  const PatchAttack schema;  // the settings' defaults
   o.side = static_cast<int>(Attack::extra(p, "patch_size", std::max(1L, std::lround(std::min(H, W) / 4.0))));
-  o.transforms = {static_cast<float>(Attack::extra(p, "scale_min", 1)), static_cast<float>(Attack::extra(p, "scale_max", 1)),
-                  static_cast<float>(Attack::extra(p, "max_angle", 0))};
+  o.transforms = {static_cast<float>(schema.setting(p, "scale_min")), static_cast<float>(schema.setting(p, "scale_max")),
+                  static_cast<float>(schema.setting(p, "max_angle"))};
   SLING_RETURN_IF_ERROR(check_patch_transform(o.transforms, H, W, o.side));
-  o.steps = static_cast<int>(Attack::extra(p, "steps", 100));
-  o.learning_rate = static_cast<float>(Attack::extra(p, "learning_rate", 0.05));
+  o.steps = static_cast<int>(schema.setting(p, "steps"));
+  o.learning_rate = static_cast<float>(schema.setting(p, "learning_rate"));
   o.target = p.targeted ? p.target : -1;
   o.loss = p.loss;
   o.pixel_valid = p.pixel_valid;

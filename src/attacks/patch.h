@@ -101,7 +101,9 @@ class PatchAttack final : public Attack {
   AttackFamily family() const override { return AttackFamily::kPatch; }
   std::vector<Norm> norms() const override { return {Norm::kLinf, Norm::kL2, Norm::kL1, Norm::kL0}; }
   bool bounded_by_eps() const override { return false; }
-  std::vector<std::string> extra_keys() const override;
+  bool trains_on_dataset() const override { return true; }
+  SharedParamUse shared_params() const override;
+  std::vector<SettingSpec> settings() const override;
   Status check(const AttackParams& p) const override;
   Status run(Target& target, const AttackBatch& batch, const AttackParams& p, Rng& rng, Tensor& x_adv) override;
 

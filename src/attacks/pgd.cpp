@@ -12,6 +12,11 @@ class Pgd final : public Attack {
   const char* name() const override { return "pgd"; }
   AttackFamily family() const override { return AttackFamily::kWhiteBox; }
   std::vector<Norm> norms() const override { return {Norm::kLinf, Norm::kL2, Norm::kL1}; }
+  SharedParamUse shared_params() const override {
+    SharedParamUse use = Attack::shared_params();
+    use.eps_step = use.loss = use.restarts = true;
+    return use;
+  }
 
   Status run(Target& target, const AttackBatch& b, const AttackParams& p, Rng& rng, Tensor& x_adv) override {
     // Madry et al. use 2.5 * eps / max_iter, enough to reach the ball's surface from anywhere.

@@ -38,11 +38,16 @@ class Simba final : public ScoreBasedAttack {
  public:
   const char* name() const override { return "simba"; }
   std::vector<Norm> norms() const override { return {Norm::kL2, Norm::kLinf}; }
-  std::vector<std::string> extra_keys() const override { return {"epsilon=0.2", "basis=0"}; }
+  std::vector<SettingSpec> settings() const override {
+    return {{.name = "epsilon", .default_value = 0.2, .min = 0, .max = kNoBound, .min_exclusive = true, .max_exclusive = true, .unit = "input",
+             .doc = "step along each basis vector"},
+        {.name = "basis", .kind = SettingKind::kChoice, .default_value = 0, .choices = {"pixels", "dct"},
+         .doc = "basis searched: single pixels or low-frequency DCT"}};
+  }
   Status check(const AttackParams& p) const override {
-    const double e = extra(p, "epsilon", 0.2);
+    const double e = setting(p, "epsilon");
     if (!(e > 0)) return invalid_argument("simba: epsilon (the step along each basis vector) must be > 0, got " + std::to_string(e));
-    const double basis = extra(p, "basis", 0);
+    const double basis = setting(p, "basis");
     if (basis != 0 && basis != 1)
       return invalid_argument("simba: basis must be 0 (pixels) or 1 (DCT), got " + std::to_string(basis));
     return Status::Ok();
@@ -55,8 +60,8 @@ class Simba final : public ScoreBasedAttack {
     // [H, W, C] per sample; 1-D inputs are one row.
     const SampleGeometry g = sample_geometry(x0.shape());
     const int64_t h = g.h, w = g.w, c = g.c;
-    const bool dct = extra(p, "basis", 0) == 1;
-    const float step = static_cast<float>(extra(p, "epsilon", 0.2));
+    const bool dct = setting(p, "basis") == 1;
+    const float step = static_cast<float>(setting(p, "epsilon"));
 
     // Orthonormal DCT-II tables: cos_h[u * h + i] = a_u cos(pi (2i + 1) u / 2h).
     auto table = [](int64_t len) {

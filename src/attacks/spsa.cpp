@@ -22,15 +22,27 @@ class Spsa final : public ScoreBasedAttack {
  public:
   const char* name() const override { return "spsa"; }
   std::vector<Norm> norms() const override { return {Norm::kLinf, Norm::kL2}; }
-  std::vector<std::string> extra_keys() const override { return {"delta=0.01", "num_samples=32", "adam=1"}; }
+  SharedParamUse shared_params() const override {
+    SharedParamUse use = Attack::shared_params();
+    use.eps_step = true;
+    return use;
+  }
+  std::vector<SettingSpec> settings() const override {
+    return {{.name = "delta", .default_value = 0.01, .min = 0, .max = kNoBound, .min_exclusive = true, .max_exclusive = true, .unit = "input",
+             .doc = "size of each +/- probe (rounded to whole grid steps in pixel-valid mode)"},
+        {.name = "num_samples", .kind = SettingKind::kInteger, .default_value = 32, .min = 1, .max = 1000000,
+         .doc = "random directions per gradient estimate"},
+        {.name = "adam", .kind = SettingKind::kBoolean, .default_value = 1,
+         .doc = "Adam steps (1) or signed gradient steps (0)"}};
+  }
   Status check(const AttackParams& p) const override {
-    const double delta = extra(p, "delta", 0.01);
+    const double delta = setting(p, "delta");
     if (!(delta > 0)) return invalid_argument("spsa: delta (the perturbation size) must be > 0, got " + std::to_string(delta));
-    const double samples = extra(p, "num_samples", 32);
+    const double samples = setting(p, "num_samples");
     if (!(samples >= 1) || samples != std::floor(samples))
       return invalid_argument("spsa: num_samples (directions per iteration) must be a whole number >= 1, got " +
                               std::to_string(samples));
-    const double adam = extra(p, "adam", 1);
+    const double adam = setting(p, "adam");
     if (adam != 0 && adam != 1)
       return invalid_argument("spsa: adam must be 1 (Adam steps) or 0 (signed steps), got " + std::to_string(adam));
     return Status::Ok();
@@ -40,9 +52,9 @@ class Spsa final : public ScoreBasedAttack {
   Status search(ScoreOracle& oracle, const AttackParams& p, Rng& rng, Tensor& x_adv) override {
     const InputDomain& d = oracle.domain();
     const int64_t n = oracle.num_samples(), per = oracle.sample_size();
-    const int64_t directions = static_cast<int64_t>(extra(p, "num_samples", 32));
-    const double delta = extra(p, "delta", 0.01);
-    const bool adam = extra(p, "adam", 1) == 1;
+    const int64_t directions = static_cast<int64_t>(setting(p, "num_samples"));
+    const double delta = setting(p, "delta");
+    const bool adam = setting(p, "adam") == 1;
     ProbeOffset probe{d, p.pixel_valid && d.levels > 0, 0.0f, static_cast<float>(delta)};
     if (probe.on_grid) probe.grid_steps = std::max(1.0f, std::round(static_cast<float>(delta) * d.levels));
     const double applied = probe.on_grid ? probe.grid_steps / d.levels : delta;

@@ -16,6 +16,7 @@
 // Black-box: predict() only, at most max_queries per sample (max_iter is not used); a
 // sample stops as soon as it is misclassified (targeted: classified as its target).
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -83,7 +84,10 @@ class Square final : public ScoreBasedAttack {
  public:
   const char* name() const override { return "square"; }
   std::vector<Norm> norms() const override { return {Norm::kLinf, Norm::kL2}; }
-  std::vector<std::string> extra_keys() const override { return {"p_init=0.05 (Linf) or 0.1 (L2)"}; }
+  std::vector<SettingSpec> settings() const override {
+    return {{.name = "p_init", .default_value = std::numeric_limits<double>::quiet_NaN(), .min = 0, .max = 1, .min_exclusive = true,
+             .doc = "share of pixels in the first square; default 0.05 (Linf) or 0.1 (L2)"}};
+  }
   Status check(const AttackParams& p) const override {
     const double p_init = extra(p, "p_init", default_p(p));
     if (!(p_init > 0 && p_init <= 1))

@@ -20,6 +20,17 @@ const char* gradient_source_name(GradientSource s) {
   return "?";
 }
 
+const char* gradient_source_doc(GradientSource s) {
+  switch (s) {
+    case GradientSource::kFloat: return "the float master's gradient (transfer to the deployed model)";
+    case GradientSource::kSte: return "straight-through estimator through the fake-quant mirror";
+    case GradientSource::kBpda: return "defended targets: identity through non-differentiable pre-processing";
+    case GradientSource::kFd: return "central finite differences on the deployed integer engine";
+    case GradientSource::kEot: return "defended targets: averaged over draws of randomized pre-processing";
+  }
+  return "?";
+}
+
 Result<GradientSource> parse_gradient_source(std::string_view s) {
   for (GradientSource g : {GradientSource::kFloat, GradientSource::kSte, GradientSource::kBpda, GradientSource::kFd,
                            GradientSource::kEot})

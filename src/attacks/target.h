@@ -27,6 +27,8 @@ enum class GradientSource {
 };
 const char* gradient_source_name(GradientSource s);  // "float", "ste", "bpda", "fd", "eot"
 Result<GradientSource> parse_gradient_source(std::string_view s);
+// One line for listings.
+const char* gradient_source_doc(GradientSource s);
 
 struct TargetCounts {
   int64_t predictions = 0;     // samples classified through predict()

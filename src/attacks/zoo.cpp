@@ -30,15 +30,27 @@ class Zoo final : public ScoreBasedAttack {
  public:
   const char* name() const override { return "zoo"; }
   std::vector<Norm> norms() const override { return {Norm::kLinf, Norm::kL2}; }
-  std::vector<std::string> extra_keys() const override { return {"nb_parallel=128", "variable_h=0.0001", "block=1"}; }
+  SharedParamUse shared_params() const override {
+    SharedParamUse use = Attack::shared_params();
+    use.eps_step = true;
+    return use;
+  }
+  std::vector<SettingSpec> settings() const override {
+    return {{.name = "nb_parallel", .kind = SettingKind::kInteger, .default_value = 128, .min = 1, .max = 1000000,
+             .doc = "coordinates estimated per iteration"},
+        {.name = "variable_h", .default_value = 0.0001, .min = 0, .max = kNoBound, .min_exclusive = true, .max_exclusive = true, .unit = "input",
+         .doc = "finite-difference step (at least one grid step in pixel-valid mode)"},
+        {.name = "block", .kind = SettingKind::kInteger, .default_value = 1, .min = 1, .max = 4096, .unit = "pixels",
+         .doc = "side of the pixel square one coordinate moves"}};
+  }
   Status check(const AttackParams& p) const override {
-    const double coords = extra(p, "nb_parallel", 128);
+    const double coords = setting(p, "nb_parallel");
     if (!(coords >= 1) || coords != std::floor(coords))
       return invalid_argument("zoo: nb_parallel (coordinates per iteration) must be a whole number >= 1, got " +
                               std::to_string(coords));
-    const double h = extra(p, "variable_h", 1e-4);
+    const double h = setting(p, "variable_h");
     if (!(h > 0)) return invalid_argument("zoo: variable_h (the finite-difference step) must be > 0, got " + std::to_string(h));
-    const double block = extra(p, "block", 1);
+    const double block = setting(p, "block");
     if (!(block >= 1) || block != std::floor(block))
       return invalid_argument("zoo: block (side of the pixel square one coordinate moves) must be a whole number >= 1, got " +
                               std::to_string(block));
@@ -51,7 +63,7 @@ class Zoo final : public ScoreBasedAttack {
     const int64_t n = oracle.num_samples(), per = oracle.sample_size();
     // [H, W, C] per sample (1-D inputs are one row), cut into block x block squares per channel.
     const SampleGeometry g = sample_geometry(oracle.batch_shape());
-    const int64_t side = static_cast<int64_t>(extra(p, "block", 1));
+    const int64_t side = static_cast<int64_t>(setting(p, "block"));
     const int64_t bh = g.h == 1 ? 1 : std::min(side, g.h), bw = std::min(side, g.w);
     const int64_t rows_b = (g.h + bh - 1) / bh, cols_b = (g.w + bw - 1) / bw, dims = rows_b * cols_b * g.c;
     // The input indices of coordinate `index` (block row, block column, channel).
@@ -62,8 +74,8 @@ class Zoo final : public ScoreBasedAttack {
       for (int64_t i = r0; i < std::min(g.h, r0 + bh); ++i)
         for (int64_t j = c0; j < std::min(g.w, c0 + bw); ++j) members.push_back((i * g.w + j) * g.c + ch);
     };
-    const int64_t coords = static_cast<int64_t>(extra(p, "nb_parallel", 128));
-    const double h = extra(p, "variable_h", 1e-4);
+    const int64_t coords = static_cast<int64_t>(setting(p, "nb_parallel"));
+    const double h = setting(p, "variable_h");
     ProbeOffset probe{d, p.pixel_valid && d.levels > 0, 0.0f, static_cast<float>(h)};
     if (probe.on_grid) probe.grid_steps = std::max(1.0f, std::ceil(static_cast<float>(h) * d.levels - 1e-3f));
     const float lr = p.eps_step > 0 ? p.eps_step : 0.01f;

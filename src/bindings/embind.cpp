@@ -1,20 +1,39 @@
 // Embind bindings for the web front end: the one file that includes emscripten/bind.h.
 //
 // Tensors and files cross the boundary in bulk as typed arrays; results come back as
-// plain JS objects, so nothing here needs delete() from JS. A failed Status becomes a
-// JS Error carrying the core's message. The message is copied to a static buffer and
-// every C++ object is destroyed before the throw, because a JS exception unwinds the
-// wasm stack without running destructors.
+// plain JS objects, so nothing here needs delete() from JS. Loaded models live in a
+// C++-side registry keyed by integer ids (loadModel / unloadModel). A failed Status
+// becomes a JS Error carrying the core's message. The message is copied to a static
+// buffer and every C++ object (emscripten::val handles included) is destroyed before the
+// throw, because a JS exception unwinds the wasm stack without running destructors.
+//
+// API v2 (docs/js-api.md): engines, gradientSources, attacks, defenses (registry listings
+// with parameter schemas), loadModel, unloadModel, modelCount, decodeImage, decodeWav,
+// predict, runAttack. The v1 functions the page and bench/ use stay as they were.
 #include <emscripten.h>
 #include <emscripten/bind.h>
+#include <emscripten/heap.h>
 #include <emscripten/val.h>
 
+#include <algorithm>
 #include <chrono>
+#include <malloc.h>
+#include <cmath>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "attacks/attack_report.h"
+#include "attacks/evaluate.h"
+#include "attacks/observed_target.h"
+#include "attacks/target_builder.h"
 #include "core/rng.h"
+#include "data/image_io.h"
+#include "data/mfcc.h"
+#include "data/wav.h"
+#include "defenses/preprocessor.h"
 #include "core/version.h"
 #include "engine/engine.h"
 #include "model/builders.h"
@@ -202,6 +221,599 @@ val benchmark_quantized_model(const val& bytes, const std::string& engine_name_j
   return val::undefined();
 }
 
+// ---------------------------------------------------------------------------------------
+// API v2: registry listings with schemas, a model registry, decoding, predict, attacks.
+
+// Runs `body` (returning Result<val>) and throws its error after every C++ object it made
+// is gone: the only way v2 functions fail.
+template <typename Body>
+val value_or_throw(Body&& body) {
+  {
+    Result<val> result = body();
+    if (result.ok()) return *result;
+    set_error(result.status());
+  }
+  throw_js_error(g_error_message);
+  return val::undefined();
+}
+
+std::string js_type(const val& v) {
+  if (v.isNull()) return "null";
+  if (val::global("Array").call<bool>("isArray", v)) return "array";
+  return v.typeOf().as<std::string>();
+}
+bool is_absent(const val& v) { return v.isUndefined() || v.isNull(); }
+
+Result<double> js_number(const val& v, const std::string& what) {
+  if (js_type(v) != "number") return invalid_argument(what + " must be a number, got " + js_type(v));
+  const double d = v.as<double>();
+  if (std::isnan(d)) return invalid_argument(what + " is NaN");
+  return d;
+}
+
+Result<int64_t> js_integer(const val& v, const std::string& what, double lo, double hi) {
+  SLING_ASSIGN_OR_RETURN(const double d, js_number(v, what));
+  if (d != std::floor(d) || d < lo || d > hi)
+    return invalid_argument(what + " must be a whole number in [" + std::to_string(static_cast<int64_t>(lo)) + ", " +
+                            std::to_string(static_cast<int64_t>(hi)) + "], got " + std::to_string(d));
+  return static_cast<int64_t>(d);
+}
+
+Result<std::string> js_string(const val& v, const std::string& what) {
+  if (js_type(v) != "string") return invalid_argument(what + " must be a string, got " + js_type(v));
+  return v.as<std::string>();
+}
+
+Result<bool> js_bool(const val& v, const std::string& what) {
+  if (js_type(v) == "boolean") return v.as<bool>();
+  if (js_type(v) == "number" && (v.as<double>() == 0 || v.as<double>() == 1)) return v.as<double>() == 1;
+  return invalid_argument(what + " must be true or false, got " + js_type(v));
+}
+
+// Bytes of a Uint8Array (any typed array or ArrayBuffer is read as its raw bytes).
+Result<std::string> js_bytes(const val& v, const std::string& what, size_t max_bytes) {
+  const bool view = val::global("ArrayBuffer").call<bool>("isView", v);
+  const bool buffer = !view && v.instanceof(val::global("ArrayBuffer"));
+  if (!view && !buffer) return invalid_argument(what + " must be a Uint8Array or ArrayBuffer, got " + js_type(v));
+  const val bytes = view ? val::global("Uint8Array").new_(v["buffer"], v["byteOffset"], v["byteLength"])
+                         : val::global("Uint8Array").new_(v);
+  const double length = bytes["length"].as<double>();
+  if (length > static_cast<double>(max_bytes))
+    return invalid_argument(what + " holds " + std::to_string(static_cast<int64_t>(length)) + " bytes, more than the " +
+                            std::to_string(max_bytes >> 20) + " MB accepted");
+  std::string out(static_cast<size_t>(length), '\0');
+  val(emscripten::typed_memory_view(out.size(), reinterpret_cast<uint8_t*>(out.data()))).call<void>("set", bytes);
+  return out;
+}
+
+// Numbers of a Float32Array (or any typed array or array of numbers).
+Result<std::vector<float>> js_floats(const val& v, const std::string& what, size_t max_length) {
+  const bool array_like = val::global("ArrayBuffer").call<bool>("isView", v) || js_type(v) == "array";
+  if (!array_like) return invalid_argument(what + " must be a Float32Array, got " + js_type(v));
+  const double length = v["length"].isUndefined() ? -1 : v["length"].as<double>();
+  if (length < 0 || length > static_cast<double>(max_length))
+    return invalid_argument(what + " must hold at most " + std::to_string(max_length) + " numbers");
+  std::vector<float> out(static_cast<size_t>(length));
+  val(emscripten::typed_memory_view(out.size(), out.data())).call<void>("set", v);
+  return out;
+}
+
+val float32_array(const float* data, size_t n) {
+  val out = val::global("Float32Array").new_(static_cast<double>(n));
+  out.call<void>("set", val(emscripten::typed_memory_view(n, data)));
+  return out;
+}
+
+val string_array(const std::vector<std::string>& items) {
+  val a = val::array();
+  for (size_t i = 0; i < items.size(); ++i) a.set(i, items[i]);
+  return a;
+}
+
+// A ParamSpec: {name, type, default, min, max, minExclusive, maxExclusive, allowInfinity,
+// choices, unit, doc}. Defaults chosen at run time are null; choices default by name.
+val param_spec_to_js(const SettingSpec& s) {
+  val o = val::object();
+  o.set("name", s.name);
+  o.set("type", std::string(setting_kind_name(s.kind)));
+  const bool fixed = has_fixed_default(s);
+  switch (s.kind) {
+    case SettingKind::kChoice:
+      o.set("choices", string_array(s.choices));
+      o.set("default", fixed && s.default_value < s.choices.size() ? val(s.choices[static_cast<size_t>(s.default_value)])
+                                                                   : val::null());
+      break;
+    case SettingKind::kBoolean: o.set("default", fixed ? val(s.default_value != 0) : val::null()); break;
+    default:
+      o.set("default", fixed ? val(s.default_value) : val::null());
+      o.set("min", s.min);
+      o.set("max", s.max);
+      o.set("minExclusive", s.min_exclusive);
+      o.set("maxExclusive", s.max_exclusive);
+      o.set("allowInfinity", std::isinf(s.max) && !s.max_exclusive);
+  }
+  o.set("unit", s.unit);
+  o.set("doc", s.doc);
+  return o;
+}
+
+val param_specs_to_js(const std::vector<SettingSpec>& specs) {
+  val a = val::array();
+  for (size_t i = 0; i < specs.size(); ++i) a.set(i, param_spec_to_js(specs[i]));
+  return a;
+}
+
+val list_engines() {
+  val a = val::array();
+  const std::vector<EngineKind> kinds = available_engines();
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    val e = val::object();
+    e.set("name", std::string(engine_name(kinds[i])));
+    e.set("integer", is_integer_engine(kinds[i]));
+    e.set("doc", std::string(engine_doc(kinds[i])));
+    a.set(i, e);
+  }
+  return a;
+}
+
+val list_gradient_sources() {
+  val a = val::array();
+  unsigned i = 0;
+  for (GradientSource s : {GradientSource::kFloat, GradientSource::kSte, GradientSource::kFd, GradientSource::kBpda,
+                           GradientSource::kEot}) {
+    val g = val::object();
+    g.set("name", std::string(gradient_source_name(s)));
+    // bpda and eot are the sources of defended targets; the others the model's own.
+    g.set("defended", s == GradientSource::kBpda || s == GradientSource::kEot);
+    g.set("doc", std::string(gradient_source_doc(s)));
+    a.set(i++, g);
+  }
+  return a;
+}
+
+val list_attacks() {
+  val a = val::array();
+  unsigned i = 0;
+  for (const std::string& name : input_attack_names()) {
+    auto attack = make_attack(name);
+    if (!attack.ok()) continue;  // every input attack's name makes it
+    const Attack& at = **attack;
+    val o = val::object();
+    o.set("name", name);
+    o.set("family", std::string(attack_family_name(at.family())));
+    o.set("doc", attack_doc(name));
+    std::vector<std::string> norms;
+    for (Norm n : at.norms()) norms.push_back(norm_name(n));
+    o.set("norms", string_array(norms));
+    o.set("blackBox", at.black_box());
+    o.set("acceptsUnboundedEps", at.accepts_unbounded_eps());
+    o.set("needsReference", at.needs_reference());
+    o.set("trainsOnDataset", at.trains_on_dataset());
+    o.set("defaultMaxIter", at.default_max_iter());
+    o.set("params", param_specs_to_js(attack_parameters(at)));
+    a.set(i++, o);
+  }
+  return a;
+}
+
+val list_defenses() {
+  val a = val::array();
+  unsigned i = 0;
+  for (const PreprocessorInfo& info : preprocessor_registry()) {
+    auto made = make_preprocessor(info.name);  // the defaults
+    val o = val::object();
+    o.set("name", info.name);
+    o.set("doc", info.doc);
+    o.set("randomized", made.ok() && (*made)->randomized());
+    o.set("differentiable", made.ok() && (*made)->differentiable());
+    o.set("params", param_specs_to_js(info.settings));
+    a.set(i++, o);
+  }
+  return a;
+}
+
+// ---- the model registry ----
+
+struct LoadedModel {
+  std::string name;
+  QuantizedModel model;
+  ModelInputKind kind = ModelInputKind::kImage;
+};
+
+std::map<int, std::unique_ptr<LoadedModel>>& loaded_models() {
+  static std::map<int, std::unique_ptr<LoadedModel>> models;
+  return models;
+}
+int g_next_model_id = 1;
+
+Result<LoadedModel*> find_model(const val& id, const std::string& what) {
+  SLING_ASSIGN_OR_RETURN(const int64_t key, js_integer(id, what, 0, 2147483647.0));
+  auto it = loaded_models().find(static_cast<int>(key));
+  if (it == loaded_models().end()) return not_found("no loaded model has id " + std::to_string(key));
+  return it->second.get();
+}
+
+val model_info(int id, const LoadedModel& m) {
+  val d = describe(m.model.graph);  // layers, params, macs, shapes
+  const bool quantized = !m.model.nodes.empty();
+  d.set("id", id);
+  d.set("name", m.name);
+  d.set("modelInputShape", d["inputShape"]);
+  d.set("inputShape", shape_to_js(attack_input_shape(m.model, m.kind)));
+  d.set("inputKind", std::string(m.kind == ModelInputKind::kKeywords ? "keywords" : "image"));
+  d.set("classes", static_cast<int>(m.model.graph.output_shape()[0]));
+  d.set("quantized", quantized);
+  d.set("weightScheme", quantized ? val(std::string(weight_scheme_name(m.model.weights))) : val::null());
+  d.set("activationBits", quantized ? val(m.model.activation_bits) : val::null());
+  const Footprint f = footprint(m.model);
+  val fp = val::object();
+  fp.set("weightCount", static_cast<double>(f.weight_count));
+  fp.set("weightBytes", static_cast<double>(f.weight_bytes));
+  fp.set("biasBytes", static_cast<double>(f.bias_bytes));
+  fp.set("scaleBytes", static_cast<double>(f.scale_bytes));
+  fp.set("floatBytes", static_cast<double>(f.float_bytes));
+  fp.set("totalBytes", static_cast<double>(f.total_bytes()));
+  d.set("footprint", fp);
+  return d;
+}
+
+val load_model_bytes(const val& bytes, const std::string& name) {
+  return value_or_throw([&]() -> Result<val> {
+    SLING_ASSIGN_OR_RETURN(const std::string data, js_bytes(bytes, "model bytes", size_t{256} << 20));
+    auto contents = parse_model_contents(data);
+    if (!contents.ok()) return contents.status().with_context("model '" + name + "'");
+    auto model = any_model_from_contents(std::move(*contents), /*allow_float=*/true);
+    if (!model.ok()) return model.status().with_context("model '" + name + "'");
+    auto loaded = std::make_unique<LoadedModel>();
+    SLING_ASSIGN_OR_RETURN(loaded->kind, model_input_kind(*model, name));
+    loaded->name = name;
+    loaded->model = std::move(*model);
+    const int id = g_next_model_id++;
+    val info = model_info(id, *loaded);
+    loaded_models()[id] = std::move(loaded);
+    return info;
+  });
+}
+
+val unload_model_id(const val& id) {
+  return value_or_throw([&]() -> Result<val> {
+    SLING_ASSIGN_OR_RETURN(LoadedModel * m, find_model(id, "model id"));
+    (void)m;
+    loaded_models().erase(id.as<int>());
+    return val(true);
+  });
+}
+
+int loaded_model_count() { return static_cast<int>(loaded_models().size()); }
+
+// The wasm heap's size and the bytes malloc has handed out: what leak checks compare.
+val memory_stats() {
+  val o = val::object();
+  o.set("heapBytes", static_cast<double>(emscripten_get_heap_size()));
+  o.set("allocatedBytes", static_cast<double>(mallinfo().uordblks));
+  return o;
+}
+
+// ---- decoding ----
+
+val decode_image_js(const val& bytes, int height, int width, int channels) {
+  return value_or_throw([&]() -> Result<val> {
+    if (channels != 1 && channels != 3) return invalid_argument("channels must be 1 or 3, got " + std::to_string(channels));
+    SLING_ASSIGN_OR_RETURN(const std::string data, js_bytes(bytes, "image bytes", size_t{64} << 20));
+    if (data.empty()) return invalid_argument("the image file is empty");
+    SLING_ASSIGN_OR_RETURN(const Tensor image, decode_image(data, channels));
+    SLING_ASSIGN_OR_RETURN(const Tensor fitted, fit_image(image, height, width));
+    return float32_array(fitted.data(), static_cast<size_t>(fitted.numel()));
+  });
+}
+
+val decode_wav_js(const val& bytes) {
+  return value_or_throw([&]() -> Result<val> {
+    SLING_ASSIGN_OR_RETURN(const std::string data, js_bytes(bytes, "WAV bytes", static_cast<size_t>(kMaxWavFileBytes)));
+    SLING_ASSIGN_OR_RETURN(Waveform wave, decode_wav(data));
+    const MfccConfig mfcc;
+    if (wave.sample_rate != mfcc.sample_rate)
+      return invalid_argument("the clip is sampled at " + std::to_string(wave.sample_rate) +
+                              " Hz; keyword models take " + std::to_string(mfcc.sample_rate) + " Hz mono");
+    // As the keyword loaders: zero-padded or cut to one second, on the 16-bit grid.
+    wave.samples.resize(static_cast<size_t>(mfcc.clip_samples), 0.0f);
+    const InputDomain grid = waveform_domain();
+    for (float& s : wave.samples) s = grid.snap(s);
+    return float32_array(wave.samples.data(), wave.samples.size());
+  });
+}
+
+// ---- predict and attacks ----
+
+// One input of `m` from JS, checked against the model's attack input shape.
+Result<Tensor> input_from_js(const val& input, const LoadedModel& m) {
+  const Shape shape = attack_input_shape(m.model, m.kind);
+  const int64_t want = shape_numel(shape);
+  SLING_ASSIGN_OR_RETURN(std::vector<float> values, js_floats(input, "input", size_t{1} << 26));
+  if (static_cast<int64_t>(values.size()) != want)
+    return invalid_argument("input holds " + std::to_string(values.size()) + " values but model '" + m.name + "' takes " +
+                            shape_to_string(shape) + " = " + std::to_string(want) +
+                            (m.kind == ModelInputKind::kKeywords ? " waveform samples" : ""));
+  return Tensor(with_batch(1, shape), std::move(values));
+}
+
+val predict_one(const val& model_id, const val& input, const std::string& engine) {
+  return value_or_throw([&]() -> Result<val> {
+    SLING_ASSIGN_OR_RETURN(LoadedModel * m, find_model(model_id, "model id"));
+    SLING_ASSIGN_OR_RETURN(const Tensor x, input_from_js(input, *m));
+    TargetRecipe recipe;
+    recipe.engine = engine;
+    recipe.grad = "float";  // predict needs no gradient; float is the cheapest to set up
+    SLING_ASSIGN_OR_RETURN(auto target, make_recipe_model_target(m->model, m->name, recipe));
+    Tensor logits;
+    SLING_RETURN_IF_ERROR(target->predict(x, logits));
+    const int64_t k = logits.numel();
+    std::vector<float> probabilities(static_cast<size_t>(k));
+    const float top = *std::max_element(logits.data(), logits.data() + k);
+    double sum = 0;
+    for (int64_t i = 0; i < k; ++i) sum += probabilities[i] = std::exp(logits[i] - top);
+    for (float& p : probabilities) p = static_cast<float>(p / sum);
+    val r = val::object();
+    r.set("engine", target->engine_name());
+    r.set("logits", float32_array(logits.data(), static_cast<size_t>(k)));
+    r.set("probabilities", float32_array(probabilities.data(), probabilities.size()));
+    r.set("top1", top1_class(logits, 0));
+    return r;
+  });
+}
+
+// A norm given as "inf"/"2"/"l2"... or as a number (Infinity, 2, 1, 0).
+Result<Norm> norm_from_js(const val& v) {
+  if (js_type(v) == "number") {
+    const double d = v.as<double>();
+    if (std::isinf(d) && d > 0) return Norm::kLinf;
+    if (d != std::floor(d) || d < 0 || d > 2) return invalid_argument("params.norm must be Infinity, 2, 1 or 0, got " + std::to_string(d));
+    return parse_norm(std::to_string(static_cast<int>(d)));
+  }
+  SLING_ASSIGN_OR_RETURN(const std::string s, js_string(v, "params.norm"));
+  return parse_norm(s);
+}
+
+// An eps-like value: a number (Infinity allowed where the attack takes it) or a string
+// such as "8/255" or "inf".
+Result<float> eps_from_js(const val& v, const std::string& what) {
+  if (js_type(v) == "string") {
+    auto parsed = parse_eps(v.as<std::string>());
+    if (!parsed.ok()) return parsed.status().with_context(what);
+    return parsed;
+  }
+  SLING_ASSIGN_OR_RETURN(const double d, js_number(v, what));
+  return static_cast<float>(d);
+}
+
+// request.params -> AttackParams. Shared names fill their fields; every other key is an
+// attack setting (numbers, fractions as strings, choice names, booleans), which
+// Attack::validate then checks against the attack's schema.
+Result<AttackParams> attack_params_from_js(const val& params, const Attack& attack) {
+  AttackParams p;
+  p.max_iter = attack.default_max_iter();
+  p.batch_size = 1;
+  if (is_absent(params)) return p;
+  if (js_type(params) != "object") return invalid_argument("request.params must be an object, got " + js_type(params));
+  const val keys = val::global("Object").call<val>("keys", params);
+  const std::vector<SettingSpec> specs = attack.settings();
+  bool targeted_given = false;
+  for (unsigned i = 0; i < keys["length"].as<unsigned>(); ++i) {
+    const std::string key = keys[i].as<std::string>();
+    const val v = params[key];
+    const std::string what = "params." + key;
+    if (is_absent(v)) continue;
+    if (key == "norm") {
+      SLING_ASSIGN_OR_RETURN(p.norm, norm_from_js(v));
+    } else if (key == "eps") {
+      SLING_ASSIGN_OR_RETURN(p.eps, eps_from_js(v, what));
+    } else if (key == "eps_step") {
+      SLING_ASSIGN_OR_RETURN(p.eps_step, eps_from_js(v, what));
+    } else if (key == "max_iter") {
+      SLING_ASSIGN_OR_RETURN(const int64_t n, js_integer(v, what, 1, 1e7));
+      p.max_iter = static_cast<int>(n);
+    } else if (key == "num_random_init") {
+      SLING_ASSIGN_OR_RETURN(const int64_t n, js_integer(v, what, 0, 1e6));
+      p.num_random_init = static_cast<int>(n);
+    } else if (key == "target") {
+      SLING_ASSIGN_OR_RETURN(const int64_t n, js_integer(v, what, -1, 1e9));
+      p.target = static_cast<int>(n);
+    } else if (key == "max_queries") {
+      SLING_ASSIGN_OR_RETURN(p.max_queries, js_integer(v, what, 1, 1e12));
+    } else if (key == "seed") {
+      SLING_ASSIGN_OR_RETURN(const int64_t n, js_integer(v, what, 0, 9007199254740991.0));
+      p.seed = static_cast<uint64_t>(n);
+    } else if (key == "targeted") {
+      SLING_ASSIGN_OR_RETURN(p.targeted, js_bool(v, what));
+      targeted_given = true;
+    } else if (key == "pixel_valid") {
+      SLING_ASSIGN_OR_RETURN(p.pixel_valid, js_bool(v, what));
+    } else if (key == "loss") {
+      SLING_ASSIGN_OR_RETURN(const std::string name, js_string(v, what));
+      SLING_ASSIGN_OR_RETURN(p.loss, parse_loss(name));
+    } else {
+      const SettingSpec* spec = find_setting(specs, key);
+      const std::string type = js_type(v);
+      double value = 0;
+      if (type == "boolean") {
+        value = v.as<bool>() ? 1 : 0;
+      } else if (type == "string" && spec && spec->kind == SettingKind::kChoice) {
+        const std::string name = v.as<std::string>();
+        const auto it = std::find(spec->choices.begin(), spec->choices.end(), name);
+        if (it == spec->choices.end()) return invalid_argument(what + ": '" + name + "' is not one of " + describe_range(*spec));
+        value = static_cast<double>(it - spec->choices.begin());
+      } else {
+        SLING_ASSIGN_OR_RETURN(const float number, eps_from_js(v, what));
+        value = number;
+      }
+      p.extra[key] = value;
+    }
+  }
+  // As the CLI's --target: a fixed class implies targeted mode.
+  if (!targeted_given && p.target >= 0) p.targeted = true;
+  return p;
+}
+
+// What a run may spend, for the progress fraction (an estimate: early stops end sooner).
+ProgressBudget progress_budget(const Attack& attack, const AttackParams& p) {
+  const SharedParamUse use = attack.shared_params();
+  ProgressBudget budget;
+  if (use.max_queries) {
+    budget.predictions = p.max_queries;
+  } else if (use.max_iter) {
+    // Minimal-perturbation attacks repeat their iterations per binary-search step.
+    const bool searches_c = find_setting(attack.settings(), "binary_search_steps") != nullptr;
+    const int64_t searches = searches_c ? static_cast<int64_t>(attack.setting(p, "binary_search_steps")) : 1;
+    budget.gradients = static_cast<int64_t>(p.max_iter) * std::max(1, p.num_random_init) * searches;
+  }
+  return budget;
+}
+
+val distortion_to_js(const Distortion& d) {
+  val o = val::object();
+  o.set("l0", d.l0);
+  o.set("l1", d.l1);
+  o.set("l2", d.l2);
+  o.set("linf", d.linf);
+  return o;
+}
+
+// Forwards progress to JS at most every kProgressIntervalMs (and on the first call); JS
+// returning false cancels.
+constexpr double kProgressIntervalMs = 40;
+
+val run_attack_request(const val& request, const val& on_progress) {
+  return value_or_throw([&]() -> Result<val> {
+    if (js_type(request) != "object") return invalid_argument("runAttack expects a request object, got " + js_type(request));
+    SLING_ASSIGN_OR_RETURN(LoadedModel * m, find_model(request["modelId"], "request.modelId"));
+    SLING_ASSIGN_OR_RETURN(const std::string attack_name, js_string(request["attack"], "request.attack"));
+    SLING_ASSIGN_OR_RETURN(auto attack, make_attack(attack_name));
+    if (attack->trains_on_dataset())
+      return invalid_argument("attack '" + attack_name +
+                              "' trains a universal patch on a training set; runAttack attacks one input, so use 'lavan' "
+                              "(a per-image patch) or the CLI");
+    SLING_ASSIGN_OR_RETURN(AttackParams p, attack_params_from_js(request["params"], *attack));
+
+    TargetRecipe recipe;
+    if (!is_absent(request["engine"])) {
+      SLING_ASSIGN_OR_RETURN(recipe.engine, js_string(request["engine"], "request.engine"));
+    }
+    if (!is_absent(request["grad"])) {
+      SLING_ASSIGN_OR_RETURN(recipe.grad, js_string(request["grad"], "request.grad"));
+    }
+    if (!is_absent(request["innerGrad"])) {
+      SLING_ASSIGN_OR_RETURN(recipe.inner_grad, js_string(request["innerGrad"], "request.innerGrad"));
+    }
+    if (!is_absent(request["eotSamples"])) {
+      SLING_ASSIGN_OR_RETURN(const int64_t k, js_integer(request["eotSamples"], "request.eotSamples", 1, 10000));
+      recipe.eot_samples = static_cast<int>(k);
+    }
+    if (!is_absent(request["fdStep"])) {
+      SLING_ASSIGN_OR_RETURN(const double step, js_number(request["fdStep"], "request.fdStep"));
+      recipe.fd_step = static_cast<float>(step);
+    }
+    const val defense_list = request["defenses"];
+    if (!is_absent(defense_list)) {
+      if (js_type(defense_list) != "array") return invalid_argument("request.defenses must be an array of spec strings");
+      for (unsigned i = 0; i < defense_list["length"].as<unsigned>(); ++i) {
+        SLING_ASSIGN_OR_RETURN(std::string spec, js_string(defense_list[i], "request.defenses[" + std::to_string(i) + "]"));
+        recipe.defenses.push_back(std::move(spec));
+      }
+    }
+    recipe.seed = p.seed;
+
+    SLING_ASSIGN_OR_RETURN(std::unique_ptr<Target> target, make_recipe_model_target(m->model, m->name, recipe));
+    std::unique_ptr<Target> reference;
+    if (attack->needs_reference()) {
+      if (m->model.nodes.empty())
+        return invalid_argument("attack '" + attack_name + "' needs a quantized model: '" + m->name +
+                                "' is float, so there is nothing to diverge from");
+      SLING_ASSIGN_OR_RETURN(reference, make_float_master_target(m->model, m->name));
+    }
+    SLING_ASSIGN_OR_RETURN(const std::vector<DefenseDescription> defenses, add_recipe_defenses(recipe, target));
+    SLING_RETURN_IF_ERROR(attack->validate(p, target->num_classes()));
+    SLING_ASSIGN_OR_RETURN(const Tensor x0, input_from_js(request["input"], *m));
+    SLING_ASSIGN_OR_RETURN(const int64_t label, js_integer(request["label"], "request.label", 0, target->num_classes() - 1));
+    if (p.pixel_valid && !on_domain_grid(x0, target->domain()))
+      return invalid_argument(std::string("input is not ") +
+                              (m->kind == ModelInputKind::kKeywords ? "16-bit audio (values off the k/32768 grid)"
+                                                                    : "an 8-bit image (values off the k/255 grid)") +
+                              "; decode it with decodeImage/decodeWav, or set params.pixel_valid false");
+
+    const bool report_progress = js_type(on_progress) == "function";
+    auto last_report = std::chrono::steady_clock::now();
+    bool reported = false;
+    ObservedTarget observed(
+        *target,
+        [&](const AttackProgress& pr) {
+          if (!report_progress) return true;
+          const auto now = std::chrono::steady_clock::now();
+          if (reported && std::chrono::duration<double, std::milli>(now - last_report).count() < kProgressIntervalMs) return true;
+          reported = true;
+          last_report = now;
+          val event = val::object();
+          event.set("fraction", pr.fraction);
+          event.set("iteration", static_cast<double>(pr.calls));
+          event.set("queries", static_cast<double>(pr.predictions));
+          event.set("gradients", static_cast<double>(pr.gradients));
+          event.set("loss", std::isnan(pr.last_loss) ? val::null() : val(pr.last_loss));
+          event.set("bestMargin", std::isnan(pr.best_margin) ? val::null() : val(pr.best_margin));
+          const val answer = on_progress(event);
+          return !(answer.isFalse());
+        },
+        progress_budget(*attack, p));
+    const std::vector<int> labels{static_cast<int>(label)};
+    observed.set_labels(labels);
+    SLING_ASSIGN_OR_RETURN(BatchOutcome out, attack_batch(*attack, observed, x0, labels, 0, p, reference.get()));
+    const ExampleRecord& record = out.records.at(0);
+
+    std::vector<float> perturbation(static_cast<size_t>(x0.numel()));
+    for (int64_t i = 0; i < x0.numel(); ++i) perturbation[i] = out.x_adv[i] - x0[i];
+    nlohmann::json report = {{"attack", attack_name},
+                             {"model", m->name},
+                             {"engine", target->engine_name()},
+                             {"gradient_source", gradient_source_name(target->gradient_source())},
+                             {"gradient", gradient_description(*target, recipe.eot_samples)},
+                             {"family", attack_family_name(attack->family())},
+                             {"params", attack_params_json(p)},
+                             {"seconds", out.seconds},
+                             {"notes", out.notes},
+                             {"examples", nlohmann::json::array({example_record_json(record)})}};
+    report.update(attack_summary_json(summarize(out.records), out.counts));
+    if (!defenses.empty()) {
+      report["defenses"] = nlohmann::json::array();
+      for (const DefenseDescription& d : defenses)
+        report["defenses"].push_back({{"name", d.name}, {"spec", d.spec}, {"settings", d.settings},
+                                      {"randomized", d.randomized}, {"differentiable", d.differentiable}});
+      report["inner_gradient_source"] = gradient_source_name(target->inner_gradient_source());
+    }
+    if (reference)
+      report["reference"] = {{"engine", reference->engine_name()},
+                             {"clean_prediction", record.reference_clean_prediction},
+                             {"adversarial_prediction", record.reference_adversarial_prediction},
+                             {"queries", {{"predictions", out.reference_counts.predictions},
+                                          {"gradients", out.reference_counts.gradients}}}};
+
+    val r = val::object();
+    r.set("adversarial", float32_array(out.x_adv.data(), static_cast<size_t>(out.x_adv.numel())));
+    r.set("perturbation", float32_array(perturbation.data(), perturbation.size()));
+    r.set("cleanPrediction", record.clean_prediction);
+    r.set("adversarialPrediction", record.adversarial_prediction);
+    r.set("success", record.success);
+    r.set("attacked", record.attacked);
+    r.set("distortion", distortion_to_js(record.distortion));
+    val queries = val::object();
+    queries.set("predictions", static_cast<double>(out.counts.predictions));
+    queries.set("gradients", static_cast<double>(out.counts.gradients));
+    queries.set("fdEvaluations", static_cast<double>(out.counts.fd_evaluations));
+    r.set("queries", queries);
+    r.set("seconds", out.seconds);
+    r.set("notes", string_array(out.notes));
+    r.set("report", val::global("JSON").call<val>("parse", report.dump()));
+    return r;
+  });
+}
+
 }  // namespace
 }  // namespace slingshot
 
@@ -212,4 +824,17 @@ EMSCRIPTEN_BINDINGS(slingshot) {
   emscripten::function("benchmarkForward", &slingshot::benchmark_forward);
   emscripten::function("describeModelFile", &slingshot::describe_model_file);
   emscripten::function("benchmarkQuantizedModel", &slingshot::benchmark_quantized_model);
+  // API v2 (docs/js-api.md)
+  emscripten::function("engines", &slingshot::list_engines);
+  emscripten::function("gradientSources", &slingshot::list_gradient_sources);
+  emscripten::function("attacks", &slingshot::list_attacks);
+  emscripten::function("defenses", &slingshot::list_defenses);
+  emscripten::function("loadModel", &slingshot::load_model_bytes);
+  emscripten::function("unloadModel", &slingshot::unload_model_id);
+  emscripten::function("modelCount", &slingshot::loaded_model_count);
+  emscripten::function("memoryStats", &slingshot::memory_stats);
+  emscripten::function("decodeImage", &slingshot::decode_image_js);
+  emscripten::function("decodeWav", &slingshot::decode_wav_js);
+  emscripten::function("predict", &slingshot::predict_one);
+  emscripten::function("runAttack", &slingshot::run_attack_request);
 }

@@ -25,17 +25,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "attacks/attack_report.h"
 #include "attacks/bit_flip.h"
 #include "attacks/evaluate.h"
 #include "attacks/patch.h"
+#include "attacks/target_builder.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "core/file_io.h"
-#include "attacks/waveform_target.h"
 #include "data/image_io.h"
 #include "data/wav.h"
 #include "defenses/ensemble.h"
-#include "defenses/preprocessed_target.h"
 
 namespace slingshot::cli {
 namespace {
@@ -76,35 +76,6 @@ Result<AttackParams> params_from(const AttackCliOptions& o, int default_max_iter
     p.extra[kv.substr(0, eq)] = v;
   }
   return p;
-}
-
-nlohmann::json params_json(const AttackParams& p) {
-  return {{"norm", norm_name(p.norm)},   {"eps", p.eps},
-          {"eps_step", p.eps_step},      {"max_iter", p.max_iter},
-          {"num_random_init", p.num_random_init}, {"targeted", p.targeted},
-          {"target", p.target},          {"batch_size", p.batch_size},
-          {"seed", p.seed},              {"max_queries", p.max_queries},
-          {"pixel_valid", p.pixel_valid}, {"loss", loss_name(p.loss)},
-          {"extra", p.extra}};
-}
-
-nlohmann::json record_json(const ExampleRecord& r) {
-  nlohmann::json j = {{"index", r.index},
-          {"label", r.label},
-          {"target", r.target},
-          {"clean_prediction", r.clean_prediction},
-          {"adversarial_prediction", r.adversarial_prediction},
-          {"attacked", r.attacked},
-          {"success", r.success},
-          {"l0", r.distortion.l0},
-          {"l1", r.distortion.l1},
-          {"l2", r.distortion.l2},
-          {"linf", r.distortion.linf}};
-  if (r.reference_clean_prediction >= 0) {
-    j["reference_clean_prediction"] = r.reference_clean_prediction;
-    j["reference_adversarial_prediction"] = r.reference_adversarial_prediction;
-  }
-  return j;
 }
 
 Result<ExampleRecord> record_from_json(const nlohmann::json& j) {
@@ -244,39 +215,21 @@ struct LoadedModels {
   EnsembleCombine combine = EnsembleCombine::kMeanProbability;
 };
 
-// A target for one model file on the deployed engine and gradient source of `o`.
-Result<std::unique_ptr<Target>> model_target(const std::string& path, const QuantizedModel& model,
-                                             const AttackCliOptions& o, ModelTargetOptions& to) {
-  const bool quantized = !model.nodes.empty();
-  SLING_ASSIGN_OR_RETURN(to.engine, parse_engine(o.engine.empty() ? (quantized ? "int8-ref" : "float") : o.engine));
-  // Behind a defense the model's own source is --inner-grad (default: ste, or float for a
-  // float model); --grad then names the defended target's (bpda or eot).
-  const bool defended = !o.defenses.empty();
-  const std::string source = defended ? (o.inner_grad.empty() ? (quantized ? "ste" : "float") : o.inner_grad)
-                                      : (o.grad.empty() ? "ste" : o.grad);
-  SLING_ASSIGN_OR_RETURN(to.source, parse_gradient_source(source));
-  if (!quantized && to.source == GradientSource::kSte)
-    return invalid_argument("model '" + path + "' is not quantized, so it has no straight-through gradient; use " +
-                            (defended ? "--inner-grad" : "--grad") + " float or fd");
-  const Shape shape = model.graph.input_shape();
-  to.fd_step = o.fd_step;
-  // Keyword-spotting models read MLPerf MFCCs: the attack works on the waveform in front.
-  const bool mfcc_model = shape == Shape{49, 10, 1};
-  const bool image = shape.size() == 3 && (shape[2] == 1 || shape[2] == 3) &&
-                     (!quantized || model.nodes[0].output == image_input_grid());
-  if (!mfcc_model && !image)
-    return invalid_argument("model '" + path + "' takes " + shape_to_string(shape) +
-                            ", neither 8-bit images in [0, 1] nor 49x10x1 MFCC features, so no attack domain fits it");
-  to.domain = mfcc_model ? InputDomain{-std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity(), 0.0f}
-                         : image_domain();
-  auto target = make_model_target(model, to);
-  if (!target.ok()) return target.status().with_context("model '" + path + "'");
-  if (!mfcc_model) return target;
-  return make_waveform_target(std::move(*target));
+// How the options build each model's target.
+TargetRecipe recipe_from(const AttackCliOptions& o) {
+  TargetRecipe r;
+  r.engine = o.engine;
+  r.grad = o.grad;
+  r.inner_grad = o.inner_grad;
+  r.defenses = o.defenses;
+  r.eot_samples = o.eot_samples;
+  r.seed = o.seed;
+  r.fd_step = o.fd_step;
+  return r;
 }
 
 // The attacked target: a model file, or an ensemble file (*.json) of model files.
-Result<std::unique_ptr<Target>> build_target(const AttackCliOptions& o, LoadedModels& loaded, ModelTargetOptions& to) {
+Result<std::unique_ptr<Target>> build_target(const AttackCliOptions& o, LoadedModels& loaded) {
   std::vector<std::string> paths{o.model};
   if (is_ensemble_path(o.model)) {
     SLING_ASSIGN_OR_RETURN(EnsembleSpec spec, load_ensemble_spec(o.model));
@@ -287,7 +240,7 @@ Result<std::unique_ptr<Target>> build_target(const AttackCliOptions& o, LoadedMo
   for (const std::string& path : paths) {
     SLING_ASSIGN_OR_RETURN(QuantizedModel m, load_any_model_arg(path));
     loaded.models.push_back(std::make_unique<QuantizedModel>(std::move(m)));
-    SLING_ASSIGN_OR_RETURN(auto t, model_target(path, *loaded.models.back(), o, to));
+    SLING_ASSIGN_OR_RETURN(auto t, make_recipe_model_target(*loaded.models.back(), path, recipe_from(o)));
     targets.push_back(std::move(t));
   }
   if (targets.size() == 1) return std::move(targets[0]);
@@ -302,53 +255,25 @@ Result<std::unique_ptr<Target>> build_reference_target(const AttackCliOptions& o
   if (loaded.models[0]->nodes.empty())
     return invalid_argument("--attack " + o.attack + " needs a quantized model: '" + o.model +
                             "' is float, so there is nothing to diverge from");
-  AttackCliOptions float_options = o;
-  float_options.engine = "float";
-  float_options.grad = "float";
-  float_options.defenses.clear();  // the master, undefended: what a float-side check would see
-  float_options.inner_grad.clear();
-  ModelTargetOptions to;
-  return model_target(o.model, *loaded.models[0], float_options, to);
+  return make_float_master_target(*loaded.models[0], o.model);
 }
 
 // Puts the --defense pre-processors in front of `target`; returns their report entries.
 Result<nlohmann::json> add_defenses(const AttackCliOptions& o, std::unique_ptr<Target>& target) {
+  if (o.defenses.empty() && !o.inner_grad.empty())
+    return invalid_argument("--inner-grad sets the model's gradient source behind a --defense; use --grad");
+  SLING_ASSIGN_OR_RETURN(const std::vector<DefenseDescription> defenses, add_recipe_defenses(recipe_from(o), target));
   nlohmann::json described = nlohmann::json::array();
-  if (o.defenses.empty()) {
-    if (!o.inner_grad.empty()) return invalid_argument("--inner-grad sets the model's gradient source behind a --defense; use --grad");
-    return described;
-  }
-  std::vector<std::unique_ptr<Preprocessor>> preprocessors;
-  for (const std::string& spec : o.defenses) {
-    SLING_ASSIGN_OR_RETURN(auto p, make_preprocessor(spec));
+  for (const DefenseDescription& d : defenses) {
     nlohmann::json settings;
-    for (const auto& [key, value] : p->settings()) {
+    for (const auto& [key, value] : d.settings) {
       const bool whole = value == std::floor(value) && std::abs(value) < 1e15;
       settings[key] = whole ? nlohmann::json(static_cast<int64_t>(value)) : nlohmann::json(value);
     }
-    described.push_back({{"name", p->name()}, {"settings", settings}, {"spec", p->spec()},
-                         {"randomized", p->randomized()}, {"differentiable", p->differentiable()}});
-    preprocessors.push_back(std::move(p));
+    described.push_back({{"name", d.name}, {"settings", settings}, {"spec", d.spec},
+                         {"randomized", d.randomized}, {"differentiable", d.differentiable}});
   }
-  PreprocessedTargetOptions options;
-  options.source = adaptive_gradient_source(preprocessors);
-  if (!o.grad.empty()) {
-    SLING_ASSIGN_OR_RETURN(options.source, parse_gradient_source(o.grad));
-  }
-  options.eot_samples = o.eot_samples;
-  options.seed = o.seed;
-  SLING_ASSIGN_OR_RETURN(target, make_preprocessed_target(std::move(target), std::move(preprocessors), options));
   return described;
-}
-
-// "ste", or behind defenses "bpda over ste" / "eot (8 draws) over ste".
-std::string gradient_description(const Target& target, int eot_samples) {
-  const std::string inner = gradient_source_name(target.inner_gradient_source());
-  switch (target.gradient_source()) {
-    case GradientSource::kBpda: return "bpda over " + inner;
-    case GradientSource::kEot: return "eot (" + std::to_string(eot_samples) + " draws) over " + inner;
-    default: return inner;
-  }
 }
 
 // The universal patch's protocol: train it on the training split (never on the images it
@@ -479,8 +404,7 @@ Status run_attack(const AttackCliOptions& o) {
   SLING_ASSIGN_OR_RETURN(auto attack, make_attack(o.attack));
   SLING_ASSIGN_OR_RETURN(AttackParams p, params_from(o, attack->default_max_iter()));
   LoadedModels loaded;
-  ModelTargetOptions to;
-  SLING_ASSIGN_OR_RETURN(auto target, build_target(o, loaded, to));
+  SLING_ASSIGN_OR_RETURN(auto target, build_target(o, loaded));
   std::unique_ptr<Target> reference;
   if (attack->needs_reference()) {
     SLING_ASSIGN_OR_RETURN(reference, build_reference_target(o, loaded));
@@ -509,7 +433,7 @@ Status run_attack(const AttackCliOptions& o) {
   nlohmann::json header = {{"slingshot_attack_records", 1}, {"attack", o.attack}, {"model", o.model},
                            {"data", o.data}, {"n", data.size()}, {"engine", target->engine_name()},
                            {"gradient_source", gradient_source_name(target->gradient_source())},
-                           {"params", params_json(p)}, {"fd_step", o.fd_step}, {"patch_train_n", o.patch_train_n}};
+                           {"params", attack_params_json(p)}, {"fd_step", o.fd_step}, {"patch_train_n", o.patch_train_n}};
   if (!defenses.empty()) {
     header["defenses"] = defenses;
     header["inner_gradient_source"] = gradient_source_name(target->inner_gradient_source());
@@ -561,7 +485,7 @@ Status run_attack(const AttackCliOptions& o) {
                            {"zero_density", out.zero_density},
                            {"notes", out.notes},
                            {"records", nlohmann::json::array()}};
-    for (const ExampleRecord& r : out.records) line["records"].push_back(record_json(r));
+    for (const ExampleRecord& r : out.records) line["records"].push_back(example_record_json(r));
     if (!o.save_examples.empty()) SLING_RETURN_IF_ERROR(save_examples(o.save_examples, out, shape));
     SLING_RETURN_IF_ERROR(append_line(records_path, line));
     SLING_RETURN_IF_ERROR(add_batch(done, line));
@@ -577,14 +501,7 @@ Status run_attack(const AttackCliOptions& o) {
   nlohmann::json report = header;
   report.erase("slingshot_attack_records");
   report["family"] = attack_family_name(attack->family());
-  report["clean_accuracy"] = s.clean_accuracy;
-  report["robust_accuracy"] = s.robust_accuracy;
-  report["success_rate"] = s.success_rate;
-  report["attacked"] = s.attacked;
-  report["mean_distortion_of_successes"] = {{"l0", s.mean_distortion.l0}, {"l1", s.mean_distortion.l1},
-                                            {"l2", s.mean_distortion.l2}, {"linf", s.mean_distortion.linf}};
-  report["queries"] = {{"predictions", done.counts.predictions}, {"gradients", done.counts.gradients},
-                       {"fd_evaluations", done.counts.fd_evaluations}};
+  report.update(attack_summary_json(s, done.counts));
   if (reference) {
     report["reference"] = {{"engine", reference->engine_name()},
                            {"gradient_source", gradient_source_name(reference->gradient_source())},
@@ -598,7 +515,7 @@ Status run_attack(const AttackCliOptions& o) {
   if (done.zero_density_batches) report["gradient_zero_density"] = done.zero_density_sum / done.zero_density_batches;
   report["notes"] = done.notes;
   report["examples"] = nlohmann::json::array();
-  for (const ExampleRecord& r : done.records) report["examples"].push_back(record_json(r));
+  for (const ExampleRecord& r : done.records) report["examples"].push_back(example_record_json(r));
   SLING_RETURN_IF_ERROR(write_file_atomic(o.json, report.dump(1) + "\n"));
   std::error_code ec;
   std::filesystem::remove(records_path, ec);
@@ -657,7 +574,7 @@ void register_attack(CLI::App& app, CommandList& out) {
   sub->add_option("--seed", o->seed, "Seed of every random choice")->capture_default_str();
   sub->add_option("--max-queries", o->max_queries, "Black-box query budget per sample")->capture_default_str();
   std::string bitflip_keys;
-  for (const std::string& k : bit_flip_setting_keys()) bitflip_keys += (bitflip_keys.empty() ? "" : ", ") + k;
+  for (const SettingSpec& k : bit_flip_settings()) bitflip_keys += (bitflip_keys.empty() ? "" : ", ") + k.name;
   sub->add_option("--set", o->settings,
                   "Attack-specific setting key=value (repeatable); bitflip takes " + bitflip_keys +
                       " and flips up to --max-iter bits");

@@ -2,6 +2,7 @@
 // implementations.
 #include "data/image_io.h"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -66,6 +67,44 @@ Status save_png(const Tensor& image, const std::string& path) {
   if (!stbi_write_png_to_func(sink, &encoded, w, h, c, pixels.data(), w * c))
     return internal_error("PNG encoding failed");
   return write_file_atomic(path, encoded);
+}
+
+Result<Tensor> fit_image(const Tensor& image, int height, int width) {
+  if (image.rank() != 4 || image.dim(0) != 1)
+    return invalid_argument("fit_image expects one image [1, H, W, C], got " + shape_to_string(image.shape()));
+  if (height < 1 || width < 1 || height > kMaxImageSide || width > kMaxImageSide)
+    return invalid_argument("target image size " + std::to_string(height) + "x" + std::to_string(width) +
+                            " is outside 1.." + std::to_string(kMaxImageSide));
+  const int64_t H = image.dim(1), W = image.dim(2), C = image.dim(3);
+  if (H < 1 || W < 1) return invalid_argument("the image is empty");
+  // Source pixels per output pixel, the same along both axes (cover, then crop).
+  const double step = std::min(static_cast<double>(H) / height, static_cast<double>(W) / width);
+  const double y0 = (H - step * height) / 2, x0 = (W - step * width) / 2;
+  Tensor out({1, height, width, C});
+  std::vector<double> acc(static_cast<size_t>(C));
+  for (int i = 0; i < height; ++i) {
+    const double top = y0 + i * step, bottom = top + step;
+    for (int j = 0; j < width; ++j) {
+      const double left = x0 + j * step, right = left + step;
+      std::fill(acc.begin(), acc.end(), 0.0);
+      double total = 0;
+      for (int64_t y = static_cast<int64_t>(std::floor(top)); y < std::min<double>(H, std::ceil(bottom)); ++y) {
+        const double wy = std::min<double>(y + 1, bottom) - std::max<double>(y, top);
+        if (wy <= 0) continue;
+        for (int64_t x = static_cast<int64_t>(std::floor(left)); x < std::min<double>(W, std::ceil(right)); ++x) {
+          const double w = wy * (std::min<double>(x + 1, right) - std::max<double>(x, left));
+          if (w <= 0) continue;
+          const float* px = image.data() + (y * W + x) * C;
+          for (int64_t c = 0; c < C; ++c) acc[c] += w * px[c];
+          total += w;
+        }
+      }
+      float* o = out.data() + (static_cast<int64_t>(i) * width + j) * C;
+      for (int64_t c = 0; c < C; ++c)
+        o[c] = static_cast<float>(std::lround(std::clamp(acc[c] / total, 0.0, 1.0) * 255.0)) / 255.0f;
+    }
+  }
+  return out;
 }
 
 }  // namespace slingshot

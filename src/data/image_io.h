@@ -16,6 +16,11 @@ constexpr int kMaxImageSide = 8192;
 // Decodes an image held in memory to [1, H, W, channels] floats in [0, 1] (k / 255).
 // `channels` 0 keeps the file's channel count; 1 or 3 converts.
 Result<Tensor> decode_image(std::string_view bytes, int channels = 0);
+// Fits [1, H, W, C] to [1, height, width, C]: scales it to cover the target size keeping
+// its aspect ratio, then crops the center. Each output pixel is the area-weighted mean of
+// the source pixels under it (a box filter with fractional coverage; for upscaling that is
+// nearest-neighbour), snapped to the k / 255 grid. At the same size it is the identity.
+Result<Tensor> fit_image(const Tensor& image, int height, int width);
 // Reads and decodes an image file.
 Result<Tensor> load_image(const std::string& path, int channels = 0);
 // Writes [1, H, W, C] or [H, W, C] in [0, 1] as an 8-bit PNG (atomically: temp file + rename).

@@ -8,22 +8,22 @@
 namespace slingshot {
 namespace {
 
-struct SettingInfo {
-  const char* key;
-  double default_value;
-};
-
 struct RegistryEntry {
-  const char* name;
-  std::vector<SettingInfo> settings;
+  PreprocessorInfo info;
   Result<std::unique_ptr<Preprocessor>> (*make)(const PreprocessorSettings&);
 };
 
-// One line per pre-processor; its file holds everything else.
+// One entry per pre-processor; its file holds everything else.
 const std::vector<RegistryEntry>& registry() {
   static const std::vector<RegistryEntry> entries = {
-      {"bit_depth", {{"bits", 5}}, make_bit_depth},               // Xu et al.'s CIFAR-10 setting
-      {"gaussian_noise", {{"sigma", 0.05}}, make_gaussian_noise},
+      {{"bit_depth", "feature squeezing (Xu et al.): rounds every value to 2^bits levels over the input range",
+        {{.name = "bits", .kind = SettingKind::kInteger, .default_value = 5, .min = 1, .max = 8,  // Xu et al.'s CIFAR-10 setting
+          .doc = "bits per value kept (levels = 2^bits)"}}},
+       make_bit_depth},
+      {{"gaussian_noise", "additive Gaussian noise per value and call, clipped to the input range",
+        {{.name = "sigma", .default_value = 0.05, .min = 0, .max = kNoBound, .max_exclusive = true, .unit = "input",
+          .doc = "standard deviation of the noise (0: off)"}}},
+       make_gaussian_noise},
   };
   return entries;
 }
@@ -76,11 +76,17 @@ std::string Preprocessor::spec() const {
 std::vector<std::string> preprocessor_descriptions() {
   std::vector<std::string> out;
   for (const RegistryEntry& e : registry()) {
-    std::string d = std::string(e.name) + " (";
-    for (size_t i = 0; i < e.settings.size(); ++i)
-      d += (i ? ", " : "") + std::string(e.settings[i].key) + "=" + format_number(e.settings[i].default_value);
+    std::string d = e.info.name + " (";
+    for (size_t i = 0; i < e.info.settings.size(); ++i)
+      d += (i ? ", " : "") + e.info.settings[i].name + "=" + format_number(e.info.settings[i].default_value);
     out.push_back(d + ")");
   }
+  return out;
+}
+
+std::vector<PreprocessorInfo> preprocessor_registry() {
+  std::vector<PreprocessorInfo> out;
+  for (const RegistryEntry& e : registry()) out.push_back(e.info);
   return out;
 }
 
@@ -90,11 +96,11 @@ Result<std::unique_ptr<Preprocessor>> make_preprocessor(std::string_view spec_vi
   const std::string name = spec.substr(0, colon);
   const RegistryEntry* entry = nullptr;
   for (const RegistryEntry& e : registry())
-    if (name == e.name) entry = &e;
+    if (name == e.info.name) entry = &e;
   if (!entry) return invalid_argument("unknown defense '" + name + "'; known: " + known_names());
   const std::string where = "defense '" + spec + "': ";
   PreprocessorSettings settings;
-  for (const SettingInfo& s : entry->settings) settings[s.key] = s.default_value;
+  for (const SettingSpec& s : entry->info.settings) settings[s.name] = s.default_value;
   if (colon != std::string::npos) {
     const std::string list = spec.substr(colon + 1);
     size_t begin = 0;
@@ -113,6 +119,9 @@ Result<std::unique_ptr<Preprocessor>> make_preprocessor(std::string_view spec_vi
   }
   auto made = entry->make(settings);
   if (!made.ok()) return made.status().with_context("defense '" + spec + "'");
+  // The factory's own checks say more; this catches whatever range they leave out.
+  for (const SettingSpec& s : entry->info.settings)
+    SLING_RETURN_IF_ERROR(check_setting_value(s, settings[s.name], "defense '" + spec + "'"));
   return made;
 }
 

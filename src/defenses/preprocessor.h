@@ -21,6 +21,7 @@
 
 #include "attacks/threat_model.h"
 #include "core/rng.h"
+#include "core/setting_spec.h"
 #include "core/status.h"
 #include "core/tensor.h"
 
@@ -55,6 +56,14 @@ class Preprocessor {
 Result<std::unique_ptr<Preprocessor>> make_preprocessor(std::string_view spec);
 // Every registered pre-processor as "name (key=default, ...)", for help texts.
 std::vector<std::string> preprocessor_descriptions();
+
+// A registered pre-processor as front ends list it.
+struct PreprocessorInfo {
+  std::string name;                   // registry name, the spec's NAME
+  std::string doc;                    // one line
+  std::vector<SettingSpec> settings;  // its keys with kinds, defaults and ranges
+};
+std::vector<PreprocessorInfo> preprocessor_registry();
 
 // The registered pre-processors' factories, one file each; settings hold every key the
 // registry declares for the name, defaults filled in.

@@ -29,6 +29,17 @@ const char* engine_name(EngineKind k) {
   return "?";
 }
 
+const char* engine_doc(EngineKind k) {
+  switch (k) {
+    case EngineKind::kFloat: return "float32 master graph: what float-side evaluation sees";
+    case EngineKind::kFakeQuant: return "float with quantize-dequantize nodes: the QAT view of the integer model";
+    case EngineKind::kInt8Ref: return "portable scalar integer kernels, bit-exact with TFLite Micro";
+    case EngineKind::kInt8Simd: return "SIMD integer kernels (WASM SIMD128, SSE4/AVX2), bit-exact with int8-ref";
+    case EngineKind::kXnnpack: return "XNNPACK (native only); may differ from int8-ref by one LSB at ties";
+  }
+  return "?";
+}
+
 Result<EngineKind> parse_engine(std::string_view name) {
   std::string known;
   for (EngineKind k : kAll) {

@@ -22,6 +22,8 @@ namespace slingshot {
 enum class EngineKind { kFloat, kFakeQuant, kInt8Ref, kInt8Simd, kXnnpack };
 
 const char* engine_name(EngineKind kind);
+// One line for listings.
+const char* engine_doc(EngineKind kind);
 // Parses "float", "fakequant", "int8-ref", "int8-simd" or "xnnpack"; the error lists them
 // and says when an engine is not part of this build.
 Result<EngineKind> parse_engine(std::string_view name);

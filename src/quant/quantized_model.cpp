@@ -392,15 +392,19 @@ Status save_quantized_model(const QuantizedModel& m, const std::string& path, co
   return save_model_contents(c, path);
 }
 
-Result<QuantizedModel> load_quantized_model(const std::string& path, json* extra, bool allow_float) {
-  SLING_ASSIGN_OR_RETURN(ModelContents c, load_model_contents(path));
-  if (extra) *extra = c.extra;
+Result<QuantizedModel> any_model_from_contents(ModelContents&& c, bool allow_float) {
   if (c.quantization.is_null() && allow_float) {
     QuantizedModel m;
     m.graph = std::move(c.graph);
     return m;
   }
   return quantized_model_from_contents(std::move(c));
+}
+
+Result<QuantizedModel> load_quantized_model(const std::string& path, json* extra, bool allow_float) {
+  SLING_ASSIGN_OR_RETURN(ModelContents c, load_model_contents(path));
+  if (extra) *extra = c.extra;
+  return any_model_from_contents(std::move(c), allow_float);
 }
 
 Footprint footprint(const QuantizedModel& m) { return footprint(m.graph, m.weights); }

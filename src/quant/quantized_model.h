@@ -100,6 +100,8 @@ Status save_quantized_model(const QuantizedModel& model, const std::string& path
 // `nodes` is empty and only the float engine can run it.
 Result<QuantizedModel> load_quantized_model(const std::string& path, nlohmann::json* extra = nullptr,
                                             bool allow_float = false);
+// The same for contents already parsed (a file's bytes from the browser).
+Result<QuantizedModel> any_model_from_contents(ModelContents&& contents, bool allow_float);
 
 // Bytes the deployed model needs, with low-bit weights packed: what `slingshot quantize`
 // and `eval` report.

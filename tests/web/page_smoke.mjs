@@ -2,34 +2,22 @@
 // loads, the architecture table and forward timing come from C++, a model file made by
 // the CLI is described, and a corrupt one gets a readable error instead of a crash.
 // Usage: node tests/web/page_smoke.mjs MODEL.safetensors SCREENSHOT.png
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium, startStaticServer } from '../../scripts/headless_browser.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const [modelPath, screenshotPath] = process.argv.slice(2);
-const port = 8790 + Math.floor(Math.random() * 200);
 
 function fail(message) {
   console.error(`FAIL ${message}`);
   process.exitCode = 1;
 }
 
-const server = spawn(process.execPath, [resolve(root, 'scripts/serve.mjs'), '--port', String(port)],
-                     { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-await new Promise((ok, bad) => {
-  const timer = setTimeout(() => bad(new Error('static server did not start within 10 s')), 10000);
-  server.stdout.on('data', (d) => { if (String(d).includes(`127.0.0.1:${port}`)) { clearTimeout(timer); ok(); } });
-  server.on('exit', (code) => bad(new Error(`static server exited with ${code}`)));
-});
-
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-         '--disable-component-update', '--no-first-run', '--disable-sync'],
-});
+const server = await startStaticServer(8790);
+const port = server.port;
+const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1100, height: 1400 } });
   const foreign = [];
@@ -87,6 +75,6 @@ try {
   console.log(`page smoke: ${rows} ResNet-8 rows; ${bench}; corrupt file -> "${fileErr}"`);
 } finally {
   await browser.close();
-  server.kill();
+  server.stop();
 }
 if (!process.exitCode) console.log('page smoke test passed');

@@ -1,0 +1,30 @@
+// What the browser tests and benchmarks share: the repository's static server
+// (scripts/serve.mjs) on a random local port, and Debian's Chromium headless with the
+// flags DESIGN.md lists (no background traffic, so every request is the page's own).
+import { spawn } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+// Resolves to {port, origin, stop()} once the server listens on 127.0.0.1:port.
+export async function startStaticServer(firstPort) {
+  const port = firstPort + Math.floor(Math.random() * 200);
+  const server = spawn(process.execPath, [resolve(repoRoot, 'scripts/serve.mjs'), '--port', String(port)],
+                       { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((ok, bad) => {
+    const timer = setTimeout(() => bad(new Error('static server did not start within 10 s')), 10000);
+    server.stdout.on('data', (d) => { if (String(d).includes(`127.0.0.1:${port}`)) { clearTimeout(timer); ok(); } });
+    server.on('exit', (code) => bad(new Error(`static server exited with ${code}`)));
+  });
+  return { port, origin: `http://127.0.0.1:${port}`, stop: () => server.kill() };
+}
+
+export async function launchChromium() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+           '--disable-component-update', '--no-first-run', '--disable-sync'],
+  });
+}
