@@ -485,7 +485,7 @@ function showProgress(p) {
   if (p.loss !== null) parts.push(`loss ${p.loss.toFixed(3)}`);
   if (p.bestMargin !== null) parts.push(`best margin ${p.bestMargin.toFixed(3)}`);
   $('progress-text').textContent = parts.join(' · ');
-  if (p.bestMargin !== null) state.trace.push([p.iteration, p.bestMargin]);
+  state.trace.push([p.iteration, p.loss, p.bestMargin]);
 }
 
 async function run() {
@@ -580,11 +580,11 @@ function objectUrl(blob) {
 
 let wavePlot = null;
 let marginPlot = null;
-function plot(existing, container, title, series, data) {
+function plot(existing, container, title, xLabel, series, data) {
   existing?.destroy();
   if (typeof uPlot !== 'function') return null;
-  const width = Math.max(260, Math.min(900, container.clientWidth || 600));
-  return new uPlot({ title, width, height: 180, series: [{}, ...series], scales: { x: { time: false } },
+  const width = Math.max(240, Math.min(900, container.parentElement.clientWidth - 40));
+  return new uPlot({ title, width, height: 180, series: [{ label: xLabel }, ...series], scales: { x: { time: false } },
     axes: [{ stroke: 'currentColor' }, { stroke: 'currentColor' }] }, data, container);
 }
 
@@ -636,7 +636,7 @@ async function showResult(request, result) {
     $('download-adv').download = `adversarial-${result.report.attack}.wav`;
     $('download-adv').textContent = 'Download the adversarial WAV';
     const idx = Array.from({ length: clean.length }, (_, i) => i / 16000);
-    wavePlot = plot(wavePlot, $('wave-plot'), 'waveform (seconds)',
+    wavePlot = plot(wavePlot, $('wave-plot'), 'waveform and perturbation', 'time (s)',
       [{ label: 'original', stroke: '#8a93a6' }, { label: 'perturbation', stroke: '#d1495b' }],
       [idx, Array.from(clean), Array.from(result.perturbation)]);
   }
@@ -652,9 +652,14 @@ async function showResult(request, result) {
   ]);
   $('quant-effect').textContent = quantizationEffect(clean, result.adversarial, steps, request.params.pixel_valid !== false);
   $('notes').replaceChildren(...result.notes.map((n) => el('li', { textContent: n })));
-  marginPlot = state.trace.length >= 5
-    ? plot(marginPlot, $('margin-plot'), 'best margin z_y − max z_j over the target calls of the run (below 0: fooled)',
-      [{ label: 'best margin', stroke: '#2f6fde' }], [state.trace.map((t) => t[0]), state.trace.map((t) => t[1])])
+  // Gradient attacks: the objective they ascend; query attacks: the best margin their
+  // predictions have seen (only predict() outputs carry a margin).
+  const useLoss = result.queries.gradients > 0 && state.trace.some((t) => t[1] !== null);
+  const trace = state.trace.filter((t) => (useLoss ? t[1] : t[2]) !== null);
+  marginPlot = trace.length >= 5
+    ? plot(marginPlot, $('margin-plot'), useLoss ? 'attack objective during the run (mean of the last gradient)'
+      : 'best margin z_y − max z_j seen during the run (below 0: fooled)', 'target call',
+    [{ label: useLoss ? 'objective' : 'best margin', stroke: '#2f6fde' }], [trace.map((t) => t[0]), trace.map((t) => (useLoss ? t[1] : t[2]))])
     : (marginPlot?.destroy(), null);
   await showPredictions(request, result);
   updateUrl();
@@ -689,6 +694,10 @@ async function showPredictions(request, result) {
   const body = el('tbody');
   table.append(body);
   const rows = comparisonRows(request);
+  $('predictions-hint').textContent = request.defenses?.length
+    ? `Each row runs a plain network on the same two inputs, without the defenses; the verdict above is the defended ` +
+      `${request.engine} target's (${request.defenses.join(' → ')}).`
+    : 'Each row is a different network or engine, run here on the same two inputs.';
   const bar = (p, top1) => {
     const b = el('div', { className: 'pbar' });
     const fill = el('div', { className: 'pfill' });
