@@ -187,6 +187,8 @@ try {
 
   check(foreign.length === 0, `requests outside the origin: ${foreign.join(', ')}`);
   check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
+} catch (e) {
+  problems.push(`stopped: ${String(e.message).split('\n')[0]}`);
 } finally {
   await browser.close();
   server.stop();
