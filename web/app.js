@@ -255,15 +255,16 @@ function fillEngines() {
 
 const inputUnit = (spec) => spec.unit === 'input' && isImage();
 
-// One form field for one ParamSpec. Returns {row, get(): value|undefined, set(value)}.
-// Values in input units are shown in 1/255 for image models, with a slider for eps.
-function paramField(spec, idPrefix) {
+// One form field for one ParamSpec. Returns {spec, row, get(all), raw(), set(value)}.
+// Values in input units are shown in 1/255 for image models, with a slider for eps; an
+// L0 eps (opts.count: the number of input values) counts changed values instead.
+function paramField(spec, idPrefix, opts = {}) {
   const id = `${idPrefix}-${spec.name}`;
   const label = el('label', { htmlFor: id, textContent: spec.name.replaceAll('_', ' ') });
   const row = el('div', { className: 'param', title: spec.doc });
   let input;
   let slider = null;
-  const scale = inputUnit(spec) ? 255 : 1;
+  const scale = !opts.count && inputUnit(spec) ? 255 : 1;
   if (spec.type === 'boolean') {
     input = el('input', { type: 'checkbox', id, checked: !!spec.default });
     row.classList.add('check');
@@ -284,7 +285,8 @@ function paramField(spec, idPrefix) {
       input.step = spec.type === 'integer' ? 1 : 'any';
     }
     input.placeholder = spec.default === null ? 'auto' : '';
-    const shown = spec.default === null ? '' : spec.default === Infinity ? 'inf' : String(+(spec.default * scale).toFixed(6));
+    const shown = spec.default === null ? '' : spec.default === Infinity ? 'inf'
+      : opts.count ? String(Math.max(1, Math.ceil(spec.default * opts.count))) : String(+(spec.default * scale).toFixed(6));
     input.value = shown;
     input.dataset.default = shown;
     row.append(label, input);
@@ -297,6 +299,8 @@ function paramField(spec, idPrefix) {
         input.addEventListener('input', () => { if (Number.isFinite(Number(input.value))) slider.value = input.value; });
         row.append(slider);
       }
+    } else if (opts.count) {
+      row.append(el('span', { className: 'unit', textContent: `of ${fmt(opts.count)} values` }));
     } else if (spec.unit && spec.unit !== 'input') {
       row.append(el('span', { className: 'unit', textContent: spec.unit }));
     }
@@ -306,16 +310,18 @@ function paramField(spec, idPrefix) {
   return {
     spec,
     row,
-    // The request value, or undefined where the field holds the schema default.
-    get() {
-      if (spec.type === 'boolean') return input.checked === defaultValue ? undefined : input.checked;
+    // The request value; undefined for an empty field, and (unless all) where the field
+    // holds the schema default.
+    get(all = false) {
+      if (spec.type === 'boolean') return input.checked === defaultValue && !all ? undefined : input.checked;
       const v = input.value.trim();
-      if (v === '' || v === defaultValue) return undefined;
+      if (v === '' || (v === defaultValue && !all)) return undefined;
       if (spec.type === 'choice') return v;
       if (spec.name === 'target') return Number(v);
       if (/^[+]?inf(inity)?$/i.test(v)) return 'inf';
       return scale !== 1 ? `${v}/255` : Number(v);
     },
+    raw() { return spec.type === 'boolean' ? input.checked : input.value; },
     set(value) {
       if (spec.type === 'boolean') input.checked = value === true || value === 'true';
       else {
@@ -346,14 +352,22 @@ function fillAttacks() {
 
 function currentAttack() { return sling.attacks.find((a) => a.name === $('attack').value); }
 
-function buildAttackParams() {
+// keep: rebuild for the same attack (after a norm change), keeping the values entered.
+function buildAttackParams(keep = false) {
   const attack = currentAttack();
   $('attack-doc').textContent = `${attack.family}: ${attack.doc}`;
-  attackFields = attack.params.map((spec) => paramField(spec, 'p'));
+  const previous = keep ? Object.fromEntries(attackFields.map((f) => [f.spec.name, f.raw()])) : {};
+  const norm = previous.norm ?? attack.params.find((p) => p.name === 'norm')?.default;
+  const wasL0 = keep && $('p-eps')?.dataset.count === '1';
+  const l0 = String(norm) === '0';
+  const inputSize = state.model.inputShape.reduce((a, b) => a * b, 1);
+  attackFields = attack.params.map((spec) => paramField(spec, 'p', spec.name === 'eps' && l0 ? { count: inputSize } : {}));
+  for (const f of attackFields) {
+    if (previous[f.spec.name] !== undefined && !(f.spec.name === 'eps' && wasL0 !== l0)) f.set(previous[f.spec.name]);
+  }
   $('attack-params').replaceChildren(...attackFields.map((f) => f.row));
-  // A sensible first run on an image model: eps 8/255 where the attack has an L-inf eps.
-  const eps = attackFields.find((f) => f.spec.name === 'eps');
-  if (eps && isImage() && eps.spec.default !== null && !eps.spec.allowInfinity) eps.set(8);
+  if (l0 && $('p-eps')) $('p-eps').dataset.count = '1';
+  $('p-norm')?.addEventListener('change', () => buildAttackParams(true));
   const black = attack.blackBox;
   $('grad').disabled = black;
   $('defense-grad').disabled = black;
@@ -398,10 +412,12 @@ function defensesChanged() {
   updateUrl();
 }
 
-function collectParams() {
+// all: every value the form holds (the request: the schema's defaults are sent, not
+// assumed); otherwise only those that differ from the defaults (the URL).
+function collectParams(all = false) {
   const params = {};
   for (const f of attackFields) {
-    const v = f.get();
+    const v = f.get(all);
     if (v !== undefined) params[f.spec.name] = v;
   }
   return params;
@@ -411,7 +427,7 @@ function buildRequest() {
   const attack = currentAttack();
   const request = {
     modelId: state.model.id, input: state.input, label: Number($('label').value), attack: attack.name,
-    engine: $('engine').value, params: collectParams(),
+    engine: $('engine').value, params: collectParams(true),
   };
   const defenses = defenseSpecs();
   if (defenses.length) {
@@ -451,10 +467,15 @@ async function restoreFromUrl() {
     if (q.get('attack')) { $('attack').value = q.get('attack'); buildAttackParams(); }
     if (q.get('engine')) { $('engine').value = q.get('engine'); $('engine').dataset.touched = '1'; }
     if (q.get('grad')) $('grad').value = q.get('grad');
-    for (const f of attackFields) {
-      const v = q.get(`p.${f.spec.name}`);
-      if (v !== null) f.set(v);
-    }
+    const setFromUrl = () => {
+      for (const f of attackFields) {
+        const v = q.get(`p.${f.spec.name}`);
+        if (v !== null) f.set(v);
+      }
+    };
+    setFromUrl();
+    buildAttackParams(true);   // a norm from the URL may change what eps counts
+    setFromUrl();
     $('defense-list').replaceChildren();
     for (const spec of q.getAll('defense')) {
       const [name, rest = ''] = spec.split(':');
