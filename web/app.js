@@ -148,7 +148,16 @@ async function selectModelFile(file) {
   }
 }
 
+// A shown result no longer matches the form: hidden when the model or input changes,
+// marked when only the attack settings do.
+function invalidateResult(hide) {
+  if (!state.result) return;
+  if (hide) { $('results').hidden = true; state.result = null; return; }
+  $('results').classList.add('stale');
+}
+
 async function afterModelChange(inputsChanged) {
+  invalidateResult(true);
   document.body.classList.toggle('audio', !isImage());
   fillEngines();
   fillLabelSelect();
@@ -205,6 +214,7 @@ async function pickFirstSample() {
 }
 
 function setInput(x, key, label, name) {
+  if (key !== state.inputKey) invalidateResult(true);
   state.input = x;
   state.inputKey = key;
   $('input-error').textContent = '';
@@ -445,6 +455,7 @@ let restoring = false;
 
 function updateUrl() {
   if (restoring || !state.model) return;
+  if (document.body.dataset.state === 'idle') invalidateResult(false);
   const q = new URLSearchParams();
   q.set('model', state.modelKey.startsWith('file:') ? '' : state.modelKey);
   if (!state.inputKey.startsWith('upload:')) q.set('input', state.inputKey);
@@ -552,27 +563,26 @@ function drawImage(canvas, x, [h, w, c]) {
   ctx.putImageData(img, 0, 0);
 }
 
-// |perturbation| per pixel (L2 over channels), normalized by its maximum, on a
-// dark-to-yellow ramp.
-const RAMP = [[12, 7, 35], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]];
+// The perturbation per pixel (mean over channels), amplified so its largest value is
+// full colour: blue where the attack darkened the pixel, red where it brightened it.
 function drawHeat(canvas, d, [h, w, c]) {
   canvas.width = w;
   canvas.height = h;
-  const mag = new Float32Array(h * w);
+  const mean = new Float32Array(h * w);
   let max = 0;
   for (let i = 0; i < h * w; i++) {
     let s = 0;
-    for (let k = 0; k < c; k++) s += d[i * c + k] ** 2;
-    mag[i] = Math.sqrt(s);
-    max = Math.max(max, mag[i]);
+    for (let k = 0; k < c; k++) s += d[i * c + k];
+    mean[i] = s / c;
+    max = Math.max(max, Math.abs(mean[i]));
   }
   const ctx = canvas.getContext('2d');
   const img = ctx.createImageData(w, h);
+  const [neg, pos] = [[33, 102, 172], [178, 24, 43]];
   for (let i = 0; i < h * w; i++) {
-    const t = max > 0 ? (mag[i] / max) * (RAMP.length - 1) : 0;
-    const j = Math.min(RAMP.length - 2, Math.floor(t));
-    const f = t - j;
-    for (let k = 0; k < 3; k++) img.data[4 * i + k] = Math.round(RAMP[j][k] * (1 - f) + RAMP[j + 1][k] * f);
+    const t = max > 0 ? mean[i] / max : 0;
+    const end = t < 0 ? neg : pos;
+    for (let k = 0; k < 3; k++) img.data[4 * i + k] = Math.round(247 + (end[k] - 247) * Math.abs(t));
     img.data[4 * i + 3] = 255;
   }
   ctx.putImageData(img, 0, 0);
@@ -628,6 +638,7 @@ function comparisonRows(request) {
 
 async function showResult(request, result) {
   $('results').hidden = false;
+  $('results').classList.remove('stale');
   const names = classNames();
   const shapeIn = state.model.inputShape;
   const clean = request.input;
@@ -645,7 +656,7 @@ async function showResult(request, result) {
     drawImage($('view-clean'), clean, shapeIn);
     drawImage($('view-adv'), result.adversarial, shapeIn);
     const max = drawHeat($('view-pert'), result.perturbation, shapeIn);
-    $('pert-caption').textContent = max > 0 ? `|perturbation| per pixel, ×${(1 / max).toFixed(1)}` : 'no perturbation';
+    $('pert-caption').textContent = max > 0 ? `perturbation ×${(1 / max).toFixed(1)} (blue −, red +)` : 'no perturbation';
     const blob = await new Promise((ok) => $('view-adv').toBlob(ok, 'image/png'));
     $('download-adv').href = objectUrl(blob);
     $('download-adv').download = `adversarial-${result.report.attack}.png`;
