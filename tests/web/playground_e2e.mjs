@@ -4,7 +4,9 @@
 // prediction changes; a black-box Square attack moves the progress bar; a long run is
 // cancelled (idle again within a second, and a new run works); a PNG is uploaded through
 // the file input; the form survives a URL round-trip; no request leaves the origin and the
-// console stays clean. Screenshots (desktop light and dark, phone width) go to OUT_DIR.
+// console stays clean; without pixel_valid the perturbation is compared with its grid
+// projection; a keyword model takes an uploaded WAV. Screenshots (desktop light and dark,
+// phone width) go to OUT_DIR.
 // Usage: node tests/web/playground_e2e.mjs OUT_DIR   (exit 77: no wasm build)
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -184,6 +186,29 @@ try {
   await page.screenshot({ path: resolve(outDir, 'playground_phone_light.png'), fullPage: true });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(overflow <= 0, `the page is ${overflow} px wider than a 390 px phone`);
+
+  // 8. Continuous perturbation (pixel_valid off): the page compares it with its grid projection.
+  await page.setViewportSize({ width: 1200, height: 1000 });
+  await page.locator('#defense-list button').click();
+  await chooseAttack('pgd', { eps: 2.5, max_iter: 5 });
+  await page.uncheck('#p-pixel_valid');
+  await runAndWait();
+  const effect = await page.locator('#quant-effect').innerText();
+  check(/off the 8-bit input grid.*keeps [0-9.]+% of its L2 norm/.test(effect), `no grid comparison without pixel_valid: ${effect}`);
+
+  // 9. The keyword model with an uploaded WAV.
+  await page.selectOption('#model', 'dscnn_int8');
+  await page.waitForFunction(() => document.getElementById('model-summary').textContent.includes('[16000]'), null, { timeout: 10000 });
+  await idle();
+  await page.setInputFiles('#input-file', resolve(root, 'models/keywords/eval/keywords_test_00001_go.wav'));
+  await page.waitForFunction(() => document.getElementById('input-name').textContent.includes('go.wav'), null, { timeout: 10000 });
+  await page.selectOption('#attack', 'fgsm');
+  await runAndWait();
+  const audioSrc = await page.getAttribute('#audio-adv', 'src');
+  check(!!audioSrc && audioSrc.startsWith('blob:'), 'no adversarial audio');
+  const kwRows = await page.$$eval('#predictions tbody tr', (trs) => trs.map((t) => t.dataset.row));
+  check(kwRows.includes('float') && kwRows.includes('int8'), `keyword model: want float and int8 rows, got ${kwRows}`);
+  log(`pixel_valid off: ${effect.slice(0, 90)}…; keyword FGSM: ${await page.locator('#verdict').innerText()}`);
 
   check(foreign.length === 0, `requests outside the origin: ${foreign.join(', ')}`);
   check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
