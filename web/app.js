@@ -221,6 +221,10 @@ function setInput(x, key, label, name) {
   if (label !== null) $('label').value = String(label);
   $('input-name').textContent = name;
   for (const b of $('gallery').children) b.setAttribute('aria-selected', String(b.dataset.file === key));
+  if (!isImage()) {
+    if ($('audio-input').src) URL.revokeObjectURL($('audio-input').src);
+    $('audio-input').src = URL.createObjectURL(wavBlob(x));
+  }
   $('run').disabled = false;
   updateUrl();
 }
@@ -769,6 +773,17 @@ function wire() {
     if (ev.dataTransfer.files[0]) selectModelFile(ev.dataTransfer.files[0]);
   });
   drop.addEventListener('keydown', (ev) => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); $('model-file').click(); } });
+  // Arrow keys move through the gallery; Enter or Space picks (they are buttons).
+  $('gallery').addEventListener('keydown', (ev) => {
+    const items = [...$('gallery').children];
+    const i = items.indexOf(document.activeElement);
+    if (i < 0) return;
+    const perRow = Math.max(1, Math.round($('gallery').clientWidth / items[0].offsetWidth));
+    const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: perRow, ArrowUp: -perRow }[ev.key];
+    if (!step) return;
+    ev.preventDefault();
+    items[Math.max(0, Math.min(items.length - 1, i + step))].focus();
+  });
   $('input-file').addEventListener('change', (ev) => ev.target.files[0] && uploadInput(ev.target.files[0]));
   $('attack').addEventListener('change', () => { buildAttackParams(); updateUrl(); });
   $('engine').addEventListener('change', () => { $('engine').dataset.touched = '1'; updateUrl(); });
