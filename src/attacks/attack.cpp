@@ -179,9 +179,11 @@ std::vector<SettingSpec> attack_parameters(const Attack& attack) {
   out.push_back(norm);
   if (use.eps) {
     const bool unbounded = attack.accepts_unbounded_eps();
-    out.push_back({.name = "eps", .default_value = 8.0 / 255.0, .min = 0, .max = kNoBound, .max_exclusive = !unbounded,
-                   .unit = "input",
-                   .doc = std::string("radius of the norm ball (for L0 a count of input values)") +
+    // The default is the first norm's; with another norm, default_eps() of that norm.
+    out.push_back({.name = "eps", .default_value = default_eps(attack.norms().front()), .min = 0, .max = kNoBound,
+                   .max_exclusive = !unbounded, .unit = "input",
+                   .doc = std::string("radius of the norm ball (for L0 a count of input values); default per norm: "
+                                      "inf 8/255, 2 0.5, 1 12, 0 24") +
                           (unbounded ? "; inf: unbounded minimal perturbation" : "")});
   }
   if (use.eps_step)

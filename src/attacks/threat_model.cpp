@@ -108,6 +108,16 @@ Result<LossKind> parse_loss(std::string_view s) {
   return invalid_argument("unknown loss '" + std::string(s) + "'; use ce, cw, dlr or prob");
 }
 
+float default_eps(Norm norm) {
+  switch (norm) {
+    case Norm::kLinf: return 8.0f / 255.0f;
+    case Norm::kL2: return 0.5f;
+    case Norm::kL1: return 12.0f;
+    case Norm::kL0: return 24.0f;
+  }
+  return 8.0f / 255.0f;
+}
+
 Result<float> parse_eps(std::string_view text) {
   const std::string s(text);
   if (s == "inf") return std::numeric_limits<float>::infinity();  // unbounded (minimal-perturbation attacks)

@@ -66,6 +66,11 @@ struct AttackParams {
 Status validate_attack_params(const AttackParams& p, int num_classes);
 
 // Parses an eps written as a number, a fraction ("8/255") or "inf" (unbounded).
+// The eps an attack runs with when none is given, per norm, on inputs in [0, 1]: the
+// usual benchmark radii (RobustBench: Linf 8/255, L2 0.5, L1 12) and, for L0, 24 changed
+// input values (the sparse-attack literature's budget).
+float default_eps(Norm norm);
+
 Result<float> parse_eps(std::string_view text);
 
 // Projects each sample of `x` back into the threat model around `x0` (both [N, ...]):

@@ -593,11 +593,13 @@ Result<AttackParams> attack_params_from_js(const val& params, const Attack& atta
   AttackParams p;
   p.max_iter = attack.default_max_iter();
   p.batch_size = 1;
+  p.norm = attack.norms().front();
+  p.eps = default_eps(p.norm);
   if (is_absent(params)) return p;
   if (js_type(params) != "object") return invalid_argument("request.params must be an object, got " + js_type(params));
   const val keys = val::global("Object").call<val>("keys", params);
   const std::vector<SettingSpec> specs = attack.settings();
-  bool targeted_given = false;
+  bool targeted_given = false, eps_given = false;
   for (unsigned i = 0; i < keys["length"].as<unsigned>(); ++i) {
     const std::string key = keys[i].as<std::string>();
     const val v = params[key];
@@ -607,6 +609,7 @@ Result<AttackParams> attack_params_from_js(const val& params, const Attack& atta
       SLING_ASSIGN_OR_RETURN(p.norm, norm_from_js(v));
     } else if (key == "eps") {
       SLING_ASSIGN_OR_RETURN(p.eps, eps_from_js(v, what));
+      eps_given = true;
     } else if (key == "eps_step") {
       SLING_ASSIGN_OR_RETURN(p.eps_step, eps_from_js(v, what));
     } else if (key == "max_iter") {
@@ -651,6 +654,7 @@ Result<AttackParams> attack_params_from_js(const val& params, const Attack& atta
   }
   // As the CLI's --target: a fixed class implies targeted mode.
   if (!targeted_given && p.target >= 0) p.targeted = true;
+  if (!eps_given) p.eps = default_eps(p.norm);  // the norm may have changed from the attack's first
   return p;
 }
 

@@ -41,8 +41,8 @@ namespace slingshot::cli {
 namespace {
 
 struct AttackCliOptions {
-  std::string model, data = "shapes", attack, engine, grad, inner_grad, json, save_examples, save_model, norm = "inf",
-                     eps = "8/255", eps_step = "0", loss = "ce";
+  std::string model, data = "shapes", attack, engine, grad, inner_grad, json, save_examples, save_model, norm, eps,
+                     eps_step = "0", loss = "ce";  // norm, eps "": the attack's first norm, default_eps(norm)
   std::vector<std::string> settings;  // key=value, attack-specific
   std::vector<std::string> defenses;  // pre-processor specs, applied in order
   int eot_samples = 8;
@@ -53,11 +53,18 @@ struct AttackCliOptions {
   float fd_step = 0;
 };
 
-// `default_max_iter`: the attack's own, used when --max-iter is not given.
-Result<AttackParams> params_from(const AttackCliOptions& o, int default_max_iter) {
+// `default_max_iter` and `default_norm`: the attack's own, used when --max-iter or --norm
+// is not given; without --eps, eps is default_eps(norm).
+Result<AttackParams> params_from(const AttackCliOptions& o, int default_max_iter, Norm default_norm) {
   AttackParams p;
-  SLING_ASSIGN_OR_RETURN(p.norm, parse_norm(o.norm));
-  SLING_ASSIGN_OR_RETURN(p.eps, parse_eps(o.eps));
+  p.norm = default_norm;
+  if (!o.norm.empty()) {
+    SLING_ASSIGN_OR_RETURN(p.norm, parse_norm(o.norm));
+  }
+  p.eps = default_eps(p.norm);
+  if (!o.eps.empty()) {
+    SLING_ASSIGN_OR_RETURN(p.eps, parse_eps(o.eps));
+  }
   SLING_ASSIGN_OR_RETURN(p.eps_step, parse_eps(o.eps_step));
   SLING_ASSIGN_OR_RETURN(p.loss, parse_loss(o.loss));
   p.max_iter = o.max_iter == -1 ? default_max_iter : o.max_iter;  // -1: not given
@@ -397,12 +404,12 @@ Status run_bit_flip(const AttackCliOptions& o, const AttackParams& p) {
 
 Status run_attack(const AttackCliOptions& o) {
   if (o.attack == kBitFlipAttackName) {
-    SLING_ASSIGN_OR_RETURN(AttackParams p, params_from(o, BitFlipOptions{}.max_flips));
+    SLING_ASSIGN_OR_RETURN(AttackParams p, params_from(o, BitFlipOptions{}.max_flips, Norm::kLinf));
     return run_bit_flip(o, p);
   }
   if (!o.save_model.empty()) return invalid_argument("--save-model keeps the flipped model of --attack bitflip only");
   SLING_ASSIGN_OR_RETURN(auto attack, make_attack(o.attack));
-  SLING_ASSIGN_OR_RETURN(AttackParams p, params_from(o, attack->default_max_iter()));
+  SLING_ASSIGN_OR_RETURN(AttackParams p, params_from(o, attack->default_max_iter(), attack->norms().front()));
   LoadedModels loaded;
   SLING_ASSIGN_OR_RETURN(auto target, build_target(o, loaded));
   std::unique_ptr<Target> reference;
@@ -562,8 +569,9 @@ void register_attack(CLI::App& app, CommandList& out) {
   sub->add_option("--n", o->n, "Samples to attack")->capture_default_str()->check(CLI::Range(1, 1000000));
   sub->add_option("--json", o->json, "Report file (JSON); OUT.records.jsonl holds progress until it is written")
       ->required();
-  sub->add_option("--norm", o->norm, "Threat-model norm: inf, 2, 1 or 0")->capture_default_str();
-  sub->add_option("--eps", o->eps, "Radius, a number or a fraction such as 8/255")->capture_default_str();
+  sub->add_option("--norm", o->norm, "Threat-model norm: inf, 2, 1 or 0 (default: the attack's first, see `slingshot attacks`)");
+  sub->add_option("--eps", o->eps,
+                  "Radius, a number or a fraction such as 8/255 (default per norm: inf 8/255, 2 0.5, 1 12, 0 24 values)");
   sub->add_option("--eps-step", o->eps_step, "Step size (0: the attack's default)")->capture_default_str();
   sub->add_option("--max-iter", o->max_iter, "Iterations (default: the attack's own, e.g. 10 for PGD, 100 for APGD and EAD)");
   sub->add_option("--restarts", o->restarts, "Random restarts (num_random_init)")->capture_default_str();
