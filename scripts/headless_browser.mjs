@@ -28,3 +28,9 @@ export async function launchChromium() {
            '--disable-component-update', '--no-first-run', '--disable-sync'],
   });
 }
+
+// Whether a request stays on the page's origin: its own URLs, blob: URLs it created, and
+// inline data: URLs (neither of the last two leaves the machine).
+export function staysOnOrigin(url, origin) {
+  return url.startsWith(`${origin}/`) || url.startsWith(`blob:${origin}/`) || url.startsWith('data:');
+}

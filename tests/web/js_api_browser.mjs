@@ -12,7 +12,7 @@ if (!existsSync(resolve(root, 'web/build/slingshot_web.wasm'))) {
   console.error('web/build/slingshot_web.wasm is missing: build the wasm preset first');
   process.exit(77);
 }
-const { startStaticServer, launchChromium } = await import('../../scripts/headless_browser.mjs');
+const { startStaticServer, launchChromium, staysOnOrigin } = await import('../../scripts/headless_browser.mjs');
 const server = await startStaticServer(8990);
 const port = server.port;
 const browser = await launchChromium();
@@ -20,7 +20,7 @@ let failed = false;
 try {
   const page = await browser.newPage();
   const foreign = [];
-  page.on('request', (r) => { if (!r.url().startsWith(`http://127.0.0.1:${port}/`)) foreign.push(r.url()); });
+  page.on('request', (r) => { if (!staysOnOrigin(r.url(), `http://127.0.0.1:${port}`)) foreign.push(r.url()); });
   await page.goto(`http://127.0.0.1:${port}/web/index.html`);
   const out = await page.evaluate(async () => {
     const { createSlingshot } = await import('/web/slingshot.js');

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchChromium, startStaticServer } from '../../scripts/headless_browser.mjs';
+import { launchChromium, startStaticServer, staysOnOrigin } from '../../scripts/headless_browser.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const [modelPath, screenshotPath] = process.argv.slice(2);
@@ -23,7 +23,7 @@ try {
   const page = await browser.newPage({ viewport: { width: 1100, height: 1400 } });
   const foreign = [];
   const consoleErrors = [];
-  page.on('request', (r) => { if (!r.url().startsWith(`http://127.0.0.1:${port}/`)) foreign.push(r.url()); });
+  page.on('request', (r) => { if (!staysOnOrigin(r.url(), `http://127.0.0.1:${port}`)) foreign.push(r.url()); });
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
   await page.goto(`http://127.0.0.1:${port}/web/index.html`);

@@ -19,7 +19,7 @@ if (!existsSync(resolve(root, 'web/build/slingshot_web.wasm'))) {
 }
 const outDir = resolve(process.argv[2] ?? resolve(root, 'build/playground_e2e'));
 mkdirSync(outDir, { recursive: true });
-const { startStaticServer, launchChromium } = await import('../../scripts/headless_browser.mjs');
+const { startStaticServer, launchChromium, staysOnOrigin } = await import('../../scripts/headless_browser.mjs');
 
 const problems = [];
 const check = (ok, message) => { if (!ok) problems.push(message); return ok; };
@@ -38,7 +38,7 @@ try {
   const page = await context.newPage();
   const foreign = [];
   const consoleErrors = [];
-  page.on('request', (r) => { if (!r.url().startsWith(`${origin}/`) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) foreign.push(r.url()); });
+  page.on('request', (r) => { if (!staysOnOrigin(r.url(), origin)) foreign.push(r.url()); });
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
 
@@ -162,7 +162,7 @@ try {
   check(url.includes('#') && url.includes('attack=pgd'), `URL holds no state: ${url}`);
   const fresh = await context.newPage();
   fresh.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-  fresh.on('request', (r) => { if (!r.url().startsWith(`${origin}/`) && !r.url().startsWith('blob:')) foreign.push(r.url()); });
+  fresh.on('request', (r) => { if (!staysOnOrigin(r.url(), origin)) foreign.push(r.url()); });
   await fresh.goto(url);
   await fresh.waitForSelector('#status.ready', { timeout: 30000 });
   const after = await fresh.evaluate(() => ({
