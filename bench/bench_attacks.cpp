@@ -59,6 +59,7 @@
 #endif
 
 using namespace slingshot;
+using slingshot::bench::compiler;
 using slingshot::bench::cpu_ms;
 using slingshot::bench::median;
 using Clock = std::chrono::steady_clock;
@@ -344,16 +345,6 @@ nlohmann::json export_model(const QuantizedModel& model, const Tensor& x, const 
   return dir;
 }
 
-std::string compiler() {
-#if defined(__clang__)
-  return std::string("clang ") + __clang_version__;
-#elif defined(__GNUC__)
-  return "g++ " + std::to_string(__GNUC__) + "." + std::to_string(__GNUC_MINOR__) + "." +
-         std::to_string(__GNUC_PATCHLEVEL__);
-#else
-  return "unknown";
-#endif
-}
 
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;

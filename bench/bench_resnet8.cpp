@@ -37,6 +37,7 @@
 #endif
 
 using namespace slingshot;
+using slingshot::bench::compiler;
 using slingshot::bench::cpu_ms;
 using slingshot::bench::median;
 using Clock = std::chrono::steady_clock;
@@ -206,16 +207,6 @@ nlohmann::json correctness(const Options& o) {
   return r;
 }
 
-std::string compiler() {
-#if defined(__clang__)
-  return std::string("clang ") + __clang_version__;
-#elif defined(__GNUC__)
-  return "g++ " + std::to_string(__GNUC__) + "." + std::to_string(__GNUC_MINOR__) + "." +
-         std::to_string(__GNUC_PATCHLEVEL__);
-#else
-  return "unknown";
-#endif
-}
 
 }  // namespace
 
