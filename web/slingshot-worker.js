@@ -4,7 +4,7 @@
 //
 //   in:  {id, op, args, cancel?: SharedArrayBuffer}       op: loadModel, unloadModel, ...
 //   out: {type: 'ready', listings} | {type: 'failed', error}      once, at startup
-//        {id, progress}                                    runAttack progress events
+//        {id, progress}                                    runAttack/robustnessCurve progress
 //        {id, ok: true, result} | {id, ok: false, error: {name, message}}
 //
 // A run is cancelled through the shared flag `cancel` (Int32 at 0 set to 1), which the
@@ -61,15 +61,17 @@ if (core) {
     decodeWav: (bytes) => core.decodeWav(bytes),
     predict: (id, input, engine) => core.predict(id, input, engine),
     memoryStats: () => core.memoryStats(),
+    audioFeatures: (waveform) => core.audioFeatures(waveform),
+    cHeader: (id, input, name, comment) => core.cHeader(id, input, name, comment),
   };
 
   port.listen((message) => {
     const { id, op, args = [], cancel, wantProgress } = message;
     try {
       let result;
-      if (op === 'runAttack') {
+      if (op === 'runAttack' || op === 'robustnessCurve') {
         const flag = cancel ? new Int32Array(cancel) : null;
-        result = core.runAttack(args[0], (event) => {
+        result = core[op](args[0], (event) => {
           // Never throw into wasm: a JS exception would unwind it without destructors.
           try {
             if (wantProgress) port.post({ id, progress: event });

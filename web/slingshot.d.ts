@@ -32,6 +32,8 @@ export interface AttackInfo {
   /** Universal attacks that train on a dataset first; runAttack refuses them. */
   trainsOnDataset: boolean;
   defaultMaxIter: number;
+  /** The eps each supported norm starts at, by the names of `norms` ('inf': 8/255, '2': 0.5, ...). */
+  defaultEps: Record<string, number>;
   params: ParamSpec[];
 }
 
@@ -126,6 +128,78 @@ export interface AttackResult {
   report: Record<string, unknown>;
 }
 
+/** One line of a robustness curve: a model (default: the request's) on an engine. */
+export interface CurveLineSpec {
+  name?: string;
+  modelId?: number;
+  engine?: string;
+  grad?: string;
+}
+
+export interface CurveRequest {
+  modelId: number;
+  attack: string;
+  /** The attack's parameters; eps is replaced point by point. */
+  params?: AttackParams;
+  lines: CurveLineSpec[];
+  /** n inputs of the model's inputShape, one after another. */
+  inputs: Float32Array;
+  labels: ArrayLike<number>;
+  /** Up to 64 eps values (numbers or strings such as '4/255'). */
+  eps: Array<number | string>;
+  /** Applied to every line, as in AttackRequest. */
+  defenses?: string[];
+  innerGrad?: string;
+  eotSamples?: number;
+  fdStep?: number;
+}
+
+export interface CurvePoint {
+  eps: number;
+  robustAccuracy: number;
+  successRate: number;
+  /** Mean distortion of the successes. */
+  meanDistortion: Distortion;
+  seconds: number;
+}
+
+export interface CurveLine { name: string; cleanAccuracy: number | null; points: CurvePoint[]; }
+
+export interface CurveProgress {
+  fraction: number;
+  /** Set when a point has just finished: the line and point, and every line so far. */
+  line?: number;
+  point?: number;
+  lines?: CurveLine[];
+}
+
+export interface CurveResult {
+  attack: string;
+  norm: string;
+  samples: number;
+  eps: number[];
+  lines: CurveLine[];
+  params: Record<string, unknown>;
+  seconds: number;
+}
+
+export interface AudioFeatures {
+  frames: number;
+  coefficients: number;
+  melBins: number;
+  /** [frames * coefficients], frame-major: what the keyword model reads. */
+  mfcc: Float32Array;
+  /** [frames * melBins], frame-major: log(mel energy + 1e-6). */
+  logMel: Float32Array;
+}
+
+export interface CHeader {
+  text: string;
+  inputCodes: Int8Array;
+  outputCodes: Int8Array;
+  expectedClass: number;
+}
+
 export interface Slingshot {
   readonly version: string;
   readonly engines: EngineInfo[];
@@ -142,6 +216,10 @@ export interface Slingshot {
   decodeWav(bytes: Uint8Array | ArrayBuffer): Promise<Float32Array>;
   predict(modelId: number, input: Float32Array, engine?: string): Promise<Prediction>;
   runAttack(request: AttackRequest, options?: { onProgress?: (p: AttackProgress) => void; signal?: AbortSignal; }): Promise<AttackResult>;
+  robustnessCurve(request: CurveRequest, options?: { onProgress?: (p: CurveProgress) => void; signal?: AbortSignal; }): Promise<CurveResult>;
+  audioFeatures(waveform: Float32Array): Promise<AudioFeatures>;
+  /** Quantized models only; `name` prefixes every C symbol. */
+  cHeader(modelId: number, input: Float32Array, name?: string, comment?: string): Promise<CHeader>;
   terminate(): void;
 }
 

@@ -174,13 +174,38 @@ class Slingshot {
     return this.#call('predict', [this.#workerModelId(modelId), input, engine]);
   }
 
-  async runAttack(request, { onProgress, signal } = {}) {
+  /** One attack on one input; see docs/js-api.md for the request and the result. */
+  runAttack(request, options = {}) {
+    return this.#cancellable('runAttack', { ...request, modelId: this.#workerModelId(request.modelId) }, options);
+  }
+
+  /**
+   * Robust accuracy against eps for several lines (models or engines) at once; progress
+   * events carry the lines so far after every finished point.
+   */
+  robustnessCurve(request, options = {}) {
+    const lines = (request.lines ?? []).map((l) =>
+      (l && l.modelId !== undefined ? { ...l, modelId: this.#workerModelId(l.modelId) } : l));
+    return this.#cancellable('robustnessCurve',
+      { ...request, modelId: this.#workerModelId(request.modelId), lines }, options);
+  }
+
+  /** MFCC and log-mel features of a 1 s, 16 kHz waveform (what a keyword model hears). */
+  audioFeatures(waveform) { return this.#call('audioFeatures', [waveform]); }
+
+  /** A C header with the int8 input tensor of `input` and the int8 output it must give. */
+  async cHeader(modelId, input, name = 'slingshot_example', comment = '') {
+    return this.#call('cHeader', [this.#workerModelId(modelId), input, name, comment]);
+  }
+
+  // A long call with progress events that an AbortSignal stops: through the shared flag
+  // the worker's progress callback reads, or by replacing the worker.
+  async #cancellable(op, workerRequest, { onProgress, signal } = {}) {
     if (signal?.aborted) throw abortError();
-    const workerRequest = { ...request, modelId: this.#workerModelId(request.modelId) };
     const flag = this.#cancelMode === 'flag' ? new SharedArrayBuffer(4) : undefined;
     let requestId = 0;
     let onAbort;
-    const run = this.#call('runAttack', [workerRequest], { onProgress, cancel: flag, register: (id) => { requestId = id; } });
+    const run = this.#call(op, [workerRequest], { onProgress, cancel: flag, register: (id) => { requestId = id; } });
     if (!signal) return run;
     const aborted = new Promise((_, reject) => {
       onAbort = () => {

@@ -25,6 +25,9 @@
 namespace slingshot {
 namespace {
 
+// Gradient rows per loss_grad call (sample x candidate-class copies).
+constexpr int64_t kMaxGradientRows = 32;
+
 // Rows `rows` of x [N, per...] as a batch.
 Tensor gather(const Tensor& x, const std::vector<int64_t>& rows, int64_t per) {
   Shape shape = x.shape();
@@ -108,7 +111,7 @@ class DeepFool final : public Attack {
     std::vector<int64_t> active(static_cast<size_t>(n));
     std::iota(active.begin(), active.end(), 0);
     Shape shape = b.x0.shape();
-    Tensor batch, value, grad, probe_logits;
+    Tensor batch, value, grad, probe_logits, chunk, chunk_value, chunk_grad;
     std::vector<double> w(static_cast<size_t>(per)), best_w(static_cast<size_t>(per));
 
     for (int it = 0; !active.empty(); ++it) {
@@ -150,7 +153,23 @@ class DeepFool final : public Attack {
           row_labels.push_back(b.labels[s]);
           row_targets.push_back(c);
         }
-      SLING_RETURN_IF_ERROR(target.loss_grad(batch, Objective{LossKind::kCrossEntropy, row_labels, row_targets}, value, grad));
+      // In chunks: all samples x classes copies at once would hold that many sets of
+      // activations (ResNet-8, 16 samples x 10 classes: over 400 MB).
+      value.resize({rows});
+      grad.resize(shape);
+      for (int64_t first = 0; first < rows; first += kMaxGradientRows) {
+        const int64_t count = std::min(kMaxGradientRows, rows - first);
+        Shape chunk_shape = shape;
+        chunk_shape[0] = count;
+        chunk.resize(chunk_shape);
+        std::copy(batch.data() + first * per, batch.data() + (first + count) * per, chunk.data());
+        const std::vector<int> chunk_labels(row_labels.begin() + first, row_labels.begin() + first + count);
+        const std::vector<int> chunk_targets(row_targets.begin() + first, row_targets.begin() + first + count);
+        SLING_RETURN_IF_ERROR(
+            target.loss_grad(chunk, Objective{LossKind::kCrossEntropy, chunk_labels, chunk_targets}, chunk_value, chunk_grad));
+        std::copy(chunk_value.data(), chunk_value.data() + count, value.data() + first);
+        std::copy(chunk_grad.data(), chunk_grad.data() + count * per, grad.data() + first * per);
+      }
 
       int64_t row = 0;
       std::vector<int64_t> moving;

@@ -9,7 +9,7 @@
 //
 // API v2 (docs/js-api.md): engines, gradientSources, attacks, defenses (registry listings
 // with parameter schemas), loadModel, unloadModel, modelCount, decodeImage, decodeWav,
-// predict, runAttack. The v1 functions the page and bench/ use stay as they were.
+// predict, runAttack, robustnessCurve, audioFeatures, cHeader. The v1 functions the page and bench/ use stay as they were.
 #include <emscripten.h>
 #include <emscripten/bind.h>
 #include <emscripten/heap.h>
@@ -36,6 +36,8 @@
 #include "defenses/preprocessor.h"
 #include "core/version.h"
 #include "engine/engine.h"
+#include "export/c_header.h"
+#include "metrics/robustness_curve.h"
 #include "model/builders.h"
 #include "model/model_file.h"
 
@@ -385,6 +387,11 @@ val list_attacks() {
     std::vector<std::string> norms;
     for (Norm n : at.norms()) norms.push_back(norm_name(n));
     o.set("norms", string_array(norms));
+    // What each norm's eps starts at (Linf 8/255, L2 0.5, ...), so a form can switch
+    // its eps when the norm changes.
+    val eps_defaults = val::object();
+    for (Norm n : at.norms()) eps_defaults.set(norm_name(n), default_eps(n));
+    o.set("defaultEps", eps_defaults);
     o.set("blackBox", at.black_box());
     o.set("acceptsUnboundedEps", at.accepts_unbounded_eps());
     o.set("needsReference", at.needs_reference());
@@ -682,79 +689,121 @@ val distortion_to_js(const Distortion& d) {
   return o;
 }
 
-// Forwards progress to JS at most every kProgressIntervalMs (and on the first call); JS
-// returning false cancels.
-constexpr double kProgressIntervalMs = 40;
+// An attack that perturbs given inputs (not one that trains on a dataset).
+Result<std::unique_ptr<Attack>> make_input_attack(const std::string& name, const std::string& why) {
+  SLING_ASSIGN_OR_RETURN(auto attack, make_attack(name));
+  if (attack->trains_on_dataset())
+    return invalid_argument("attack '" + name + "' trains a universal patch on a training set; " + why +
+                            ", so use 'lavan' (a per-image patch) or the CLI");
+  return attack;
+}
+
+// DIVA's reference (the float master), or null for attacks that need none.
+Result<std::unique_ptr<Target>> reference_target(const Attack& attack, const LoadedModel& m) {
+  if (!attack.needs_reference()) return std::unique_ptr<Target>();
+  if (m.model.nodes.empty())
+    return invalid_argument(std::string("attack '") + attack.name() + "' needs a quantized model: '" + m.name +
+                            "' is float, so there is nothing to diverge from");
+  return make_float_master_target(m.model, m.name);
+}
+
+// Pixel-valid attacks start from inputs on the 8-bit image (or 16-bit audio) grid.
+Status check_on_grid(const Tensor& x, const Target& target, const LoadedModel& m, const AttackParams& p,
+                     const std::string& what) {
+  if (!p.pixel_valid || on_domain_grid(x, target.domain())) return Status();
+  return invalid_argument(what + " is not " +
+                          (m.kind == ModelInputKind::kKeywords ? "16-bit audio (values off the k/32768 grid)"
+                                                               : "an 8-bit image (values off the k/255 grid)") +
+                          "; decode it with decodeImage/decodeWav, or set params.pixel_valid false");
+}
+
+// The target options of a request (or of a curve line): engine, grad, innerGrad,
+// eotSamples, fdStep and the defense stack, each optional.
+Result<TargetRecipe> target_recipe_from_js(const val& request, const std::string& what) {
+  TargetRecipe recipe;
+  if (!is_absent(request["engine"])) {
+    SLING_ASSIGN_OR_RETURN(recipe.engine, js_string(request["engine"], what + ".engine"));
+  }
+  if (!is_absent(request["grad"])) {
+    SLING_ASSIGN_OR_RETURN(recipe.grad, js_string(request["grad"], what + ".grad"));
+  }
+  if (!is_absent(request["innerGrad"])) {
+    SLING_ASSIGN_OR_RETURN(recipe.inner_grad, js_string(request["innerGrad"], what + ".innerGrad"));
+  }
+  if (!is_absent(request["eotSamples"])) {
+    SLING_ASSIGN_OR_RETURN(const int64_t k, js_integer(request["eotSamples"], what + ".eotSamples", 1, 10000));
+    recipe.eot_samples = static_cast<int>(k);
+  }
+  if (!is_absent(request["fdStep"])) {
+    SLING_ASSIGN_OR_RETURN(const double step, js_number(request["fdStep"], what + ".fdStep"));
+    recipe.fd_step = static_cast<float>(step);
+  }
+  const val defense_list = request["defenses"];
+  if (!is_absent(defense_list)) {
+    if (js_type(defense_list) != "array") return invalid_argument(what + ".defenses must be an array of spec strings");
+    for (unsigned i = 0; i < defense_list["length"].as<unsigned>(); ++i) {
+      SLING_ASSIGN_OR_RETURN(std::string spec,
+                             js_string(defense_list[i], what + ".defenses[" + std::to_string(i) + "]"));
+      recipe.defenses.push_back(std::move(spec));
+    }
+  }
+  return recipe;
+}
+
+// Forwards progress events to a JS callback at most every 40 ms (and on the first call),
+// so a fast attack does not spend its time posting messages; the callback returning false
+// cancels the run.
+class ProgressThrottle {
+ public:
+  explicit ProgressThrottle(const val& callback) : callback_(callback), active_(js_type(callback) == "function") {}
+
+  // True when an event should be built and sent now.
+  bool due() {
+    if (!active_) return false;
+    const auto now = std::chrono::steady_clock::now();
+    if (sent_ && std::chrono::duration<double, std::milli>(now - last_).count() < kIntervalMs) return false;
+    return true;
+  }
+  // Sends unconditionally (finished curve points are never dropped); false: cancel.
+  bool send(const val& event) {
+    if (!active_) return true;
+    sent_ = true;
+    last_ = std::chrono::steady_clock::now();
+    return !callback_(event).isFalse();
+  }
+
+ private:
+  static constexpr double kIntervalMs = 40;
+  val callback_;
+  bool active_;
+  bool sent_ = false;
+  std::chrono::steady_clock::time_point last_;
+};
 
 val run_attack_request(const val& request, const val& on_progress) {
   return value_or_throw([&]() -> Result<val> {
     if (js_type(request) != "object") return invalid_argument("runAttack expects a request object, got " + js_type(request));
     SLING_ASSIGN_OR_RETURN(LoadedModel * m, find_model(request["modelId"], "request.modelId"));
     SLING_ASSIGN_OR_RETURN(const std::string attack_name, js_string(request["attack"], "request.attack"));
-    SLING_ASSIGN_OR_RETURN(auto attack, make_attack(attack_name));
-    if (attack->trains_on_dataset())
-      return invalid_argument("attack '" + attack_name +
-                              "' trains a universal patch on a training set; runAttack attacks one input, so use 'lavan' "
-                              "(a per-image patch) or the CLI");
+    SLING_ASSIGN_OR_RETURN(auto attack, make_input_attack(attack_name, "runAttack attacks one input"));
     SLING_ASSIGN_OR_RETURN(AttackParams p, attack_params_from_js(request["params"], *attack));
 
-    TargetRecipe recipe;
-    if (!is_absent(request["engine"])) {
-      SLING_ASSIGN_OR_RETURN(recipe.engine, js_string(request["engine"], "request.engine"));
-    }
-    if (!is_absent(request["grad"])) {
-      SLING_ASSIGN_OR_RETURN(recipe.grad, js_string(request["grad"], "request.grad"));
-    }
-    if (!is_absent(request["innerGrad"])) {
-      SLING_ASSIGN_OR_RETURN(recipe.inner_grad, js_string(request["innerGrad"], "request.innerGrad"));
-    }
-    if (!is_absent(request["eotSamples"])) {
-      SLING_ASSIGN_OR_RETURN(const int64_t k, js_integer(request["eotSamples"], "request.eotSamples", 1, 10000));
-      recipe.eot_samples = static_cast<int>(k);
-    }
-    if (!is_absent(request["fdStep"])) {
-      SLING_ASSIGN_OR_RETURN(const double step, js_number(request["fdStep"], "request.fdStep"));
-      recipe.fd_step = static_cast<float>(step);
-    }
-    const val defense_list = request["defenses"];
-    if (!is_absent(defense_list)) {
-      if (js_type(defense_list) != "array") return invalid_argument("request.defenses must be an array of spec strings");
-      for (unsigned i = 0; i < defense_list["length"].as<unsigned>(); ++i) {
-        SLING_ASSIGN_OR_RETURN(std::string spec, js_string(defense_list[i], "request.defenses[" + std::to_string(i) + "]"));
-        recipe.defenses.push_back(std::move(spec));
-      }
-    }
+    SLING_ASSIGN_OR_RETURN(TargetRecipe recipe, target_recipe_from_js(request, "request"));
     recipe.seed = p.seed;
 
     SLING_ASSIGN_OR_RETURN(std::unique_ptr<Target> target, make_recipe_model_target(m->model, m->name, recipe));
-    std::unique_ptr<Target> reference;
-    if (attack->needs_reference()) {
-      if (m->model.nodes.empty())
-        return invalid_argument("attack '" + attack_name + "' needs a quantized model: '" + m->name +
-                                "' is float, so there is nothing to diverge from");
-      SLING_ASSIGN_OR_RETURN(reference, make_float_master_target(m->model, m->name));
-    }
+    SLING_ASSIGN_OR_RETURN(std::unique_ptr<Target> reference, reference_target(*attack, *m));
     SLING_ASSIGN_OR_RETURN(const std::vector<DefenseDescription> defenses, add_recipe_defenses(recipe, target));
     SLING_RETURN_IF_ERROR(attack->validate(p, target->num_classes()));
     SLING_ASSIGN_OR_RETURN(const Tensor x0, input_from_js(request["input"], *m));
     SLING_ASSIGN_OR_RETURN(const int64_t label, js_integer(request["label"], "request.label", 0, target->num_classes() - 1));
-    if (p.pixel_valid && !on_domain_grid(x0, target->domain()))
-      return invalid_argument(std::string("input is not ") +
-                              (m->kind == ModelInputKind::kKeywords ? "16-bit audio (values off the k/32768 grid)"
-                                                                    : "an 8-bit image (values off the k/255 grid)") +
-                              "; decode it with decodeImage/decodeWav, or set params.pixel_valid false");
+    SLING_RETURN_IF_ERROR(check_on_grid(x0, *target, *m, p, "input"));
 
-    const bool report_progress = js_type(on_progress) == "function";
-    auto last_report = std::chrono::steady_clock::now();
-    bool reported = false;
+    ProgressThrottle throttle(on_progress);
     ObservedTarget observed(
         *target,
         [&](const AttackProgress& pr) {
-          if (!report_progress) return true;
-          const auto now = std::chrono::steady_clock::now();
-          if (reported && std::chrono::duration<double, std::milli>(now - last_report).count() < kProgressIntervalMs) return true;
-          reported = true;
-          last_report = now;
+          if (!throttle.due()) return true;
           val event = val::object();
           event.set("fraction", pr.fraction);
           event.set("iteration", static_cast<double>(pr.calls));
@@ -762,8 +811,7 @@ val run_attack_request(const val& request, const val& on_progress) {
           event.set("gradients", static_cast<double>(pr.gradients));
           event.set("loss", std::isnan(pr.last_loss) ? val::null() : val(pr.last_loss));
           event.set("bestMargin", std::isnan(pr.best_margin) ? val::null() : val(pr.best_margin));
-          const val answer = on_progress(event);
-          return !(answer.isFalse());
+          return throttle.send(event);
         },
         progress_budget(*attack, p));
     const std::vector<int> labels{static_cast<int>(label)};
@@ -818,6 +866,240 @@ val run_attack_request(const val& request, const val& on_progress) {
   });
 }
 
+
+// ---- robustness curves ----
+
+val curve_lines_to_js(const std::vector<CurveLine>& lines) {
+  val a = val::array();
+  for (size_t l = 0; l < lines.size(); ++l) {
+    val line = val::object();
+    line.set("name", lines[l].name);
+    line.set("cleanAccuracy", lines[l].points.empty() ? val::null() : val(lines[l].clean_accuracy));
+    val points = val::array();
+    for (size_t k = 0; k < lines[l].points.size(); ++k) {
+      const CurvePoint& pt = lines[l].points[k];
+      val o = val::object();
+      o.set("eps", pt.eps);
+      o.set("robustAccuracy", pt.robust_accuracy);
+      o.set("successRate", pt.success_rate);
+      o.set("meanDistortion", distortion_to_js(pt.mean_distortion));
+      o.set("seconds", pt.seconds);
+      points.set(k, o);
+    }
+    line.set("points", points);
+    a.set(l, line);
+  }
+  return a;
+}
+
+// One line of a curve request: a loaded model on an engine (with its own gradient
+// source), attacked through the request's defense stack.
+struct CurveLineTargets {
+  std::string name;
+  std::unique_ptr<Target> target;
+  std::unique_ptr<Target> reference;
+  std::unique_ptr<ObservedTarget> observed;  // what the curve attacks: target with progress
+};
+
+constexpr size_t kMaxCurveLines = 16, kMaxCurveEps = 64, kMaxCurveSamples = 1000;
+
+// robustnessCurve({modelId, attack, params, lines: [{name, modelId?, engine?, grad?}],
+// inputs: Float32Array [n * input size], labels: [n], eps: [...], defenses?, innerGrad?,
+// eotSamples?, fdStep?}, onProgress). Lines without a modelId use the request's.
+val robustness_curve_request(const val& request, const val& on_progress) {
+  return value_or_throw([&]() -> Result<val> {
+    if (js_type(request) != "object")
+      return invalid_argument("robustnessCurve expects a request object, got " + js_type(request));
+    SLING_ASSIGN_OR_RETURN(LoadedModel * base, find_model(request["modelId"], "request.modelId"));
+    SLING_ASSIGN_OR_RETURN(const std::string attack_name, js_string(request["attack"], "request.attack"));
+    SLING_ASSIGN_OR_RETURN(auto attack, make_input_attack(attack_name, "a curve attacks given inputs"));
+    if (!attack->bounded_by_eps())
+      return invalid_argument("attack '" + attack_name + "' is not bounded by eps, so it has no robustness curve");
+    SLING_ASSIGN_OR_RETURN(AttackParams p, attack_params_from_js(request["params"], *attack));
+    SLING_ASSIGN_OR_RETURN(const TargetRecipe shared, target_recipe_from_js(request, "request"));
+    p.batch_size = 16;  // one engine call per 16 samples, as the CLI's --batch-size
+
+    const val eps_list = request["eps"];
+    if (js_type(eps_list) != "array" || eps_list["length"].as<unsigned>() == 0 ||
+        eps_list["length"].as<unsigned>() > kMaxCurveEps)
+      return invalid_argument("request.eps must be an array of 1 to " + std::to_string(kMaxCurveEps) + " eps values");
+    std::vector<float> eps;
+    for (unsigned i = 0; i < eps_list["length"].as<unsigned>(); ++i) {
+      SLING_ASSIGN_OR_RETURN(const float e, eps_from_js(eps_list[i], "request.eps[" + std::to_string(i) + "]"));
+      eps.push_back(e);
+    }
+
+    const Shape shape = attack_input_shape(base->model, base->kind);
+    const int64_t per = shape_numel(shape);
+    SLING_ASSIGN_OR_RETURN(std::vector<float> values, js_floats(request["inputs"], "request.inputs", size_t{1} << 27));
+    if (values.empty() || values.size() % static_cast<size_t>(per) != 0)
+      return invalid_argument("request.inputs holds " + std::to_string(values.size()) + " values, not a whole number of " +
+                              shape_to_string(shape) + " inputs (" + std::to_string(per) + " values each)");
+    const size_t n = values.size() / static_cast<size_t>(per);
+    if (n > kMaxCurveSamples)
+      return invalid_argument("request.inputs holds " + std::to_string(n) + " inputs; a curve takes at most " +
+                              std::to_string(kMaxCurveSamples));
+    const Tensor x(with_batch(static_cast<int64_t>(n), shape), std::move(values));
+    const val label_list = request["labels"];
+    const bool labels_array = js_type(label_list) == "array" || val::global("ArrayBuffer").call<bool>("isView", label_list);
+    if (!labels_array || label_list["length"].as<size_t>() != n)
+      return invalid_argument("request.labels must hold one class per input (" + std::to_string(n) + ")");
+    const int classes = static_cast<int>(base->model.graph.output_shape()[0]);
+    std::vector<int> labels(n);
+    for (unsigned i = 0; i < n; ++i) {
+      SLING_ASSIGN_OR_RETURN(const int64_t y, js_integer(label_list[i], "request.labels[" + std::to_string(i) + "]", 0,
+                                                         classes - 1));
+      labels[i] = static_cast<int>(y);
+    }
+
+    const val line_list = request["lines"];
+    if (js_type(line_list) != "array" || line_list["length"].as<unsigned>() == 0 ||
+        line_list["length"].as<unsigned>() > kMaxCurveLines)
+      return invalid_argument("request.lines must be an array of 1 to " + std::to_string(kMaxCurveLines) + " lines");
+    const size_t line_count = line_list["length"].as<size_t>();
+    std::vector<CurveLineTargets> lines(line_count);
+    std::vector<double> line_fraction(line_count, 0.0);
+    size_t points_done = 0;
+    const size_t total_points = line_count * eps.size();
+    double reported_fraction = 0;
+    ProgressThrottle throttle(on_progress);
+    // Between finished points the fraction is estimated from each line's attack budget,
+    // kept inside the current point's share so the bar never runs backwards.
+    auto report_estimate = [&]() {
+      if (!throttle.due()) return true;
+      double sum = 0;
+      for (double f : line_fraction) sum += f;
+      const double lo = static_cast<double>(points_done) / total_points, hi = static_cast<double>(points_done + 1) / total_points;
+      reported_fraction = std::max(reported_fraction, std::clamp(sum / line_count, lo, hi));
+      val event = val::object();
+      event.set("fraction", reported_fraction);
+      return throttle.send(event);
+    };
+    ProgressBudget budget = progress_budget(*attack, p);
+    budget.predictions *= static_cast<int64_t>(n * eps.size());
+    budget.gradients *= static_cast<int64_t>(n * eps.size());
+    std::vector<CurveTarget> targets;
+    for (size_t l = 0; l < line_count; ++l) {
+      const std::string what = "request.lines[" + std::to_string(l) + "]";
+      const val spec = line_list[static_cast<unsigned>(l)];
+      if (js_type(spec) != "object") return invalid_argument(what + " must be an object");
+      LoadedModel* m = base;
+      if (!is_absent(spec["modelId"])) {
+        SLING_ASSIGN_OR_RETURN(m, find_model(spec["modelId"], what + ".modelId"));
+      }
+      if (attack_input_shape(m->model, m->kind) != shape || static_cast<int>(m->model.graph.output_shape()[0]) != classes)
+        return invalid_argument(what + ": model '" + m->name + "' takes " +
+                                shape_to_string(attack_input_shape(m->model, m->kind)) + " inputs and " +
+                                std::to_string(m->model.graph.output_shape()[0]) + " classes, unlike '" + base->name +
+                                "' (" + shape_to_string(shape) + ", " + std::to_string(classes) + ")");
+      SLING_ASSIGN_OR_RETURN(const TargetRecipe own, target_recipe_from_js(spec, what));
+      TargetRecipe recipe = shared;
+      if (!own.engine.empty()) recipe.engine = own.engine;
+      if (!own.grad.empty()) recipe.grad = own.grad;
+      recipe.seed = p.seed;
+      CurveLineTargets& t = lines[l];
+      SLING_ASSIGN_OR_RETURN(t.target, make_recipe_model_target(m->model, m->name, recipe));
+      SLING_ASSIGN_OR_RETURN(t.reference, reference_target(*attack, *m));
+      SLING_RETURN_IF_ERROR(add_recipe_defenses(recipe, t.target).status());
+      if (!is_absent(spec["name"])) {
+        SLING_ASSIGN_OR_RETURN(t.name, js_string(spec["name"], what + ".name"));
+      } else {
+        t.name = m->name + " on " + t.target->engine_name();
+      }
+      t.observed = std::make_unique<ObservedTarget>(
+          *t.target,
+          [&line_fraction, &report_estimate, l](const AttackProgress& pr) {
+            line_fraction[l] = pr.fraction;
+            return report_estimate();
+          },
+          budget);
+      targets.push_back({t.name, t.observed.get(), t.reference.get()});
+    }
+    SLING_RETURN_IF_ERROR(attack->validate(p, classes));
+    SLING_RETURN_IF_ERROR(check_on_grid(x, *lines[0].target, *base, p, "request.inputs"));
+
+    const auto started = std::chrono::steady_clock::now();
+    SLING_ASSIGN_OR_RETURN(
+        const std::vector<CurveLine> curves,
+        robustness_curves(*attack, targets, x, labels, eps, p,
+                          [&](const std::vector<CurveLine>& so_far, int line, int point, double fraction) {
+                            points_done = static_cast<size_t>(std::lround(fraction * total_points));
+                            reported_fraction = std::max(reported_fraction, fraction);
+                            val event = val::object();
+                            event.set("fraction", reported_fraction);
+                            event.set("line", line);
+                            event.set("point", point);
+                            event.set("lines", curve_lines_to_js(so_far));
+                            return throttle.send(event);
+                          }));
+    val r = val::object();
+    r.set("attack", attack_name);
+    r.set("norm", std::string(norm_name(p.norm)));
+    r.set("samples", static_cast<double>(n));
+    r.set("eps", val::array(eps.begin(), eps.end()));
+    r.set("lines", curve_lines_to_js(curves));
+    r.set("params", val::global("JSON").call<val>("parse", attack_params_json(p).dump()));
+    r.set("seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return r;
+  });
+}
+
+// ---- keyword features and C headers ----
+
+// The audio a keyword model hears: {frames, coefficients, melBins, mfcc: Float32Array
+// [frames * coefficients], logMel: Float32Array [frames * melBins]} of a 1 s clip.
+val audio_features_js(const val& waveform) {
+  return value_or_throw([&]() -> Result<val> {
+    const MfccConfig cfg;
+    SLING_ASSIGN_OR_RETURN(const std::vector<float> samples, js_floats(waveform, "waveform", size_t{1} << 24));
+    if (static_cast<int>(samples.size()) != cfg.clip_samples)
+      return invalid_argument("waveform holds " + std::to_string(samples.size()) + " samples; the keyword front end takes " +
+                              std::to_string(cfg.clip_samples) + " (1 s at 16 kHz)");
+    SLING_ASSIGN_OR_RETURN(const Tensor coefficients, mfcc(samples.data(), static_cast<int64_t>(samples.size()), cfg));
+    SLING_ASSIGN_OR_RETURN(const Tensor log_mel,
+                           log_mel_spectrogram(samples.data(), static_cast<int64_t>(samples.size()), cfg));
+    val r = val::object();
+    r.set("frames", mfcc_num_frames(cfg));
+    r.set("coefficients", cfg.num_coefficients);
+    r.set("melBins", cfg.num_mel_bins);
+    r.set("mfcc", float32_array(coefficients.data(), static_cast<size_t>(coefficients.numel())));
+    r.set("logMel", float32_array(log_mel.data(), static_cast<size_t>(log_mel.numel())));
+    return r;
+  });
+}
+
+val int8_array(const std::vector<int8_t>& codes) {
+  val out = val::global("Int8Array").new_(static_cast<double>(codes.size()));
+  out.call<void>("set", val(emscripten::typed_memory_view(codes.size(), codes.data())));
+  return out;
+}
+
+// cHeader(modelId, input, name, comment): the int8 input tensor of `input` (an attack
+// input: an 8-bit image, or a waveform whose MFCC features the model reads) and the int8
+// output the deployed integer engine must give, as a C header for an MCU test.
+val c_header_js(const val& model_id, const val& input, const std::string& name, const std::string& comment) {
+  return value_or_throw([&]() -> Result<val> {
+    SLING_ASSIGN_OR_RETURN(LoadedModel * m, find_model(model_id, "model id"));
+    if (m->model.nodes.empty())
+      return invalid_argument("model '" + m->name + "' is float; a C header holds int8 tensors of a quantized model");
+    SLING_ASSIGN_OR_RETURN(Tensor x, input_from_js(input, *m));
+    if (m->kind == ModelInputKind::kKeywords) {
+      SLING_ASSIGN_OR_RETURN(Tensor features, mfcc(x.data(), x.numel()));
+      x = Tensor(with_batch(1, m->model.graph.input_shape()),
+                 std::vector<float>(features.data(), features.data() + features.numel()));
+    } else if (!on_domain_grid(x, image_domain())) {
+      return invalid_argument("input is not an 8-bit image (values off the k/255 grid): its int8 codes would not be exact");
+    }
+    SLING_ASSIGN_OR_RETURN(const InputOutputHeader header, input_output_c_header(m->model, x, name, comment));
+    val r = val::object();
+    r.set("text", header.text);
+    r.set("inputCodes", int8_array(header.input_codes));
+    r.set("outputCodes", int8_array(header.output_codes));
+    r.set("expectedClass", header.expected_class);
+    return r;
+  });
+}
+
 }  // namespace
 }  // namespace slingshot
 
@@ -841,4 +1123,7 @@ EMSCRIPTEN_BINDINGS(slingshot) {
   emscripten::function("decodeWav", &slingshot::decode_wav_js);
   emscripten::function("predict", &slingshot::predict_one);
   emscripten::function("runAttack", &slingshot::run_attack_request);
+  emscripten::function("robustnessCurve", &slingshot::robustness_curve_request);
+  emscripten::function("audioFeatures", &slingshot::audio_features_js);
+  emscripten::function("cHeader", &slingshot::c_header_js);
 }

@@ -25,9 +25,10 @@ Result<std::vector<CurveLine>> robustness_curves(Attack& attack, std::span<const
   const int total = static_cast<int>(targets.size() * eps.size());
   int done = 0;
   Tensor batch;
-  for (size_t l = 0; l < targets.size(); ++l) {
-    lines[l].name = targets[l].name;
-    for (size_t e = 0; e < eps.size(); ++e) {
+  for (size_t l = 0; l < targets.size(); ++l) lines[l].name = targets[l].name;
+  // Eps-major, so every line of a live plot grows together.
+  for (size_t e = 0; e < eps.size(); ++e) {
+    for (size_t l = 0; l < targets.size(); ++l) {
       AttackParams p = params;
       p.eps = eps[e];
       std::vector<ExampleRecord> records;

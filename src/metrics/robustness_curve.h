@@ -30,7 +30,7 @@ struct CurveLine {
 
 // Called after every finished point with the lines so far, the line and point just
 // finished and the fraction of all points done; returning false stops the run with a
-// "cancelled" error.
+// "cancelled" error. Points finish eps by eps, each for every line in turn.
 using CurveProgress = std::function<bool(const std::vector<CurveLine>& lines, int line, int point, double fraction)>;
 
 struct CurveTarget {

@@ -24,10 +24,12 @@ TEST_CASE("robustness curves: eps 0 is clean accuracy, accuracy falls with eps, 
   double last_fraction = 0;
   auto lines = robustness_curves(*pgd, targets, x, y, eps, p,
                                  [&](const std::vector<CurveLine>& so_far, int line, int point, double fraction) {
-                                   ++calls;
                                    CHECK(fraction > last_fraction);
                                    last_fraction = fraction;
                                    CHECK(static_cast<int>(so_far[line].points.size()) == point + 1);
+                                   CHECK(line == calls % 2);  // eps by eps, every line in turn
+                                   CHECK(point == calls / 2);
+                                   ++calls;
                                    return true;
                                  });
   REQUIRE_MESSAGE(lines.ok(), lines.status().message());

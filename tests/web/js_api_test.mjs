@@ -2,7 +2,8 @@
 // wasm build in web/build/: registry listings with schemas, model loading, decoding,
 // predictions against the integer engines, attacks that work and attacks that must not,
 // errors that become Errors without breaking the module, a flat heap over 500 attacks and
-// 50 model loads, progress events, and cancellation within 100 ms in both cancel modes.
+// 50 model loads, progress events, cancellation within 100 ms in both cancel modes, robustness
+// curves with live lines, keyword features and C headers.
 // Usage: node tests/web/js_api_test.mjs [path/to/native/slingshot]   (exit 77: no wasm build)
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -90,7 +91,10 @@ await test('listings: every registered attack and defense with a schema', async 
       check(['number', 'integer', 'boolean', 'choice'].includes(p.type), `${a.name}.${p.name} type ${p.type}`);
     }
     check(a.doc.length > 0, `${a.name} has no doc`);
+    check(Object.keys(a.defaultEps).sort().join() === [...a.norms].sort().join(), `${a.name}: defaultEps per norm`);
   }
+  const pgdInfo = sling.attacks.find((a) => a.name === 'pgd');
+  check(Math.abs(pgdInfo.defaultEps.inf - 8 / 255) < 1e-7 && pgdInfo.defaultEps['2'] === 0.5, 'pgd default eps');
   const mifgsm = sling.attacks.find((a) => a.name === 'mifgsm');
   check(mifgsm.params.some((p) => p.name === 'decay' && p.default === 1 && p.min === 0 && p.minExclusive), 'mifgsm decay');
   const simba = sling.attacks.find((a) => a.name === 'simba');
@@ -231,6 +235,78 @@ await test('errors: bad inputs throw Errors with the core message and the module
   new DataView(png.buffer).setUint32(16, 100000);
   await expectError(sling.decodeImage(png, 32, 32, 3), 'image');
   await expectError(sling.predict(9999, im.x), 'no loaded model has id 9999');
+});
+
+await test('robustnessCurve: eps 0 is clean accuracy, bit-exact engines agree, live lines, cancel, errors', async () => {
+  const set = correct.slice(0, 6);
+  const inputs = new Float32Array(set.length * 3072);
+  set.forEach((im, i) => inputs.set(im.x, i * 3072));
+  const labels = set.map((im) => im.label);
+  const int4 = await sling.loadModel(bytesOf('models/housenum/resnet8_int4.safetensors'), 'resnet8_int4');
+  const request = { modelId: resnet, attack: 'fgsm', inputs, labels, eps: [0, '2/255', '8/255'],
+    lines: [{ name: 'int8-ref', engine: 'int8-ref' }, { name: 'int8-simd', engine: 'int8-simd' },
+      { name: 'int4', modelId: int4.id, engine: 'int8-ref' }] };
+  const events = [];
+  const r = await sling.robustnessCurve(request, { onProgress: (e) => events.push(e) });
+  check(r.lines.length === 3 && r.samples === 6 && r.eps.length === 3 && r.norm === 'inf', 'curve shape');
+  const [ref, simd, four] = r.lines;
+  check(ref.cleanAccuracy === 1 && ref.points[0].robustAccuracy === 1, `eps 0: ${ref.points[0].robustAccuracy}, not clean accuracy`);
+  check(ref.points[0].successRate === 0 && ref.points[0].meanDistortion.linf === 0, 'eps 0 changed an input');
+  check(ref.points[2].robustAccuracy < 0.5, `FGSM at 8/255 left ${ref.points[2].robustAccuracy}`);
+  check(ref.points.every((pt, i) => pt.robustAccuracy === simd.points[i].robustAccuracy), 'int8-simd line != int8-ref line');
+  check(four.points[0].robustAccuracy === four.cleanAccuracy, 'int4: eps 0 is clean accuracy');
+  const finished = events.filter((e) => e.lines);
+  check(finished.length === 9, `${finished.length} finished-point events, not 9`);
+  // Eps by eps, every line in turn, so a live plot grows all lines together.
+  finished.forEach((e, k) => check(e.line === k % 3 && e.point === Math.floor(k / 3), `event ${k}: line ${e.line}, point ${e.point}`));
+  check(events.every((e, k) => k === 0 || e.fraction >= events[k - 1].fraction), 'fraction went backwards');
+  check(Math.abs(finished[8].fraction - 1) < 1e-9 && finished[8].lines[2].points.length === 3, 'last event');
+
+  const controller = new AbortController();
+  const long = sling.robustnessCurve({ ...request, attack: 'pgd', params: { max_iter: 100000 } },
+    { signal: controller.signal });
+  setTimeout(() => controller.abort(), 300);
+  const e = await long.then(() => null, (err) => err);
+  check(e && e.name === 'AbortError', `expected an AbortError, got ${e}`);
+  check((await sling.predict(resnet, set[0].x, 'int8-ref')).top1 === set[0].label, 'predict after a cancelled curve');
+
+  const ds = await sling.loadModel(bytesOf('models/keywords/dscnn_int8.safetensors'), 'dscnn_int8');
+  const bad = (patch, text) => expectError(sling.robustnessCurve({ ...request, ...patch }), text);
+  await bad({ labels: labels.slice(1) }, 'one class per input (6)');
+  await bad({ inputs: inputs.subarray(0, 100) }, 'not a whole number of');
+  await bad({ eps: [] }, 'request.eps must be an array of 1 to 64');
+  await bad({ eps: [-1] }, 'finite number >= 0');
+  await bad({ lines: [] }, 'request.lines must be an array of 1 to 16');
+  await bad({ lines: [{ modelId: ds.id }] }, "model 'dscnn_int8' takes");
+  await bad({ lines: [{ engine: 'int9' }] }, 'int9');
+  await bad({ attack: 'lavan' }, 'not bounded by eps');
+  await sling.unloadModel(ds.id);
+  await sling.unloadModel(int4.id);
+});
+
+await test('audioFeatures and cHeader: what the keyword model hears, and int8 tensors for an MCU test', async () => {
+  const ds = await sling.loadModel(bytesOf('models/keywords/dscnn_int8.safetensors'), 'dscnn_int8');
+  const wav = await sling.decodeWav(bytesOf(`models/keywords/eval/${labelsOf('models/keywords/eval')[0].file}`));
+  const f = await sling.audioFeatures(wav);
+  check(f.frames === 49 && f.coefficients === 10 && f.melBins === 40, 'feature sizes');
+  check(f.mfcc.length === 490 && f.logMel.length === 1960 && f.mfcc.every(Number.isFinite), 'feature arrays');
+  check(f.logMel.some((v) => v > Math.log(1e-6) + 1), 'a silent spectrogram');
+  await expectError(sling.audioFeatures(wav.subarray(0, 100)), 'waveform holds 100 samples');
+
+  const im = correct[0];
+  const h = await sling.cHeader(resnet, im.x, 'adv_example', 'from the JS API test');
+  const top = (await sling.predict(resnet, im.x, 'int8-ref')).top1;
+  check(h.inputCodes.length === 3072 && h.outputCodes.length === 10 && h.expectedClass === top, 'header tensors');
+  check(h.text.includes('adv_example') && h.text.includes('from the JS API test') && h.text.includes('#'), 'header text');
+  // The codes of an 8-bit image are its pixels shifted by the input zero point.
+  const shift = h.inputCodes[0] - Math.round(im.x[0] * 255);
+  check(h.inputCodes.every((c, i) => c - Math.round(im.x[i] * 255) === shift), 'input codes are not the pixels');
+  const kh = await sling.cHeader(ds.id, wav, 'keyword');
+  check(kh.inputCodes.length === 490 && kh.expectedClass === (await sling.predict(ds.id, wav, 'int8-ref')).top1,
+    'keyword header: MFCC codes and the int8-ref class');
+  await expectError(sling.cHeader(resnet, im.x.map((v) => v * 0.999)), 'off the k/255 grid');
+  await expectError(sling.cHeader(resnet, im.x, 'not a C name'), 'identifier');
+  await sling.unloadModel(ds.id);
 });
 
 await test('memory: 500 attacks and 50 model loads leave the heap and the model count flat', async () => {
