@@ -162,6 +162,7 @@ async function afterModelChange(inputsChanged) {
   fillEngines();
   fillLabelSelect();
   buildAttackParams();
+  fillCurveLines();
   for (const item of $('defense-list').children) item.refresh?.();
   if (inputsChanged) {
     await buildGallery();
@@ -270,15 +271,16 @@ function fillEngines() {
 const inputUnit = (spec) => spec.unit === 'input' && isImage();
 
 // One form field for one ParamSpec. Returns {spec, row, get(all), raw(), set(value)}.
-// Values in input units are shown in 1/255 for image models, with a slider for eps; an
-// L0 eps (opts.count: the number of input values) counts changed values instead.
+// Values in input units are shown in 1/255 for image models, with a slider for eps;
+// opts.plain shows them as they are (an L2 or L1 radius is not a pixel value), and an L0
+// eps (opts.count: the number of input values) counts changed values instead.
 function paramField(spec, idPrefix, opts = {}) {
   const id = `${idPrefix}-${spec.name}`;
   const label = el('label', { htmlFor: id, textContent: spec.name.replaceAll('_', ' ') });
   const row = el('div', { className: 'param', title: spec.doc });
   let input;
   let slider = null;
-  const scale = !opts.count && inputUnit(spec) ? 255 : 1;
+  const scale = !opts.count && !opts.plain && inputUnit(spec) ? 255 : 1;
   if (spec.type === 'boolean') {
     input = el('input', { type: 'checkbox', id, checked: !!spec.default });
     row.classList.add('check');
@@ -300,24 +302,28 @@ function paramField(spec, idPrefix, opts = {}) {
     }
     input.placeholder = spec.default === null ? 'auto' : '';
     const shown = spec.default === null ? '' : spec.default === Infinity ? 'inf'
-      : opts.count ? String(Math.max(1, Math.ceil(spec.default * opts.count))) : String(+(spec.default * scale).toFixed(6));
+      : opts.count ? String(Math.max(1, Math.round(spec.default))) : String(+(spec.default * scale).toFixed(6));
     input.value = shown;
     input.dataset.default = shown;
     row.append(label, input);
+    // eps gets a slider: 0 to 32/255 in half steps for Linf, else 0 to 4x the default.
+    const sliderRange = spec.name !== 'eps' || !Number(shown) ? null
+      : scale !== 1 ? { max: 32, step: 0.5, label: 'eps in 1/255 steps' }
+        : { max: 4 * Number(shown), step: opts.count ? 1 : Number(shown) / 20, label: 'eps' };
+    if (sliderRange) {
+      slider = el('input', { type: 'range', min: 0, max: sliderRange.max, step: sliderRange.step, value: Number(shown) || 0 });
+      slider.setAttribute('aria-label', sliderRange.label);
+      slider.addEventListener('input', () => { input.value = slider.value; input.dispatchEvent(new Event('change', { bubbles: true })); });
+      input.addEventListener('input', () => { if (Number.isFinite(Number(input.value))) slider.value = input.value; });
+    }
     if (scale !== 1) {
       row.append(el('span', { className: 'unit', textContent: '/255' }));
-      if (spec.name === 'eps') {
-        slider = el('input', { type: 'range', min: 0, max: 32, step: 0.5, value: Number(shown) || 0 });
-        slider.setAttribute('aria-label', 'eps in 1/255 steps');
-        slider.addEventListener('input', () => { input.value = slider.value; input.dispatchEvent(new Event('change', { bubbles: true })); });
-        input.addEventListener('input', () => { if (Number.isFinite(Number(input.value))) slider.value = input.value; });
-        row.append(slider);
-      }
     } else if (opts.count) {
       row.append(el('span', { className: 'unit', textContent: `of ${fmt(opts.count)} values` }));
     } else if (spec.unit && spec.unit !== 'input') {
       row.append(el('span', { className: 'unit', textContent: spec.unit }));
     }
+    if (slider) row.append(slider);
   }
   row.append(el('span', { className: 'doc', textContent: spec.doc }));
   const defaultValue = spec.type === 'boolean' ? !!spec.default : spec.type === 'choice' ? String(spec.default ?? spec.choices[0]) : input.dataset.default ?? '';
@@ -348,6 +354,7 @@ function paramField(spec, idPrefix, opts = {}) {
 }
 
 let attackFields = [];
+let fieldsNorm = null;   // the norm attackFields were built for
 
 function availableAttacks() { return sling.attacks.filter((a) => !a.trainsOnDataset); }
 
@@ -371,17 +378,21 @@ function buildAttackParams(keep = false) {
   const attack = currentAttack();
   $('attack-doc').textContent = `${attack.family}: ${attack.doc}`;
   const previous = keep ? Object.fromEntries(attackFields.map((f) => [f.spec.name, f.raw()])) : {};
-  const norm = previous.norm ?? attack.params.find((p) => p.name === 'norm')?.default;
-  const wasL0 = keep && $('p-eps')?.dataset.count === '1';
-  const l0 = String(norm) === '0';
+  const norm = String(previous.norm ?? attack.params.find((p) => p.name === 'norm')?.default ?? '');
+  // A new norm starts from its own default radius (8/255 is no L2 radius).
+  if (keep && norm !== fieldsNorm) { delete previous.eps; delete previous.eps_step; }
+  fieldsNorm = norm;
   const inputSize = state.model.inputShape.reduce((a, b) => a * b, 1);
-  attackFields = attack.params.map((spec) => paramField(spec, 'p', spec.name === 'eps' && l0 ? { count: inputSize } : {}));
-  for (const f of attackFields) {
-    if (previous[f.spec.name] !== undefined && !(f.spec.name === 'eps' && wasL0 !== l0)) f.set(previous[f.spec.name]);
-  }
+  const radius = (spec) => spec.name === 'eps' || spec.name === 'eps_step';
+  attackFields = attack.params.map((spec) => {
+    if (!radius(spec)) return paramField(spec, 'p');
+    const own = spec.name === 'eps' && attack.defaultEps?.[norm] !== undefined ? { ...spec, default: attack.defaultEps[norm] } : spec;
+    return paramField(own, 'p', norm === '0' && spec.name === 'eps' ? { count: inputSize } : { plain: norm !== 'inf' });
+  });
+  for (const f of attackFields) if (previous[f.spec.name] !== undefined) f.set(previous[f.spec.name]);
   $('attack-params').replaceChildren(...attackFields.map((f) => f.row));
-  if (l0 && $('p-eps')) $('p-eps').dataset.count = '1';
   $('p-norm')?.addEventListener('change', () => buildAttackParams(true));
+  resetCurveEps();
   const black = attack.blackBox;
   $('grad').disabled = black;
   $('defense-grad').disabled = black;
@@ -499,6 +510,7 @@ async function restoreFromUrl() {
     if (q.get('dgrad')) $('defense-grad').value = q.get('dgrad');
     if (q.get('input')) await pickSample(q.get('input'));
     if (q.get('label') !== null) $('label').value = q.get('label');
+    fillCurveLines();
   } finally {
     restoring = false;
   }
@@ -510,8 +522,9 @@ async function restoreFromUrl() {
 
 function setRunning(running) {
   document.body.dataset.state = running ? 'running' : 'idle';
-  $('run').disabled = running || !state.input;
+  $('run').disabled = running || !state.input || document.body.dataset.curve === 'running';
   $('cancel').disabled = !running;
+  $('curve-run').disabled = running || document.body.dataset.curve === 'running';
   for (const id of ['model', 'model-file', 'attack', 'input-file']) $(id).disabled = running;
 }
 
@@ -556,22 +569,12 @@ async function run() {
 // ---------- results ----------
 
 function drawImage(canvas, x, [h, w, c]) {
-  canvas.width = w;
-  canvas.height = h;
-  const ctx = canvas.getContext('2d');
-  const img = ctx.createImageData(w, h);
-  for (let i = 0; i < h * w; i++) {
-    for (let k = 0; k < 3; k++) img.data[4 * i + k] = Math.round(255 * x[i * c + (c === 3 ? k : 0)]);
-    img.data[4 * i + 3] = 255;
-  }
-  ctx.putImageData(img, 0, 0);
+  paint(canvas, w, h, (i) => [0, 1, 2].map((k) => Math.round(255 * x[i * c + (c === 3 ? k : 0)])));
 }
 
 // The perturbation per pixel (mean over channels), amplified so its largest value is
 // full colour: blue where the attack darkened the pixel, red where it brightened it.
 function drawHeat(canvas, d, [h, w, c]) {
-  canvas.width = w;
-  canvas.height = h;
   const mean = new Float32Array(h * w);
   let max = 0;
   for (let i = 0; i < h * w; i++) {
@@ -580,17 +583,82 @@ function drawHeat(canvas, d, [h, w, c]) {
     mean[i] = s / c;
     max = Math.max(max, Math.abs(mean[i]));
   }
+  paint(canvas, w, h, (i) => signedColour(max > 0 ? mean[i] / max : 0));
+  return max;
+}
+
+// Fills a w x h canvas with colour(i) ([r, g, b]) for pixel i in row-major order.
+function paint(canvas, w, h, colour) {
+  canvas.width = w;
+  canvas.height = h;
   const ctx = canvas.getContext('2d');
   const img = ctx.createImageData(w, h);
-  const [neg, pos] = [[33, 102, 172], [178, 24, 43]];
   for (let i = 0; i < h * w; i++) {
-    const t = max > 0 ? mean[i] / max : 0;
-    const end = t < 0 ? neg : pos;
-    for (let k = 0; k < 3; k++) img.data[4 * i + k] = Math.round(247 + (end[k] - 247) * Math.abs(t));
+    img.data.set(colour(i), 4 * i);
     img.data[4 * i + 3] = 255;
   }
   ctx.putImageData(img, 0, 0);
+}
+
+// t in [-1, 1]: blue through near-white to red.
+function signedColour(t) {
+  const end = t < 0 ? [33, 102, 172] : [178, 24, 43];
+  return end.map((e) => Math.round(247 + (e - 247) * Math.min(1, Math.abs(t))));
+}
+
+// t in [0, 1]: a dark-blue-to-yellow ramp (viridis-like), for spectrogram magnitudes.
+const RAMP = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+function rampColour(t) {
+  const x = Math.max(0, Math.min(1, t)) * (RAMP.length - 1);
+  const i = Math.min(RAMP.length - 2, Math.floor(x));
+  return RAMP[i].map((a, k) => Math.round(a + (RAMP[i + 1][k] - a) * (x - i)));
+}
+
+// A frame-major [frames][bins] feature matrix with time along x and bin 0 at the bottom.
+function drawFeatures(canvas, values, frames, bins, colour) {
+  paint(canvas, frames, bins, (i) => colour(values[(i % frames) * bins + (bins - 1 - Math.floor(i / frames))]));
+}
+
+// Original, adversarial and their difference, the first two on one shared scale.
+function drawFeatureTriple(ids, clean, adv, frames, bins) {
+  let lo = Infinity; let hi = -Infinity; let max = 0;
+  for (let i = 0; i < clean.length; i++) {
+    lo = Math.min(lo, clean[i], adv[i]);
+    hi = Math.max(hi, clean[i], adv[i]);
+    max = Math.max(max, Math.abs(adv[i] - clean[i]));
+  }
+  const scaled = (v) => rampColour(hi > lo ? (v - lo) / (hi - lo) : 0);
+  drawFeatures($(ids[0]), clean, frames, bins, scaled);
+  drawFeatures($(ids[1]), adv, frames, bins, scaled);
+  const diff = clean.map((v, i) => adv[i] - v);
+  drawFeatures($(ids[2]), diff, frames, bins, (v) => signedColour(max > 0 ? v / max : 0));
   return max;
+}
+
+async function showSpectra(clean, adv) {
+  const [a, b] = await Promise.all([sling.audioFeatures(clean), sling.audioFeatures(adv)]);
+  const melMax = drawFeatureTriple(['mel-clean', 'mel-adv', 'mel-diff'], a.logMel, b.logMel, a.frames, a.melBins);
+  const mfccMax = drawFeatureTriple(['mfcc-clean', 'mfcc-adv', 'mfcc-diff'], a.mfcc, b.mfcc, a.frames, a.coefficients);
+  $('mel-caption').textContent = `change (largest ${melMax.toPrecision(2)} in log energy; blue −, red +)`;
+  $('mfcc-caption').textContent = `change (largest ${mfccMax.toPrecision(2)}; blue −, red +)`;
+}
+
+// The int8 tensors of the adversarial input for a test on the microcontroller.
+async function offerCHeader(result) {
+  const link = $('download-header');
+  link.hidden = !state.model.quantized;
+  if (link.hidden) return;
+  const comment = `${result.report.attack} on ${result.report.model} (${result.report.engine}); ` +
+    `clean class ${result.cleanPrediction}, adversarial class ${result.adversarialPrediction}`;
+  try {
+    const header = await sling.cHeader(state.model.id, result.adversarial, 'adv_example', comment);
+    link.href = objectUrl(new Blob([header.text], { type: 'text/x-c' }));
+    link.download = `adversarial-${result.report.attack}.h`;
+  } catch (e) {
+    // An input off the 8-bit grid (pixel_valid off) has no exact int8 codes.
+    link.hidden = true;
+    $('notes').append(el('li', { textContent: `No C header for the MCU: ${e.message.replace(/^invalid argument: /, '')}` }));
+  }
 }
 
 function wavBlob(samples) {
@@ -675,6 +743,7 @@ async function showResult(request, result) {
     wavePlot = plot(wavePlot, $('wave-plot'), 'waveform and perturbation', 'time (s)',
       [{ label: 'original', stroke: '#8a93a6' }, { label: 'perturbation', stroke: '#d1495b' }],
       [idx, Array.from(clean), Array.from(result.perturbation)]);
+    await showSpectra(clean, result.adversarial);
   }
   $('download-report').href = objectUrl(new Blob([JSON.stringify(result.report, null, 2)], { type: 'application/json' }));
 
@@ -688,6 +757,7 @@ async function showResult(request, result) {
   ]);
   $('quant-effect').textContent = quantizationEffect(clean, result.adversarial, steps, request.params.pixel_valid !== false);
   $('notes').replaceChildren(...result.notes.map((n) => el('li', { textContent: n })));
+  await offerCHeader(result);
   // Gradient attacks: the objective they ascend; query attacks: the best margin their
   // predictions have seen (only predict() outputs carry a margin).
   const useLoss = result.queries.gradients > 0 && state.trace.some((t) => t[1] !== null);
@@ -757,6 +827,179 @@ async function showPredictions(request, result) {
   }
 }
 
+// ---------- robustness curve ----------
+
+const LINE_COLOURS = ['#2f6fde', '#d1495b', '#edae49', '#00798c', '#66a182', '#8d6cab', '#e07a1f', '#5b6474'];
+const decodedSamples = new Map();   // `${family}:${file}` -> Float32Array
+let curvePlot = null;
+let curveController = null;
+
+// The eps list's unit: 1/255 for Linf on images, the norm's own units otherwise.
+const curveNorm = () => fieldsNorm || 'inf';
+const curveInPixels = () => isImage() && curveNorm() === 'inf';
+
+// Fills the eps list from the current norm's default radius d: 0, d/8, d/4, d/2, d, 2d
+// (Linf on images: 0, 1, 2, 4, 8, 16 /255), unless the user has typed a list.
+function resetCurveEps() {
+  const field = $('curve-eps');
+  const norm = curveNorm();
+  $('curve-eps-unit').textContent = curveInPixels() ? 'in 1/255' : norm === '0' ? 'values changed (L0)' : `L${norm} radius`;
+  if (field.dataset.touched && field.dataset.norm === norm) return;
+  delete field.dataset.touched;
+  field.dataset.norm = norm;
+  const d = currentAttack().defaultEps?.[norm] ?? 8 / 255;
+  const shown = curveInPixels() ? d * 255 : d;
+  const round = (v) => (norm === '0' ? Math.round(v) : +v.toPrecision(3));
+  field.value = [0, 1 / 8, 1 / 4, 1 / 2, 1, 2].map((f) => round(shown * f)).join(', ');
+}
+
+function parseCurveEps() {
+  const parts = $('curve-eps').value.split(/[\s,;]+/).filter(Boolean);
+  if (!parts.length) throw new Error('eps values: give at least one, e.g. 0, 2, 4, 8');
+  if (parts.length > 64) throw new Error(`eps values: ${parts.length} given, at most 64`);
+  return parts.map((p) => {
+    const v = Number(p);
+    if (!Number.isFinite(v) || v < 0) throw new Error(`eps values: '${p}' is not a number >= 0`);
+    return curveInPixels() ? `${v}/255` : v;
+  });
+}
+
+// One checkbox per network of the prediction table, all on by default.
+function fillCurveLines() {
+  const box = $('curve-lines');
+  const before = new Map([...box.querySelectorAll('input')].map((i) => [i.value, i.checked]));
+  const rows = comparisonRows({ engine: $('engine').value });
+  box.replaceChildren(el('legend', { textContent: 'Lines' }));
+  rows.forEach((row, k) => {
+    const key = `${row.id ?? ''}|${row.engine}`;
+    const input = el('input', { type: 'checkbox', value: key, checked: before.get(key) ?? true });
+    input.row = row;
+    const swatch = el('span', { className: 'swatch' });
+    swatch.style.background = LINE_COLOURS[k % LINE_COLOURS.length];
+    box.append(el('label', {}, input, swatch, `${row.label} · ${row.engine}`));
+  });
+}
+
+async function curveSamples(n) {
+  const out = [];
+  for (const { file, label } of evalLabels.slice(0, n)) {
+    const key = `${state.family.id}:${file}`;
+    if (!decodedSamples.has(key)) decodedSamples.set(key, await decode(await fetchBytes(`../${state.family.eval}${file}`), file));
+    out.push({ x: decodedSamples.get(key), label });
+  }
+  return out;
+}
+
+function drawCurve(eps, lines, colours) {
+  const xs = eps.map((e) => (curveInPixels() ? e * 255 : e));
+  const data = [xs, ...lines.map((l) => xs.map((_, k) => l.points[k]?.robustAccuracy ?? null))];
+  const series = lines.map((l, k) => ({ label: l.name, stroke: colours[k], width: 2, points: { show: true, size: 6 } }));
+  curvePlot?.destroy();
+  curvePlot = null;
+  if (typeof uPlot !== 'function') return;
+  const container = $('curve-plot');
+  const width = Math.max(260, Math.min(900, container.parentElement.clientWidth - 40));
+  curvePlot = new uPlot({
+    title: `robust accuracy against eps (${currentAttack().name}, ${curveInPixels() ? 'Linf, eps in 1/255' : `L${curveNorm()}`})`,
+    width, height: 260, series: [{ label: 'eps' }, ...series],
+    scales: { x: { time: false }, y: { range: [0, 1] } },
+    axes: [{ stroke: 'currentColor', label: curveInPixels() ? 'eps (1/255)' : 'eps' },
+      { stroke: 'currentColor', label: 'accuracy', values: (u, ticks) => ticks.map((t) => `${Math.round(t * 100)}%`) }],
+  }, data, container);
+}
+
+function curveTable(eps, lines) {
+  const table = $('curve-table');
+  const head = el('tr', {}, el('th', { scope: 'col', textContent: 'line' }), el('th', { scope: 'col', textContent: 'clean' }),
+    ...eps.map((e) => el('th', { scope: 'col', className: 'num',
+      textContent: curveInPixels() ? `${+(e * 255).toFixed(2)}/255` : String(+e.toPrecision(3)) })));
+  const pct = (v) => (v === null || v === undefined ? '…' : `${(100 * v).toFixed(0)}%`);
+  const body = lines.map((l) => {
+    const tr = el('tr', {}, el('th', { scope: 'row', textContent: l.name }), el('td', { className: 'num', textContent: pct(l.cleanAccuracy) }),
+      ...eps.map((_, k) => el('td', { className: 'num', textContent: pct(l.points[k]?.robustAccuracy) })));
+    tr.dataset.line = l.name;
+    return tr;
+  });
+  table.replaceChildren(el('caption', { textContent: 'Robust accuracy per line and eps' }), el('thead', {}, head), el('tbody', {}, ...body));
+}
+
+async function runCurve() {
+  if (curveController || !state.model) return;
+  $('curve-error').textContent = '';
+  const chosen = [...$('curve-lines').querySelectorAll('input:checked')];
+  let eps;
+  try {
+    eps = parseCurveEps();
+    if (!chosen.length) throw new Error('pick at least one line');
+    if (!evalLabels.length) throw new Error('this model has no evaluation set to draw samples from');
+  } catch (e) {
+    $('curve-error').textContent = e.message;
+    return;
+  }
+  const controller = new AbortController();
+  curveController = controller;
+  setCurveRunning(true);
+  $('curve-progress').value = 0;
+  $('curve-progress-text').textContent = 'decoding the samples…';
+  $('curve-download').hidden = true;
+  try {
+    const samples = await curveSamples(Number($('curve-n').value));
+    const per = state.model.inputShape.reduce((a, b) => a * b, 1);
+    const inputs = new Float32Array(samples.length * per);
+    samples.forEach((s, i) => inputs.set(s.x, i * per));
+    const base = buildRequest();
+    const allBoxes = [...$('curve-lines').querySelectorAll('input')];
+    const colours = chosen.map((c) => LINE_COLOURS[allBoxes.indexOf(c) % LINE_COLOURS.length]);
+    const lines = [];
+    for (const c of chosen) {
+      const info = c.row.id ? await loadZooModel(c.row.id) : state.model;
+      const line = { name: `${c.row.label} · ${c.row.engine}`, modelId: info.id, engine: c.row.engine };
+      // Each line is attacked on its own gradients: the float engine on float ones.
+      if (!currentAttack().blackBox && !base.defenses) line.grad = c.row.engine === 'float' ? 'float' : base.grad;
+      lines.push(line);
+    }
+    const request = { modelId: state.model.id, attack: base.attack, params: base.params, lines, inputs,
+      labels: samples.map((s) => s.label), eps, defenses: base.defenses, innerGrad: base.innerGrad };
+    if (base.defenses) request.grad = base.grad;
+    const epsValues = eps.map((e) => (typeof e === 'string' ? Number(e.split('/')[0]) / 255 : e));
+    const empty = lines.map((l) => ({ name: l.name, cleanAccuracy: null, points: [] }));
+    drawCurve(epsValues, empty, colours);
+    curveTable(epsValues, empty);
+    const started = performance.now();
+    const result = await sling.robustnessCurve(request, {
+      signal: controller.signal,
+      onProgress: (p) => {
+        $('curve-progress').value = p.fraction;
+        $('curve-progress-text').textContent = `${Math.round(100 * p.fraction)}% · ${((performance.now() - started) / 1000).toFixed(1)} s`;
+        if (p.lines) { drawCurve(epsValues, p.lines, colours); curveTable(epsValues, p.lines); }
+      },
+    });
+    drawCurve(result.eps, result.lines, colours);
+    curveTable(result.eps, result.lines);
+    $('curve-progress').value = 1;
+    $('curve-progress-text').textContent = `done: ${result.samples} samples × ${result.eps.length} eps × ${result.lines.length} lines ` +
+      `in ${result.seconds.toFixed(1)} s`;
+    const saved = { ...result, model: state.modelKey, defenses: base.defenses ?? [], evalFiles: evalLabels.slice(0, samples.length).map((e) => e.file) };
+    $('curve-download').href = objectUrl(new Blob([JSON.stringify(saved, null, 2)], { type: 'application/json' }));
+    $('curve-download').hidden = false;
+  } catch (e) {
+    if (e.name === 'AbortError') $('curve-progress-text').textContent = 'cancelled';
+    else { $('curve-error').textContent = e.message; $('curve-progress-text').textContent = ''; }
+  } finally {
+    curveController = null;
+    setCurveRunning(false);
+  }
+}
+
+// The attack and the curve share one worker, so one waits while the other runs.
+function setCurveRunning(running) {
+  document.body.dataset.curve = running ? 'running' : 'idle';
+  $('curve-run').disabled = running || document.body.dataset.state === 'running';
+  $('curve-cancel').disabled = !running;
+  $('run').disabled = running || document.body.dataset.state === 'running' || !state.input;
+  for (const id of ['model', 'model-file', 'attack']) $(id).disabled = running;
+}
+
 // ---------- wiring ----------
 
 function wire() {
@@ -786,12 +1029,15 @@ function wire() {
   });
   $('input-file').addEventListener('change', (ev) => ev.target.files[0] && uploadInput(ev.target.files[0]));
   $('attack').addEventListener('change', () => { buildAttackParams(); updateUrl(); });
-  $('engine').addEventListener('change', () => { $('engine').dataset.touched = '1'; updateUrl(); });
+  $('engine').addEventListener('change', () => { $('engine').dataset.touched = '1'; fillCurveLines(); updateUrl(); });
   for (const id of ['grad', 'defense-grad', 'label']) $(id).addEventListener('change', updateUrl);
   $('attack-params').addEventListener('change', updateUrl);
   $('defense-list').addEventListener('change', updateUrl);
   $('defense-add').addEventListener('click', () => addDefense($('defense-pick').value));
   $('run').addEventListener('click', run);
+  $('curve-run').addEventListener('click', runCurve);
+  $('curve-cancel').addEventListener('click', () => curveController?.abort());
+  $('curve-eps').addEventListener('input', () => { $('curve-eps').dataset.touched = '1'; });
   $('cancel').addEventListener('click', () => state.controller?.abort());
   $('copy-link').addEventListener('click', async () => {
     const url = new URL(location.href);

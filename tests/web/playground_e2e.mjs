@@ -5,7 +5,9 @@
 // cancelled (idle again within a second, and a new run works); a PNG is uploaded through
 // the file input; the form survives a URL round-trip; no request leaves the origin and the
 // console stays clean; without pixel_valid the perturbation is compared with its grid
-// projection; a keyword model takes an uploaded WAV. Screenshots (desktop light and dark,
+// projection; a keyword model takes an uploaded WAV and shows its spectrograms and MFCCs;
+// eps follows the norm; the robustness curve fills live with a line per network, each
+// starting at its clean accuracy; the C header download holds the int8 tensors. Screenshots (desktop light and dark,
 // phone width) go to OUT_DIR.
 // Usage: node tests/web/playground_e2e.mjs OUT_DIR   (exit 77: no wasm build)
 import { existsSync, mkdirSync } from 'node:fs';
@@ -91,8 +93,49 @@ try {
     return bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
   }, await page.getAttribute('#download-adv', 'href'));
   check(pngOk, 'the adversarial download is not a PNG');
+  const header = await page.evaluate(async (u) => (await fetch(u)).text(), await page.getAttribute('#download-header', 'href'));
+  check(header.includes('adv_example') && header.includes('int8_t') && header.includes('pgd on resnet8_int8'),
+    `C header download: ${header.slice(0, 200)}`);
   log(`FGSM int8 ${fgsm.clean}->${fgsm.adv}; PGD int8 ${pgd.clean}->${pgd.adv}`);
   await page.screenshot({ path: resolve(outDir, 'playground_desktop_light.png'), fullPage: true });
+
+  // 2b. Eps follows the norm: L2 starts at its own default radius, back to 8/255 for Linf.
+  await page.selectOption('#p-norm', '2');
+  check(await page.inputValue('#p-eps') === '0.5', `L2 eps is ${await page.inputValue('#p-eps')}, not 0.5`);
+  check(/L2 radius/.test(await page.locator('#curve-eps-unit').innerText()), 'curve eps unit did not follow the norm');
+  await page.selectOption('#p-norm', 'inf');
+  check(await page.inputValue('#p-eps') === '8', 'Linf eps did not return to 8/255');
+
+  // 2c. The robustness curve: FGSM on 8 gallery images, a line per network, live.
+  await page.selectOption('#attack', 'fgsm');
+  await page.selectOption('#curve-n', '8');
+  await page.fill('#curve-eps', '0, 2, 8');
+  await page.click('#curve-run');
+  const liveRows = await page.evaluate(async () => {
+    const t0 = performance.now();
+    let partial = false;
+    while (performance.now() - t0 < 120000 && document.body.dataset.curve !== 'idle') {
+      const cells = [...document.querySelectorAll('#curve-table tbody td')].map((td) => td.textContent);
+      if (cells.includes('…') && cells.some((c) => c.endsWith('%'))) partial = true;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return partial;
+  });
+  check((await page.locator('#curve-error').innerText()) === '', `curve failed: ${await page.locator('#curve-error').innerText()}`);
+  check(liveRows, 'the curve table never showed a partly finished curve (no live updates)');
+  const curve = await page.$$eval('#curve-table tbody tr', (trs) => trs.map((tr) =>
+    [...tr.querySelectorAll('td')].map((td) => Number(td.textContent.replace('%', '')))));
+  check(curve.length >= 5, `${curve.length} curve lines (want float, int8, int4, ternary, binary)`);
+  for (const [clean, eps0, , eps8] of curve) {
+    check(clean === eps0, `a line's eps-0 accuracy ${eps0}% is not its clean accuracy ${clean}%`);
+    check(eps8 <= clean, `a line gained accuracy under attack: ${clean}% -> ${eps8}%`);
+  }
+  check(curve.some(([clean, , , eps8]) => eps8 < clean), 'FGSM at 8/255 lowered no line');
+  check(await page.locator('#curve-plot canvas').count() > 0, 'no curve plot');
+  const curveJson = await page.evaluate(async (u) => (await fetch(u)).json(), await page.getAttribute('#curve-download', 'href'));
+  check(curveJson.lines.length === curve.length && curveJson.evalFiles.length === 8, 'curve JSON download');
+  await page.locator('#curve-section').screenshot({ path: resolve(outDir, 'playground_curve.png') });
+  log(`curve: ${JSON.stringify(curve)}`);
 
   // 3. Square (black-box): the progress bar moves.
   await chooseAttack('square', { eps: 1, max_queries: 400 });
@@ -206,6 +249,18 @@ try {
   await runAndWait();
   const audioSrc = await page.getAttribute('#audio-adv', 'src');
   check(!!audioSrc && audioSrc.startsWith('blob:'), 'no adversarial audio');
+  const spectra = await page.evaluate(() => ['mel-clean', 'mel-adv', 'mel-diff', 'mfcc-clean', 'mfcc-diff'].map((id) => {
+    const c = document.getElementById(id);
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const colours = new Set();
+    for (let i = 0; i < d.length; i += 4) colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+    return [id, c.width, c.height, colours.size];
+  }));
+  for (const [id, w, h, colours] of spectra) check(w === 49 && colours > 8, `${id}: ${w}x${h} with ${colours} colours`);
+  check(spectra[0][2] === 40 && spectra[3][2] === 10, 'spectrogram sizes');
+  const kwHeader = await page.evaluate(async (u) => (await fetch(u)).text(), await page.getAttribute('#download-header', 'href'));
+  check(kwHeader.includes('adv_example') && kwHeader.includes('490'), 'keyword C header holds no 49x10 MFCC tensor');
+  await page.locator('#results').screenshot({ path: resolve(outDir, 'playground_keywords.png') });
   const kwRows = await page.$$eval('#predictions tbody tr', (trs) => trs.map((t) => t.dataset.row));
   check(kwRows.includes('float') && kwRows.includes('int8'), `keyword model: want float and int8 rows, got ${kwRows}`);
   log(`pixel_valid off: ${effect.slice(0, 90)}…; keyword FGSM: ${await page.locator('#verdict').innerText()}`);
