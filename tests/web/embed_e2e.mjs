@@ -9,23 +9,10 @@
 // holds: FGSM at 2/255 leaves the int8 answer alone, PGD changes it. No request leaves the
 // origin and the console stays clean. Screenshots go to OUT_DIR.
 // Usage: node tests/web/embed_e2e.mjs OUT_DIR   (exit 77: no wasm build)
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { launchChromium, pageTest, startStaticServer, staysOnOrigin } from '../../scripts/headless_browser.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-if (!existsSync(resolve(root, 'web/build/slingshot_web.wasm'))) {
-  console.error('web/build/slingshot_web.wasm is missing: build the wasm preset first');
-  process.exit(77);
-}
-const outDir = resolve(process.argv[2] ?? resolve(root, 'build/embed_e2e'));
-mkdirSync(outDir, { recursive: true });
-const { startStaticServer, launchChromium, staysOnOrigin } = await import('../../scripts/headless_browser.mjs');
-
-const problems = [];
-const check = (ok, message) => { if (!ok) problems.push(message); return ok; };
-const started = Date.now();
-const log = (m) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${m}`);
+const { outDir, check, log, finish } = pageTest('embed_e2e');
 
 // The shipped int8 ResNet-8 reads this sample as a 7; PGD at 8/255 changes that (checked
 // below, as is everything the example page's prose says about 2/255).
@@ -203,15 +190,11 @@ try {
   const reloaded = await frameOf(frames.pgd);
   await reloaded.waitForFunction(() => document.getElementById('status').textContent.includes('eps=8/255 · max_iter=5'), null, { timeout: 30000 });
 } catch (e) {
-  problems.push(`stopped: ${String(e.message).split('\n')[0]}`);
+  check(false, `stopped: ${String(e.message).split('\n')[0]}`);
 } finally {
   await browser.close();
   server.stop();
 }
 check(foreign.length === 0, `requests outside the origin: ${foreign.join(', ')}`);
 check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
-if (problems.length) {
-  for (const p of problems) console.error(`FAIL ${p}`);
-  process.exit(1);
-}
-console.log(`embed e2e test passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${outDir}`);
+finish();
