@@ -162,7 +162,7 @@ function reportHeight() {
 let sling;
 let plan;
 let controller = null;
-let audioUrls = [];
+const audioUrls = [];   // object URLs of the <audio> sources: the clean input's first
 
 const className = (i) => plan.family.classNames[i] ?? String(i);
 const isImage = () => plan.model.inputKind !== 'keywords';
@@ -309,6 +309,8 @@ async function main() {
   document.body.classList.toggle('audio', !isImage());
   describe();
   $('open').href = `index.html#${playgroundHash(plan, false)}`;
+  // The rows are plain networks; the verdict is the defended target's.
+  if (plan.defenses.length) $('predictions').tHead.rows[0].cells[0].textContent = 'engine, undefended';
   showInput();
   await showPredictions(null);
   $('demo').hidden = false;

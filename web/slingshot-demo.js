@@ -20,7 +20,7 @@ class SlingshotDemo extends HTMLElement {
     const style = document.createElement('style');
     style.textContent = ':host { display: block; max-width: 560px; }' +
       ' :host([hidden]) { display: none; }' +
-      ' iframe { display: block; width: 100%; height: 360px; border: 0; color-scheme: normal; }';
+      ' iframe { display: block; width: 100%; height: 360px; border: 0; }';
     this.#iframe = document.createElement('iframe');
     this.#iframe.loading = 'lazy';
     root.append(style, this.#iframe);
