@@ -132,15 +132,19 @@ function playgroundHash(plan, withRun) {
 // A disabled button loses the focus, so a keyboard user's focus moves with the run:
 // Run -> Cancel while it runs, back to Run when it ends. Only within a widget the reader
 // is using: a frame must not take the focus from its host page.
+let focusFollowsRun = false;
 function setState(state) {
   const focused = document.activeElement;
-  const wasRunning = document.body.dataset.state === 'running';
   document.body.dataset.state = state;
   $('run').disabled = state !== 'idle';
   $('cancel').disabled = state !== 'running';
-  if (!document.hasFocus()) return;
-  if (state === 'running' && focused === $('run')) $('cancel').focus();
-  if (state === 'idle' && wasRunning && (focused === $('cancel') || focused === document.body)) $('run').focus();
+  if (state === 'running') {
+    focusFollowsRun = focused === $('run') && document.hasFocus();
+    if (focusFollowsRun) $('cancel').focus();
+  } else if (focusFollowsRun) {
+    focusFollowsRun = false;
+    if (focused === $('cancel') || focused === document.body) $('run').focus();
+  }
 }
 
 function showError(e) {
