@@ -2,6 +2,7 @@
 // (scripts/serve.mjs) on a random local port, and Debian's Chromium headless with the
 // flags DESIGN.md lists (no background traffic, so every request is the page's own).
 import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,4 +34,32 @@ export async function launchChromium() {
 // inline data: URLs (neither of the last two leaves the machine).
 export function staysOnOrigin(url, origin) {
   return url.startsWith(`${origin}/`) || url.startsWith(`blob:${origin}/`) || url.startsWith('data:');
+}
+
+// The frame of a page test (tests/web/*_e2e.mjs): exits 77 while web/build/ has no wasm,
+// makes the screenshot directory (argv[2], else build/NAME), and collects failed checks;
+// finish() prints them and exits 1, or prints the summary.
+export function pageTest(name) {
+  if (!existsSync(resolve(repoRoot, 'web/build/slingshot_web.wasm'))) {
+    console.error('web/build/slingshot_web.wasm is missing: build the wasm preset first');
+    process.exit(77);
+  }
+  const outDir = resolve(process.argv[2] ?? resolve(repoRoot, `build/${name}`));
+  mkdirSync(outDir, { recursive: true });
+  const problems = [];
+  const started = Date.now();
+  const seconds = () => ((Date.now() - started) / 1000).toFixed(1);
+  return {
+    root: repoRoot,
+    outDir,
+    check: (ok, message) => { if (!ok) problems.push(message); return ok; },
+    log: (m) => console.log(`[${seconds()} s] ${m}`),
+    finish() {
+      if (problems.length) {
+        for (const p of problems) console.error(`FAIL ${p}`);
+        process.exit(1);
+      }
+      console.log(`${name.replace(/_/g, ' ')} test passed in ${seconds()} s; screenshots in ${outDir}`);
+    },
+  };
 }

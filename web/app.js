@@ -3,20 +3,11 @@
 // worker API, docs/js-api.md) or from the model's .md card; forms are built from the
 // core's schemas, so a new attack or defense in C++ appears here with no JS change.
 import { createSlingshot } from './slingshot.js';
+import { drawHeat, drawImage, el, evalSamples, fetchBytes, paint, signedColour, wavBlob } from './shared.js';
 
 const $ = (id) => document.getElementById(id);
 const fmt = (n) => Number(n).toLocaleString('en-US');
 const shape = (s) => `[${s.join(', ')}]`;
-const el = (tag, props = {}, ...children) => {
-  const e = Object.assign(document.createElement(tag), props);
-  for (const c of children) e.append(c);
-  return e;
-};
-const fetchBytes = async (url) => {
-  const r = await fetch(url);
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-  return new Uint8Array(await r.arrayBuffer());
-};
 
 let sling;
 let zoo;
@@ -183,8 +174,7 @@ async function buildGallery() {
   evalLabels = [];
   state.input = null;
   if (!state.family) return;
-  const csv = await (await fetch(`../${state.family.eval}y_labels.csv`)).text();
-  evalLabels = csv.trim().split('\n').map((l) => l.split(',')).map(([file, , label]) => ({ file, label: Number(label) }));
+  evalLabels = await evalSamples(state.family);
   const names = classNames();
   for (const { file, label } of evalLabels.slice(0, isImage() ? 60 : 36)) {
     const b = el('button', { type: 'button', className: 'sample', title: `${file} (label ${names[label]})` });
@@ -568,44 +558,6 @@ async function run() {
 
 // ---------- results ----------
 
-function drawImage(canvas, x, [h, w, c]) {
-  paint(canvas, w, h, (i) => [0, 1, 2].map((k) => Math.round(255 * x[i * c + (c === 3 ? k : 0)])));
-}
-
-// The perturbation per pixel (mean over channels), amplified so its largest value is
-// full colour: blue where the attack darkened the pixel, red where it brightened it.
-function drawHeat(canvas, d, [h, w, c]) {
-  const mean = new Float32Array(h * w);
-  let max = 0;
-  for (let i = 0; i < h * w; i++) {
-    let s = 0;
-    for (let k = 0; k < c; k++) s += d[i * c + k];
-    mean[i] = s / c;
-    max = Math.max(max, Math.abs(mean[i]));
-  }
-  paint(canvas, w, h, (i) => signedColour(max > 0 ? mean[i] / max : 0));
-  return max;
-}
-
-// Fills a w x h canvas with colour(i) ([r, g, b]) for pixel i in row-major order.
-function paint(canvas, w, h, colour) {
-  canvas.width = w;
-  canvas.height = h;
-  const ctx = canvas.getContext('2d');
-  const img = ctx.createImageData(w, h);
-  for (let i = 0; i < h * w; i++) {
-    img.data.set(colour(i), 4 * i);
-    img.data[4 * i + 3] = 255;
-  }
-  ctx.putImageData(img, 0, 0);
-}
-
-// t in [-1, 1]: blue through near-white to red.
-function signedColour(t) {
-  const end = t < 0 ? [33, 102, 172] : [178, 24, 43];
-  return end.map((e) => Math.round(247 + (e - 247) * Math.min(1, Math.abs(t))));
-}
-
 // t in [0, 1]: a dark-blue-to-yellow ramp (viridis-like), for spectrogram magnitudes.
 const RAMP = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
 function rampColour(t) {
@@ -659,19 +611,6 @@ async function offerCHeader(result) {
     link.hidden = true;
     $('notes').append(el('li', { textContent: `No C header for the MCU: ${e.message.replace(/^invalid argument: /, '')}` }));
   }
-}
-
-function wavBlob(samples) {
-  const n = samples.length;
-  const buf = new ArrayBuffer(44 + 2 * n);
-  const v = new DataView(buf);
-  const str = (o, s) => [...s].forEach((ch, i) => v.setUint8(o + i, ch.charCodeAt(0)));
-  str(0, 'RIFF'); v.setUint32(4, 36 + 2 * n, true); str(8, 'WAVEfmt ');
-  v.setUint32(16, 16, true); v.setUint16(20, 1, true); v.setUint16(22, 1, true);
-  v.setUint32(24, 16000, true); v.setUint32(28, 32000, true); v.setUint16(32, 2, true); v.setUint16(34, 16, true);
-  str(36, 'data'); v.setUint32(40, 2 * n, true);
-  for (let i = 0; i < n; i++) v.setInt16(44 + 2 * i, Math.max(-32768, Math.min(32767, Math.round(samples[i] * 32768))), true);
-  return new Blob([buf], { type: 'audio/wav' });
 }
 
 let objectUrls = [];

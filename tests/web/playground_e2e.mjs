@@ -10,23 +10,10 @@
 // starting at its clean accuracy; the C header download holds the int8 tensors. Screenshots (desktop light and dark,
 // phone width) go to OUT_DIR.
 // Usage: node tests/web/playground_e2e.mjs OUT_DIR   (exit 77: no wasm build)
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { launchChromium, pageTest, startStaticServer, staysOnOrigin } from '../../scripts/headless_browser.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-if (!existsSync(resolve(root, 'web/build/slingshot_web.wasm'))) {
-  console.error('web/build/slingshot_web.wasm is missing: build the wasm preset first');
-  process.exit(77);
-}
-const outDir = resolve(process.argv[2] ?? resolve(root, 'build/playground_e2e'));
-mkdirSync(outDir, { recursive: true });
-const { startStaticServer, launchChromium, staysOnOrigin } = await import('../../scripts/headless_browser.mjs');
-
-const problems = [];
-const check = (ok, message) => { if (!ok) problems.push(message); return ok; };
-const started = Date.now();
-const log = (m) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${m}`);
+const { root, outDir, check, log, finish } = pageTest('playground_e2e');
 
 // An eval image the shipped int8 model classifies correctly (checked below, not assumed).
 const SAMPLE = 'housenum_test_00000.png';
@@ -268,13 +255,9 @@ try {
   check(foreign.length === 0, `requests outside the origin: ${foreign.join(', ')}`);
   check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
 } catch (e) {
-  problems.push(`stopped: ${String(e.message).split('\n')[0]}`);
+  check(false, `stopped: ${String(e.message).split('\n')[0]}`);
 } finally {
   await browser.close();
   server.stop();
 }
-if (problems.length) {
-  for (const p of problems) console.error(`FAIL ${p}`);
-  process.exit(1);
-}
-console.log(`playground e2e test passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${outDir}`);
+finish();
