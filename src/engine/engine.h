@@ -45,6 +45,14 @@ class Engine {
 // need a quantized model; a float-only model (no quantization) runs on `float` only.
 Result<std::unique_ptr<Engine>> make_engine(EngineKind kind, const QuantizedModel& model);
 
+// The int8 codes every op of the integer program writes, for a batch x (int8-ref
+// kernels): what per-layer metrics such as the quantization value shift compare.
+struct Int8LayerCodes {
+  std::string name;             // the graph node the op produces ("input": the quantized input)
+  std::vector<int8_t> codes;    // [N, per-sample elements], NHWC
+};
+Result<std::vector<Int8LayerCodes>> int8_layer_codes(const QuantizedModel& model, const Tensor& x);
+
 // Factories of the individual engines (one file each).
 Result<std::unique_ptr<Engine>> make_float_engine(const QuantizedModel& model);
 Result<std::unique_ptr<Engine>> make_fake_quant_engine(const QuantizedModel& model);

@@ -2,6 +2,7 @@
 // kernel variant chosen per op kind. Both produce the same codes bit for bit (the simd
 // kernels are tested bit-exact against the reference), so only speed differs.
 #include <algorithm>
+#include <functional>
 
 #include "engine/engine.h"
 #include "engine/int8_program.h"
@@ -43,13 +44,21 @@ class Int8Engine final : public Engine {
   }
   EngineKind kind() const override { return simd_ ? EngineKind::kInt8Simd : EngineKind::kInt8Ref; }
 
+  // Called with every op's output codes for the batch, after the op ran.
+  using OpObserver = std::function<void(const Int8Op& op, const int8_t* codes, int64_t count)>;
+  void set_observer(OpObserver observer) { observer_ = std::move(observer); }
+  const Int8Program& program() const { return program_; }
+
   Status predict(const Tensor& x, Tensor& logits) override {
     SLING_RETURN_IF_ERROR(quantize_input(program_, x, buffers_[program_.input_buffer]));
     const int32_t n = static_cast<int32_t>(x.dim(0));
     for (size_t b = 0; b < buffers_.size(); ++b)
       if (static_cast<int>(b) != program_.input_buffer) buffers_[b].resize(program_.buffer_elements[b] * n);
     if (simd_ && n != scratch_batch_) size_scratch(n);
-    for (size_t i = 0; i < program_.ops.size(); ++i) run(program_.ops[i], i, n);
+    for (size_t i = 0; i < program_.ops.size(); ++i) {
+      run(program_.ops[i], i, n);
+      if (observer_) observer_(program_.ops[i], buffers_[program_.ops[i].output].data(), program_.buffer_elements[program_.ops[i].output] * n);
+    }
     dequantize_output(program_, buffers_[program_.output_buffer].data(), n, logits);
     return Status::Ok();
   }
@@ -128,6 +137,7 @@ class Int8Engine final : public Engine {
   std::vector<std::vector<int32_t>> packed_;  // simd: packed conv filters, by op index
   std::vector<int32_t> scratch_;              // simd: shared kernel scratch
   int32_t scratch_batch_ = -1;                // the batch scratch_ is sized for
+  OpObserver observer_;
 };
 
 }  // namespace
@@ -135,6 +145,21 @@ class Int8Engine final : public Engine {
 Result<std::unique_ptr<Engine>> make_int8_engine(const QuantizedModel& model, bool simd) {
   SLING_ASSIGN_OR_RETURN(Int8Program p, compile_int8_program(model));
   return std::unique_ptr<Engine>(new Int8Engine(std::move(p), simd));
+}
+
+Result<std::vector<Int8LayerCodes>> int8_layer_codes(const QuantizedModel& model, const Tensor& x) {
+  SLING_ASSIGN_OR_RETURN(Int8Program p, compile_int8_program(model));
+  std::vector<Int8LayerCodes> layers;
+  Int8LayerCodes input{"input", {}};
+  SLING_RETURN_IF_ERROR(quantize_input(p, x, input.codes));
+  layers.push_back(std::move(input));
+  Int8Engine engine(std::move(p), /*simd=*/false);
+  engine.set_observer([&](const Int8Op& op, const int8_t* codes, int64_t count) {
+    layers.push_back({model.graph.node(op.node).name, std::vector<int8_t>(codes, codes + count)});
+  });
+  Tensor logits;
+  SLING_RETURN_IF_ERROR(engine.predict(x, logits));
+  return layers;
 }
 
 }  // namespace slingshot
