@@ -85,6 +85,10 @@ async function coldLoad(origin, inputs) {
       const context = await browser.newContext();
       const page = await context.newPage();
       await page.addInitScript(watchPlayground);
+      // Every request the load makes (workers included), so a run that missed a file shows.
+      let requests = 0;
+      const failed = [];
+      context.on('response', (r) => { requests += 1; if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`); });
       await page.goto(url);
       await page.waitForFunction(() => window.__playgroundBench?.first_prediction_frame_ms !== undefined, null, { timeout: 60000 });
       const r = await page.evaluate(() => ({
@@ -94,7 +98,7 @@ async function coldLoad(origin, inputs) {
         run_error: document.getElementById('run-error').textContent,
       }));
       if (r.run_error) throw new Error(`the playground's run failed: ${r.run_error}`);
-      runs.push(r);
+      runs.push({ ...r, requests, failed_requests: failed });
       log(`cold load ${i + 1}/${coldRuns}: first prediction at ${r.first_prediction_ms.toFixed(0)} ms (ready at ${r.ready_ms.toFixed(0)} ms)`);
     } finally {
       await browser.close();
