@@ -98,6 +98,8 @@ async function coldLoad(origin, inputs) {
         run_error: document.getElementById('run-error').textContent,
       }));
       if (r.run_error) throw new Error(`the playground's run failed: ${r.run_error}`);
+      // e.g. /node_modules/ is a symlink out of the repository, which serve.mjs refuses.
+      if (failed.length) log(`warning: the load missed files, so it is not the real page's: ${failed.join(', ')}`);
       runs.push({ ...r, requests, failed_requests: failed });
       log(`cold load ${i + 1}/${coldRuns}: first prediction at ${r.first_prediction_ms.toFixed(0)} ms (ready at ${r.ready_ms.toFixed(0)} ms)`);
     } finally {
