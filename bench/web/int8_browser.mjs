@@ -3,28 +3,18 @@
 // on time.
 //   node bench/web/int8_browser.mjs MODEL.safetensors MODEL.onnx [--runs N]
 // Both files must lie under the repository (the page is served from its root).
-import { dirname, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { launchChromium, startStaticServer } from '../../scripts/headless_browser.mjs';
+import { runBenchPage, urlPath } from './bench_page.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
 const [model, onnx] = args;
 const runs = args[2] === '--runs' ? Number(args[3]) : 300;
-const rel = (p) => {
-  const r = relative(root, resolve(p));
-  if (r.startsWith('..')) throw new Error(`${p} must lie under ${root}`);
-  return `/${r}`;
-};
 const server = await startStaticServer(8990);
 const port = server.port;
 const browser = await launchChromium();
 try {
-  const page = await browser.newPage();
-  await page.goto(`http://127.0.0.1:${port}/bench/web/int8_browser.html?model=${rel(model)}&onnx=${rel(onnx)}&runs=${runs}`);
-  await page.waitForFunction(() => window.benchResult !== undefined, null, { timeout: 600000 });
-  const r = await page.evaluate(() => window.benchResult);
-  if (r.error) throw new Error(r.error);
+  const r = await runBenchPage(browser,
+    `http://127.0.0.1:${port}/bench/web/int8_browser.html?model=${urlPath(model)}&onnx=${urlPath(onnx)}&runs=${runs}`);
   for (const k of Object.keys(r.ours)) delete r.ours[k].logits;
   delete r.peer.logits;
   console.log(JSON.stringify({ browser: 'headless Chromium', ...r }, null, 2));
