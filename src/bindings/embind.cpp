@@ -425,6 +425,9 @@ struct LoadedModel {
   std::string name;
   QuantizedModel model;
   ModelInputKind kind = ModelInputKind::kImage;
+  // predict()'s targets by engine name, built on first use: building one (engine buffers,
+  // packed filters) costs about as much as an int8 inference.
+  std::map<std::string, std::unique_ptr<Target>> predict_targets;
 };
 
 std::map<int, std::unique_ptr<LoadedModel>>& loaded_models() {
@@ -548,10 +551,18 @@ val predict_one(const val& model_id, const val& input, const std::string& engine
   return value_or_throw([&]() -> Result<val> {
     SLING_ASSIGN_OR_RETURN(LoadedModel * m, find_model(model_id, "model id"));
     SLING_ASSIGN_OR_RETURN(const Tensor x, input_from_js(input, *m));
-    TargetRecipe recipe;
-    recipe.engine = engine;
-    recipe.grad = "float";  // predict needs no gradient; float is the cheapest to set up
-    SLING_ASSIGN_OR_RETURN(auto target, make_recipe_model_target(m->model, m->name, recipe));
+    std::unique_ptr<Target>& target = m->predict_targets[engine];
+    if (!target) {
+      TargetRecipe recipe;
+      recipe.engine = engine;
+      recipe.grad = "float";  // predict needs no gradient; float is the cheapest to set up
+      auto made = make_recipe_model_target(m->model, m->name, recipe);
+      if (!made.ok()) {
+        m->predict_targets.erase(engine);
+        return made.status();
+      }
+      target = std::move(*made);
+    }
     Tensor logits;
     SLING_RETURN_IF_ERROR(target->predict(x, logits));
     const int64_t k = logits.numel();
