@@ -60,13 +60,20 @@ Status save_png(const Tensor& image, const std::string& path) {
     const float v = std::isfinite(image[i]) ? std::min(1.0f, std::max(0.0f, image[i])) : 0.0f;
     pixels[i] = static_cast<unsigned char>(std::lround(v * 255.0f));
   }
+  SLING_ASSIGN_OR_RETURN(const std::string encoded, encode_png(pixels.data(), w, h, c));
+  return write_file_atomic(path, encoded);
+}
+
+Result<std::string> encode_png(const uint8_t* pixels, int width, int height, int channels) {
+  if (width < 1 || height < 1 || channels < 1 || channels > 4)
+    return invalid_argument("PNG output needs a positive size and 1 to 4 channels");
   std::string encoded;
   auto sink = [](void* ctx, void* bytes, int size) {
     static_cast<std::string*>(ctx)->append(static_cast<const char*>(bytes), size);
   };
-  if (!stbi_write_png_to_func(sink, &encoded, w, h, c, pixels.data(), w * c))
+  if (!stbi_write_png_to_func(sink, &encoded, width, height, channels, pixels, width * channels))
     return internal_error("PNG encoding failed");
-  return write_file_atomic(path, encoded);
+  return encoded;
 }
 
 Result<Tensor> fit_image(const Tensor& image, int height, int width) {

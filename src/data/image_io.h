@@ -2,6 +2,7 @@
 // before any pixel is decoded), PNG encoding with stb_image_write.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,8 @@ Result<Tensor> decode_image(std::string_view bytes, int channels = 0);
 Result<Tensor> fit_image(const Tensor& image, int height, int width);
 // Reads and decodes an image file.
 Result<Tensor> load_image(const std::string& path, int channels = 0);
+// PNG file bytes of 8-bit pixels, row-major, `channels` (1 to 4) interleaved per pixel.
+Result<std::string> encode_png(const uint8_t* pixels, int width, int height, int channels);
 // Writes [1, H, W, C] or [H, W, C] in [0, 1] as an 8-bit PNG (atomically: temp file + rename).
 Status save_png(const Tensor& image, const std::string& path);
 
