@@ -1,0 +1,41 @@
+// `slingshot study [--quick] -o DIR [--only ID...] [--models DIR]`: the QNN robustness
+// study on the shipped models (src/study/study.h). Finished findings are cached in
+// DIR/findings/, so an interrupted study picks up where it stopped.
+#include <chrono>
+#include <cstdio>
+#include <memory>
+
+#include "cli/commands.h"
+#include "study/study.h"
+
+namespace slingshot::cli {
+
+void register_study(CLI::App& app, CommandList& out) {
+  auto options = std::make_shared<StudyOptions>();
+  CLI::App* s = app.add_subcommand("study", "Measure the seed papers' claims about quantized networks on the shipped "
+                                            "models; writes DIR/report.md, DIR/report.json and PNG plots");
+  s->add_option("-o,--out", options->out_dir, "Output directory (finished findings are cached there)")->required();
+  s->add_flag("--quick", options->quick, "Few samples and iterations: a smoke test of the structure, not the numbers");
+  s->add_option("--only", options->only, "Only these findings (ids as in the report)");
+  s->add_option("--models", options->models_dir, "The model zoo directory")->capture_default_str();
+  out.push_back({s, [options] {
+                   const auto started = std::chrono::steady_clock::now();
+                   auto last = started;
+                   const auto elapsed = [](auto from) {
+                     return std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count();
+                   };
+                   std::string current;
+                   Status st = run_study(*options, [&](const std::string& id, bool cached) {
+                     if (!current.empty()) std::fprintf(stderr, "  done in %.1f s\n", elapsed(last));
+                     last = std::chrono::steady_clock::now();
+                     current = cached ? "" : id;
+                     std::fprintf(stderr, "study: %s%s\n", id.c_str(), cached ? " (cached from an earlier run)" : "");
+                   });
+                   if (!current.empty() && st.ok()) std::fprintf(stderr, "  done in %.1f s\n", elapsed(last));
+                   if (st.ok())
+                     std::printf("study written to %s/report.md (%.1f s)\n", options->out_dir.c_str(), elapsed(started));
+                   return st;
+                 }});
+}
+
+}  // namespace slingshot::cli
