@@ -153,6 +153,14 @@ std::unique_ptr<Engine> engine(EngineKind kind, const QuantizedModel& m) {
   return std::move(*e);
 }
 
+// Top-1 agreement of an int8 model (int8-ref) and its float sibling over `x`, reported.
+double int8_float_agreement(const QuantizedModel& q, const QuantizedModel& f, const Tensor& x, const char* label) {
+  auto ref = engine(EngineKind::kInt8Ref, q), fl = engine(EngineKind::kFloat, f);
+  const double agree = top1_agreement(*ref, *fl, x);
+  MESSAGE(label << " int8 vs float top-1 agreement on " << x.dim(0) << " inputs: " << agree);
+  return agree;
+}
+
 }  // namespace
 
 TEST_CASE("TFLite: a small int8 model imports with its grids, fused ReLU and dropped softmax") {
@@ -332,27 +340,18 @@ TEST_CASE("TFLite: MLPerf int8 and float models agree in top-1 on generated inpu
       REQUIRE(img.ok());
       for (int64_t k = 0; k < 32 * 32 * 3; ++k) x[i * 32 * 32 * 3 + k] = (*img)[k] * 255.0f;
     }
-    auto ref = engine(EngineKind::kInt8Ref, q), fl = engine(EngineKind::kFloat, f);
-    const double agree = top1_agreement(*ref, *fl, x);
-    MESSAGE("ResNet-8 int8 vs float top-1 agreement on 200 housenum images: " << agree);
-    CHECK(agree >= 0.85);
+    CHECK(int8_float_agreement(q, f, x, "ResNet-8") >= 0.85);
   }
   SUBCASE("ResNet-8 on smooth random textures") {
     auto [q, f] = pair("pretrainedResnet_quant.tflite", "pretrainedResnet.tflite");
     Tensor x = smooth_textures(64, 32, 32, 3, 5);
     for (int64_t i = 0; i < x.numel(); ++i) x[i] *= 255.0f;
-    auto ref = engine(EngineKind::kInt8Ref, q), fl = engine(EngineKind::kFloat, f);
-    const double agree = top1_agreement(*ref, *fl, x);
-    MESSAGE("ResNet-8 int8 vs float top-1 agreement on 64 textures: " << agree);
-    CHECK(agree >= 0.9);
+    CHECK(int8_float_agreement(q, f, x, "ResNet-8") >= 0.9);
   }
   SUBCASE("MobileNetV1 VWW on smooth random textures") {
     auto [q, f] = pair("vww_96_int8.tflite", "vww_96_float.tflite");
     const Tensor x = smooth_textures(32, 96, 96, 3, 9);
-    auto ref = engine(EngineKind::kInt8Ref, q), fl = engine(EngineKind::kFloat, f);
-    const double agree = top1_agreement(*ref, *fl, x);
-    MESSAGE("VWW int8 vs float top-1 agreement on 32 textures: " << agree);
-    CHECK(agree >= 0.9);
+    CHECK(int8_float_agreement(q, f, x, "VWW") >= 0.9);
   }
 #ifndef __EMSCRIPTEN__
   SUBCASE("DS-CNN KWS on our synthetic keywords' MLPerf MFCC features") {
@@ -364,10 +363,7 @@ TEST_CASE("TFLite: MLPerf int8 and float models agree in top-1 on generated inpu
     auto features = keywords_to_mfcc(*clips);
     REQUIRE(features.ok());
     const Tensor& x = features->inputs;
-    auto ref = engine(EngineKind::kInt8Ref, q), fl = engine(EngineKind::kFloat, f);
-    const double agree = top1_agreement(*ref, *fl, x);
-    MESSAGE("KWS int8 vs float top-1 agreement on 64 synthetic keywords: " << agree);
-    CHECK(agree >= 0.9);
+    CHECK(int8_float_agreement(q, f, x, "KWS") >= 0.9);
   }
 #endif
 }
