@@ -157,7 +157,7 @@ std::unique_ptr<Engine> engine(EngineKind kind, const QuantizedModel& m) {
 double int8_float_agreement(const QuantizedModel& q, const QuantizedModel& f, const Tensor& x, const char* label) {
   auto ref = engine(EngineKind::kInt8Ref, q), fl = engine(EngineKind::kFloat, f);
   const double agree = top1_agreement(*ref, *fl, x);
-  MESSAGE(label << " int8 vs float top-1 agreement on " << x.dim(0) << " inputs: " << agree);
+  MESSAGE(std::string(label) << " int8 vs float top-1 agreement on " << x.dim(0) << " inputs: " << agree);
   return agree;
 }
 
