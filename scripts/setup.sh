@@ -9,6 +9,7 @@ packages=(
   clang-14 lld-14 libclang-rt-14-dev
   emscripten binaryen
   libhwy-dev libxnnpack-dev libpthreadpool-dev libonnx-dev libprotobuf-dev protobuf-compiler doctest-dev libstb-dev nlohmann-json3-dev libcli11-dev
+  libflatbuffers-dev flatbuffers-compiler
   espeak-ng libespeak-ng-dev fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf
   # gcc-arm-none-eabi ships no C++ headers; libstdc++-arm-none-eabi-newlib provides them.
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm

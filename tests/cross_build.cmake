@@ -29,11 +29,15 @@ set_tests_properties(cortexm_checksum PROPERTIES TIMEOUT 120)
 # One entry per libFuzzer harness of tests/fuzz. Seed inputs are read from
 # tests/fuzz/corpus/<name without fuzz_>/; new inputs and crash artifacts go under the fuzz
 # build dir.
-foreach(fuzzer fuzz_model_loader)
+# The TFLite importer is also seeded with the MLPerf Tiny files when ../shared/mlperf-tiny
+# exists (run_fuzzer.sh skips absent seed dirs).
+set(SLING_FUZZ_EXTRA_SEEDS_fuzz_tflite_import ${CMAKE_SOURCE_DIR}/../shared/mlperf-tiny)
+foreach(fuzzer fuzz_model_loader fuzz_tflite_import)
   string(REGEX REPLACE "^fuzz_" "" seed_name ${fuzzer})
   add_test(NAME ${fuzzer}
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_fuzzer.sh ${SLING_FUZZ_BUILD_DIR}/tests/fuzz/${fuzzer}
-            ${SLING_FUZZ_BUILD_DIR} ${SLING_FUZZ_SECONDS} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${seed_name})
+            ${SLING_FUZZ_BUILD_DIR} ${SLING_FUZZ_SECONDS} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${seed_name}
+            ${SLING_FUZZ_EXTRA_SEEDS_${fuzzer}})
   math(EXPR fuzz_timeout "${SLING_FUZZ_SECONDS} + 300")
   set_tests_properties(${fuzzer} PROPERTIES TIMEOUT ${fuzz_timeout})
 endforeach()

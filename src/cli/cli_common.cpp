@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 
 #include "cli/commands.h"
 #include "data/cifar10_binary.h"
@@ -15,16 +16,42 @@
 #include "data/synthetic_shapes.h"
 #include "data/wav.h"
 #include "model/model_file.h"
+#include "tflite/tflite_import.h"
 
 namespace slingshot::cli {
 
+namespace {
+
+// TFLite files are recognized by their identifier, so the extension does not matter.
+bool is_tflite_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  char head[8] = {};
+  return f.read(head, sizeof head) && is_tflite_model(std::string_view(head, sizeof head));
+}
+
+Result<QuantizedModel> import_tflite_arg(const std::string& path, nlohmann::json* extra) {
+  auto imported = load_tflite(path);
+  if (!imported.ok()) return imported.status().with_context("TFLite model '" + path + "'");
+  if (extra) *extra = imported->card;
+  return std::move(imported->model);
+}
+
+}  // namespace
+
 Result<Graph> load_model_arg(const std::string& path) {
+  if (is_tflite_file(path)) {
+    SLING_ASSIGN_OR_RETURN(QuantizedModel m, import_tflite_arg(path, nullptr));
+    if (!m.nodes.empty())
+      return invalid_argument("model '" + path + "' is a full-int8 TFLite model; this needs a float model");
+    return std::move(m.graph);
+  }
   auto g = load_model(path);
   if (!g.ok()) return g.status().with_context("model '" + path + "'");
   return g;
 }
 
 Result<QuantizedModel> load_any_model_arg(const std::string& path, nlohmann::json* extra) {
+  if (is_tflite_file(path)) return import_tflite_arg(path, extra);
   auto m = load_quantized_model(path, extra, /*allow_float=*/true);
   if (!m.ok()) return m.status().with_context("model '" + path + "'");
   return m;

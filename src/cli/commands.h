@@ -35,6 +35,7 @@ void register_attack(CLI::App& app, CommandList& out);
 void register_export_c_header(CLI::App& app, CommandList& out);
 void register_list(CLI::App& app, CommandList& out);
 void register_study(CLI::App& app, CommandList& out);
+void register_import_tflite(CLI::App& app, CommandList& out);
 
 inline void register_all(CLI::App& app, CommandList& out) {
   register_info(app, out);
@@ -51,12 +52,14 @@ inline void register_all(CLI::App& app, CommandList& out) {
   register_export_c_header(app, out);
   register_list(app, out);
   register_study(app, out);
+  register_import_tflite(app, out);
 }
 
-// Loads a model file named on the command line.
+// Loads a float model file named on the command line (a float32 .tflite file too).
 Result<Graph> load_model_arg(const std::string& path);
 // Loads a model file for an engine: quantized files fully, float files as float-only
-// models (only the float engine runs them).
+// models (only the float engine runs them). TFLite files (identifier "TFL3") are
+// imported: full-int8 ones as quantized models, float32 ones as float-only models.
 Result<QuantizedModel> load_any_model_arg(const std::string& path, nlohmann::json* extra = nullptr);
 
 // The dataset named by --data, at the model's per-sample shape, at most `count` samples.

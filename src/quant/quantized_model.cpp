@@ -30,15 +30,17 @@ bool is_pass_through_type(std::string_view t) {
   return t == "max_pool2d" || t == "avg_pool2d" || t == "flatten";
 }
 
-// A requantization scale must have a fixed-point form with shift in [-31, 30]. The
-// exponent is computed as quantize_multiplier() does, mantissa rounding included.
+// A requantization scale must have a fixed-point form with shift at most 30. The exponent
+// is computed as quantize_multiplier() does, mantissa rounding included. Scales below
+// 2^-32 are valid: like TFLite's QuantizeMultiplier, they become multiplier 0 (the channel
+// outputs its zero point); real TFLite files contain them (MLPerf Tiny's VWW has one).
 Status check_requant_scale(double real, const std::string& what) {
   if (!std::isfinite(real) || real <= 0)
     return invalid_argument(what + ": requantization scale " + fmt_real(real) + " is not a positive finite number");
   int exponent = 0;
   const double mantissa = std::frexp(real, &exponent);
   if (std::llround(mantissa * static_cast<double>(int64_t{1} << 31)) == (int64_t{1} << 31)) ++exponent;
-  if (exponent < -31 || exponent > 30)
+  if (exponent > 30)
     return invalid_argument(what + ": requantization scale " + fmt_real(real) + " needs shift " +
                             std::to_string(exponent) + ", outside [-31, 30]");
   return Status::Ok();

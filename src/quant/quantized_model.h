@@ -84,7 +84,8 @@ bool is_fused_activation(const Graph& graph, int node);
 // Checks everything an integer engine relies on; errors name the node and the problem:
 // zero, negative or non-finite scales; zero points outside [qmin, qmax]; per-channel
 // counts that differ from the layer's channels; weights outside the scheme's range;
-// requantization scales whose fixed-point shift falls outside [-31, 30]; pool, flatten
+// requantization scales whose fixed-point shift exceeds 30 (scales below 2^-32 become a
+// zero multiplier, as in TFLite); pool, flatten
 // and unfused activation nodes whose grid differs from their input's; layer types the
 // integer engines do not run (an unfolded batch norm, softmax).
 Status validate_quantized_model(const QuantizedModel& model);

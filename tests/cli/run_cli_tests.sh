@@ -334,5 +334,21 @@ zoo_accuracy models/housenum/resnet8_w4a4.safetensors models/housenum/eval/y_lab
 zoo_accuracy models/keywords/dscnn_int8.safetensors models/keywords/eval/y_labels.csv 120 0.9 &&
   pass "zoo keywords DS-CNN int8 on its 120 WAVs" || fail "zoo keywords: $(cat out.txt err.txt)"
 
+# TFLite import (the MLPerf Tiny files of ../shared/mlperf-tiny, when that folder exists).
+mlperf="$repo/../shared/mlperf-tiny"
+if [ -f "$mlperf/pretrainedResnet_quant.tflite" ]; then
+  expect_ok "import-tflite ResNet-8 int8" "$bin" import-tflite "$mlperf/pretrainedResnet_quant.tflite" -o r8q.safetensors
+  expect_ok "info on the imported file" "$bin" info r8q.safetensors
+  grep -q "MACs per inference   12501632" out.txt && pass "imported ResNet-8 MACs" || fail "imported MACs: $(cat out.txt)"
+  expect_ok "info --model FILE.tflite directly" "$bin" info "$mlperf/vww_96_int8.tflite"
+  grep -q "int8 weights" out.txt && pass "a .tflite loads as an int8 model" || fail "tflite info: $(cat out.txt)"
+  head -c 5000 "$mlperf/pretrainedResnet_quant.tflite" > truncated.tflite
+  expect_error "import-tflite truncated file" "malformed TFLite flatbuffer" \
+    "$bin" import-tflite truncated.tflite -o never.safetensors
+  test ! -e never.safetensors && pass "a failed import writes nothing" || fail "a failed import wrote a file"
+else
+  echo "skip TFLite import: $mlperf is absent"
+fi
+
 echo "$fails failed"
 [ "$fails" -eq 0 ]

@@ -350,10 +350,11 @@ TEST_CASE("quant: every malformed quantization parameter is rejected with a clea
   expect_rejected(m, [](ModelContents& c) { c.quantization["input"]["scale"] = -1.0; }, "input grid has scale -1");
   expect_rejected(m, [](ModelContents& c) { c.quantization["input"]["zero_point"] = 300; },
                   "zero point 300, outside [-128, 127]");
-  // A weight scale so small that s_in * s_w / s_out needs a shift below -31.
-  expect_rejected(m, [&](ModelContents& c) { c.aux_tensors[conv + ".weight_scale"].f32[2] = 1e-20f; },
+  // A weight scale so large that s_in * s_w / s_out needs a shift above 30. (One so small
+  // that it needs a shift below -31 is valid: TFLite makes its multiplier 0.)
+  expect_rejected(m, [&](ModelContents& c) { c.aux_tensors[conv + ".weight_scale"].f32[2] = 1e30f; },
                   "channel 2: requantization scale");
-  expect_rejected(m, [&](ModelContents& c) { c.aux_tensors[conv + ".weight_scale"].f32[2] = 1e-20f; },
+  expect_rejected(m, [&](ModelContents& c) { c.aux_tensors[conv + ".weight_scale"].f32[2] = 1e30f; },
                   "outside [-31, 30]");
   expect_rejected(m, [&](ModelContents& c) { c.aux_tensors[conv + ".weight_scale"].f32[0] = 0.0f; },
                   "channel 0 has weight scale 0");

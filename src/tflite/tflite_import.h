@@ -1,0 +1,53 @@
+// The TFLite importer: a .tflite flatbuffer to our QuantizedModel, so models trained and
+// converted elsewhere run on every engine. Full-int8 files become quantized models whose
+// integer engines reproduce TFLite Micro's reference kernels; float32 files (also with
+// dynamic-range int8 weights, which are dequantized) become float-only models.
+//
+// The mapping (docs in DESIGN.md, "TFLite import"):
+//   CONV_2D, DEPTHWISE_CONV_2D (depth multiplier 1), FULLY_CONNECTED   weighted layers;
+//       per-channel or per-tensor weight scales (per-tensor is repeated per channel, which
+//       gives TFLite's multipliers exactly); fused NONE/RELU/RELU6 become relu/relu6 nodes
+//       the integer engines fuse back into the producer's clamp, as TFLite does
+//   ADD (same shapes), AVERAGE_POOL_2D, MAX_POOL_2D, RELU, RELU6
+//   RESHAPE                      only flattening to [1, N] (a flatten node, or nothing)
+//   SOFTMAX                      only as the last operator: dropped, our models end at logits
+//   QUANTIZE / DEQUANTIZE        only float -> int8 at the input and int8 -> float at the
+//                                output: engines quantize and dequantize there themselves
+// Anything else fails with "operator K (NAME) is not supported". Only subgraph 0 is read.
+//
+// Inputs keep the file's real-valued domain: an int8 input with scale 1 and zero point
+// -128 expects pixel values 0..255, and float files expect what they were trained on.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "quant/quantized_model.h"
+
+namespace slingshot {
+
+struct TfliteImport {
+  // int8 files: graph + quantization (the float graph holds the dequantized weights);
+  // float files: `nodes` empty, so only the float engine runs it.
+  QuantizedModel model;
+  // What the model card ("extra") of the saved file records: the source format, the
+  // file's description, each node's TFLite operator and tensor, dropped operators.
+  nlohmann::json card;
+};
+
+// Whether bytes are a TFLite flatbuffer (identifier "TFL3" at offset 4).
+bool is_tflite_model(std::string_view bytes);
+
+// Imports a TFLite model held in memory. The bytes are treated as hostile: malformed
+// files, unsupported operators and layouts get an error naming the problem.
+Result<TfliteImport> import_tflite(std::string_view bytes);
+// Reads and imports a .tflite file. Errors do not repeat the path.
+Result<TfliteImport> load_tflite(const std::string& path);
+
+// Writes an imported model as a Slingshot model file (atomically), with its card.
+Status save_tflite_import(const TfliteImport& imported, const std::string& path);
+
+}  // namespace slingshot
