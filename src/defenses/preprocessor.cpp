@@ -36,7 +36,7 @@ const std::vector<RegistryEntry>& registry() {
         {{.name = "sigma", .default_value = 0.05, .min = 0, .max = kNoBound, .max_exclusive = true, .unit = "input",
           .doc = "standard deviation of the noise (0: off)"}}},
        make_gaussian_noise},
-      {{"tv_minimization", "total-variation minimization (Guo et al.): drops values at random, rebuilds the rest with the least total variation",
+      {{"tv_minimization", "total-variation minimization (Guo et al.): drops values at random, then rebuilds the signal from the kept ones with the least total variation",
         {{.name = "keep", .default_value = 0.5, .min = 0, .max = 1, .min_exclusive = true,
           .doc = "probability that a value is kept for the rebuild (1: no dropout, deterministic)"},
          {.name = "lambda", .default_value = 0.03, .min = 0, .max = kNoBound, .max_exclusive = true,

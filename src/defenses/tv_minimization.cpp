@@ -15,7 +15,9 @@
 // and the mask. Dropped values start at the mean of the kept ones in their channel
 // (mid-range if none is kept): the rebuild never reads them.
 //
-// Randomized (EOT averages over masks) and non-differentiable in practice (BPDA).
+// Randomized, and the output reaches x only through hundreds of clamped solver steps, so
+// it is registered non-differentiable: attacks cross it with BPDA (the identity, as
+// Athalye et al. broke it) and average over masks with EOT.
 #include <algorithm>
 #include <cmath>
 #include <vector>
