@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <vector>
 
 #include "core/file_io.h"
 
@@ -47,20 +48,45 @@ Result<Tensor> load_image(const std::string& path, int channels) {
   return img;
 }
 
-Status save_png(const Tensor& image, const std::string& path) {
+namespace {
+
+// An image as stb_image_write reads it: 8-bit values, rows of width x channels.
+struct EightBitImage {
+  int height = 0, width = 0, channels = 0;
+  std::vector<unsigned char> pixels;
+};
+
+// [1, H, W, C] or [H, W, C] in [0, 1] rounded to k / 255 (out-of-range values clamped,
+// NaN as 0), for `format` ("PNG", "JPEG") with `max_channels`.
+Result<EightBitImage> to_eight_bit(const Tensor& image, const char* format, int max_channels) {
   const Shape& s = image.shape();
   const bool rank4 = s.size() == 4 && s[0] == 1;
-  if (!(rank4 || s.size() == 3)) return invalid_argument("PNG output needs [1, H, W, C] or [H, W, C], got " +
-                                                         shape_to_string(s));
-  const int h = static_cast<int>(s[rank4 ? 1 : 0]), w = static_cast<int>(s[rank4 ? 2 : 1]),
-            c = static_cast<int>(s[rank4 ? 3 : 2]);
-  if (c < 1 || c > 4) return invalid_argument("PNG output needs 1 to 4 channels");
-  std::vector<unsigned char> pixels(image.numel());
+  if (!(rank4 || s.size() == 3))
+    return invalid_argument(std::string(format) + " output needs [1, H, W, C] or [H, W, C], got " + shape_to_string(s));
+  EightBitImage out;
+  out.height = static_cast<int>(s[rank4 ? 1 : 0]);
+  out.width = static_cast<int>(s[rank4 ? 2 : 1]);
+  out.channels = static_cast<int>(s[rank4 ? 3 : 2]);
+  if (out.channels < 1 || out.channels > max_channels)
+    return invalid_argument(std::string(format) + " output needs 1 to " + std::to_string(max_channels) + " channels");
+  out.pixels.resize(image.numel());
   for (int64_t i = 0; i < image.numel(); ++i) {
     const float v = std::isfinite(image[i]) ? std::min(1.0f, std::max(0.0f, image[i])) : 0.0f;
-    pixels[i] = static_cast<unsigned char>(std::lround(v * 255.0f));
+    out.pixels[i] = static_cast<unsigned char>(std::lround(v * 255.0f));
   }
-  SLING_ASSIGN_OR_RETURN(const std::string encoded, encode_png(pixels.data(), w, h, c));
+  return out;
+}
+
+// stb_image_write's output callback: appends to the std::string behind `ctx`.
+void append_to_string(void* ctx, void* bytes, int size) {
+  static_cast<std::string*>(ctx)->append(static_cast<const char*>(bytes), size);
+}
+
+}  // namespace
+
+Status save_png(const Tensor& image, const std::string& path) {
+  SLING_ASSIGN_OR_RETURN(const EightBitImage img, to_eight_bit(image, "PNG", 4));
+  SLING_ASSIGN_OR_RETURN(const std::string encoded, encode_png(img.pixels.data(), img.width, img.height, img.channels));
   return write_file_atomic(path, encoded);
 }
 
@@ -68,11 +94,21 @@ Result<std::string> encode_png(const uint8_t* pixels, int width, int height, int
   if (width < 1 || height < 1 || channels < 1 || channels > 4)
     return invalid_argument("PNG output needs a positive size and 1 to 4 channels");
   std::string encoded;
-  auto sink = [](void* ctx, void* bytes, int size) {
-    static_cast<std::string*>(ctx)->append(static_cast<const char*>(bytes), size);
-  };
-  if (!stbi_write_png_to_func(sink, &encoded, width, height, channels, pixels, width * channels))
+  if (!stbi_write_png_to_func(append_to_string, &encoded, width, height, channels, pixels, width * channels))
     return internal_error("PNG encoding failed");
+  return encoded;
+}
+
+Result<std::string> encode_jpeg(const Tensor& image, int quality) {
+  if (quality < 1 || quality > 100) return invalid_argument("JPEG quality must be in 1..100, got " + std::to_string(quality));
+  SLING_ASSIGN_OR_RETURN(const EightBitImage img, to_eight_bit(image, "JPEG", 3));
+  if (img.channels == 2) return invalid_argument("JPEG output needs 1 or 3 channels, got 2");
+  if (img.width > kMaxImageSide || img.height > kMaxImageSide)  // what decode_image reads back
+    return invalid_argument("JPEG output is limited to " + std::to_string(kMaxImageSide) + " pixels per side");
+  std::string encoded;
+  if (!stbi_write_jpg_to_func(append_to_string, &encoded, img.width, img.height, img.channels, img.pixels.data(),
+                              quality))
+    return internal_error("JPEG encoding failed");
   return encoded;
 }
 

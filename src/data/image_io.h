@@ -1,5 +1,5 @@
 // Image files in and out: PNG/JPEG/BMP decoding with stb_image (dimensions are checked
-// before any pixel is decoded), PNG encoding with stb_image_write.
+// before any pixel is decoded), PNG and JPEG encoding with stb_image_write.
 #pragma once
 
 #include <cstdint>
@@ -28,5 +28,9 @@ Result<Tensor> load_image(const std::string& path, int channels = 0);
 Result<std::string> encode_png(const uint8_t* pixels, int width, int height, int channels);
 // Writes [1, H, W, C] or [H, W, C] in [0, 1] as an 8-bit PNG (atomically: temp file + rename).
 Status save_png(const Tensor& image, const std::string& path);
+// Encodes [1, H, W, C] or [H, W, C] in [0, 1], C 1 or 3, as a baseline JPEG in memory at
+// `quality` 1..100 (stb_image_write: chroma subsampled 4:2:0 up to 90, 4:4:4 above).
+// Values are rounded to k / 255 first; decode_image reads the result back.
+Result<std::string> encode_jpeg(const Tensor& image, int quality);
 
 }  // namespace slingshot

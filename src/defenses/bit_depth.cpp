@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "defenses/preprocessor.h"
+#include "defenses/signal_layout.h"
 
 namespace slingshot {
 namespace {
@@ -21,9 +22,7 @@ class BitDepth final : public Preprocessor {
 
   Status apply(const Tensor& x, const InputDomain& domain, Rng& rng, Tensor& out) const override {
     (void)rng;
-    if (!std::isfinite(domain.lo) || !std::isfinite(domain.hi))
-      return invalid_argument("bit_depth needs a bounded input range, got [" + std::to_string(domain.lo) + ", " +
-                              std::to_string(domain.hi) + "]");
+    SLING_RETURN_IF_ERROR(check_bounded_domain(domain, name()));
     const float top = static_cast<float>((1 << bits_) - 1), range = domain.hi - domain.lo;
     out.resize(x.shape());
     for (int64_t i = 0; i < x.numel(); ++i) {
@@ -41,10 +40,8 @@ class BitDepth final : public Preprocessor {
 }  // namespace
 
 Result<std::unique_ptr<Preprocessor>> make_bit_depth(const PreprocessorSettings& settings) {
-  const double bits = settings.at("bits");
-  if (!(bits >= 1 && bits <= 8) || bits != std::floor(bits))
-    return invalid_argument("bits must be a whole number in 1..8, got " + std::to_string(bits));
-  return std::unique_ptr<Preprocessor>(new BitDepth(static_cast<int>(bits)));
+  SLING_ASSIGN_OR_RETURN(const int bits, whole_number_setting(settings, "bits", 1, 8));
+  return std::unique_ptr<Preprocessor>(new BitDepth(bits));
 }
 
 }  // namespace slingshot

@@ -20,10 +20,30 @@ const std::vector<RegistryEntry>& registry() {
         {{.name = "bits", .kind = SettingKind::kInteger, .default_value = 5, .min = 1, .max = 8,  // Xu et al.'s CIFAR-10 setting
           .doc = "bits per value kept (levels = 2^bits)"}}},
        make_bit_depth},
+      {{"median_filter", "feature squeezing (Xu et al.): the median of a size x size window per channel (size samples on waveforms), reflected borders",
+        {{.name = "size", .kind = SettingKind::kInteger, .default_value = 2, .min = 2, .max = 7, .unit = "pixels",  // Xu et al.'s CIFAR-10 setting
+          .doc = "window side; even windows reach one further up and left (scipy's anchoring)"}}},
+       make_median_filter},
+      {{"jpeg", "JPEG compression (stb_image_write, then stb_image) of 1- or 3-channel images on the 8-bit grid",
+        {{.name = "quality", .kind = SettingKind::kInteger, .default_value = 75, .min = 1, .max = 100,
+          .doc = "JPEG quality (100: finest quantization, 4:4:4 chroma above 90)"}}},
+       make_jpeg},
+      {{"spatial_smoothing", "Gaussian blur per channel with reflected borders; linear, so attacks take its exact gradient",
+        {{.name = "sigma", .default_value = 1, .min = 0, .max = 10, .unit = "pixels",
+          .doc = "standard deviation of the blur; the kernel reaches ceil(3 sigma) (0: off)"}}},
+       make_spatial_smoothing},
       {{"gaussian_noise", "additive Gaussian noise per value and call, clipped to the input range",
         {{.name = "sigma", .default_value = 0.05, .min = 0, .max = kNoBound, .max_exclusive = true, .unit = "input",
           .doc = "standard deviation of the noise (0: off)"}}},
        make_gaussian_noise},
+      {{"tv_minimization", "total-variation minimization (Guo et al.): drops values at random, then rebuilds the signal from the kept ones with the least total variation",
+        {{.name = "keep", .default_value = 0.5, .min = 0, .max = 1, .min_exclusive = true,
+          .doc = "probability that a value is kept for the rebuild (1: no dropout, deterministic)"},
+         {.name = "lambda", .default_value = 0.03, .min = 0, .max = kNoBound, .max_exclusive = true,
+          .doc = "weight of the total variation against closeness to the kept values, on values scaled to [0, 1]"},
+         {.name = "iterations", .kind = SettingKind::kInteger, .default_value = 200, .min = 1, .max = 10000,
+          .unit = "count", .doc = "primal-dual solver iterations"}}},
+       make_tv_minimization},
   };
   return entries;
 }
@@ -61,6 +81,14 @@ Status Preprocessor::backward(const Tensor& x, const Tensor& out, const InputDom
                               Tensor& dx) const {
   (void)x, (void)out, (void)domain, (void)dout, (void)dx;
   return internal_error("pre-processor '" + name() + "' is not differentiable; BPDA crosses it as the identity");
+}
+
+Result<int> whole_number_setting(const PreprocessorSettings& settings, const std::string& key, int lo, int hi) {
+  const double v = settings.at(key);
+  if (!(v >= lo && v <= hi) || v != std::floor(v))
+    return invalid_argument(key + " must be a whole number in " + std::to_string(lo) + ".." + std::to_string(hi) +
+                            ", got " + format_number(v));
+  return static_cast<int>(v);
 }
 
 std::string Preprocessor::spec() const {

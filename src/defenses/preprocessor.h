@@ -1,5 +1,6 @@
 // Input pre-processing defenses: one transform of the input each (bit-depth reduction,
-// Gaussian noise, ...), applied in front of a model by defenses/preprocessed_target.h.
+// median filtering, JPEG, Gaussian blur and noise, total-variation minimization),
+// applied in front of a model by defenses/preprocessed_target.h.
 //
 // A pre-processor says whether it is randomized (EOT averages over its draws) and whether
 // it is differentiable (backward() is its exact Jacobian; the others are crossed by BPDA
@@ -65,9 +66,17 @@ struct PreprocessorInfo {
 };
 std::vector<PreprocessorInfo> preprocessor_registry();
 
+// For factories: the setting `key` as a whole number in [lo, hi], or an error that says so
+// ("bits must be a whole number in 1..8, got 9").
+Result<int> whole_number_setting(const PreprocessorSettings& settings, const std::string& key, int lo, int hi);
+
 // The registered pre-processors' factories, one file each; settings hold every key the
 // registry declares for the name, defaults filled in.
 Result<std::unique_ptr<Preprocessor>> make_bit_depth(const PreprocessorSettings& settings);
+Result<std::unique_ptr<Preprocessor>> make_median_filter(const PreprocessorSettings& settings);
+Result<std::unique_ptr<Preprocessor>> make_jpeg(const PreprocessorSettings& settings);
+Result<std::unique_ptr<Preprocessor>> make_spatial_smoothing(const PreprocessorSettings& settings);
 Result<std::unique_ptr<Preprocessor>> make_gaussian_noise(const PreprocessorSettings& settings);
+Result<std::unique_ptr<Preprocessor>> make_tv_minimization(const PreprocessorSettings& settings);
 
 }  // namespace slingshot

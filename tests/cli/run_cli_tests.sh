@@ -266,6 +266,30 @@ expect_error "ste straight through a squeezer" "use bpda" "$bin" attack --model 
   --defense bit_depth:bits=4 --grad ste --json x.json
 expect_error "no eot draws" "eot_samples must be >= 1" "$bin" attack --model q8.safetensors --attack pgd \
   --defense gaussian_noise --eot-samples 0 --json x.json
+# The filtering defenses: bpda through the median, JPEG and the TV rebuild, the blur's exact
+# gradient under bpda, eot over the TV rebuild's random dropout.
+for spec in median_filter:size=3 jpeg:quality=50 spatial_smoothing:sigma=1 tv_minimization:iterations=50; do
+  expect_ok "pgd against ${spec%%:*}" "$bin" attack --model q8.safetensors --data shapes --attack pgd --eps 8/255 \
+    --n 8 --max-iter 2 --defense "$spec" --eot-samples 2 --json "${spec%%:*}.json"
+done
+expect_ok "defenses json" "$bin" defenses --json
+"${PYTHON:-/usr/bin/python3}" - <<'PY' && pass "filtering defenses: adaptive gradients and listing" || fail "filtering defenses: $(head -c 600 tv_minimization.json)"
+import json
+names = [d["name"] for d in json.load(open("out.txt"))]
+assert names == ["bit_depth", "median_filter", "jpeg", "spatial_smoothing", "gaussian_noise", "tv_minimization"], names
+want = {"median_filter": ("bpda", False, False), "jpeg": ("bpda", False, False),
+        "spatial_smoothing": ("bpda", False, True), "tv_minimization": ("eot", True, False)}
+for name, (source, randomized, differentiable) in want.items():
+    r = json.load(open(name + ".json"))
+    d = r["defenses"][0]
+    assert r["gradient_source"] == source and d["name"] == name, (name, r["gradient_source"], d)
+    assert d["randomized"] == randomized and d["differentiable"] == differentiable, (name, d)
+    assert r["robust_accuracy"] <= r["clean_accuracy"], (name, r["robust_accuracy"], r["clean_accuracy"])
+assert json.load(open("tv_minimization.json"))["eot_samples"] == 2
+assert json.load(open("jpeg.json"))["defenses"][0]["spec"] == "jpeg:quality=50"
+PY
+expect_error "jpeg on a waveform" "jpeg compresses non-empty images" "$bin" attack \
+  --model "$repo/models/keywords/dscnn_int8.safetensors" --attack pgd --defense jpeg --json x.json
 # The bit-flip attack on the weights: a flipped model that loads, validates and evaluates to the reported accuracy.
 expect_ok "bitflip on the int8 model" "$bin" attack --model q8.safetensors --data shapes --attack bitflip --n 60 \
   --max-iter 3 --set stop_accuracy=0 --set attack_samples=64 --seed 4 --json bfa.json --save-model flipped.safetensors

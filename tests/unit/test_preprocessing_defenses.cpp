@@ -8,57 +8,13 @@
 #include <set>
 
 #include "attack_test_support.h"
+#include "defense_test_support.h"
 #include "defenses/ensemble.h"
-#include "defenses/preprocessed_target.h"
 
 using namespace slingshot;
 using namespace slingshot::attack_test;
 
 namespace {
-
-std::unique_ptr<Preprocessor> preprocessor(const std::string& spec) {
-  auto p = make_preprocessor(spec);
-  REQUIRE_MESSAGE(p.ok(), p.status().message());
-  return std::move(*p);
-}
-
-Result<std::unique_ptr<Target>> try_defended(std::unique_ptr<Target> inner, const std::string& spec,
-                                             GradientSource source, int eot_samples) {
-  std::vector<std::unique_ptr<Preprocessor>> steps;
-  steps.push_back(preprocessor(spec));
-  PreprocessedTargetOptions o;
-  o.source = source;
-  o.eot_samples = eot_samples;
-  return make_preprocessed_target(std::move(inner), std::move(steps), o);
-}
-
-std::unique_ptr<Target> defended(std::unique_ptr<Target> inner, const std::string& spec, GradientSource source,
-                                 int eot_samples = 8) {
-  auto t = try_defended(std::move(inner), spec, source, eot_samples);
-  REQUIRE_MESSAGE(t.ok(), t.status().message());
-  return std::move(*t);
-}
-
-std::unique_ptr<Target> defended_model(const std::string& spec, GradientSource source, int eot_samples = 8) {
-  return defended(model_target(shapes_fixture().int8, EngineKind::kInt8Ref), spec, source, eot_samples);
-}
-
-Status defended_model_error(const std::string& spec, GradientSource source, int eot_samples = 8) {
-  auto t = try_defended(model_target(shapes_fixture().int8, EngineKind::kInt8Ref), spec, source, eot_samples);
-  REQUIRE(!t.ok());
-  return t.status();
-}
-
-Tensor squeezed(const std::string& spec, const Tensor& x, const InputDomain& domain) {
-  Tensor out;
-  Rng unused(0);
-  REQUIRE(preprocessor(spec)->apply(x, domain, unused, out).ok());
-  return out;
-}
-
-Objective ce(std::span<const int> labels) { return Objective{LossKind::kCrossEntropy, labels, {}}; }
-
-std::span<const int> first_labels(int64_t n) { return {shapes_fixture().test.labels.data(), static_cast<size_t>(n)}; }
 
 double squared_distance(const Tensor& a, const Tensor& b) {
   double sum = 0;
@@ -82,17 +38,17 @@ TEST_CASE("bit_depth: 8 bits keep the 8-bit grid, 1 bit maps to {lo, hi}, output
   const InputDomain image = image_domain();
   Tensor grid({1, 256});
   for (int k = 0; k < 256; ++k) grid[k] = static_cast<float>(k) / 255.0f;
-  const Tensor same = squeezed("bit_depth:bits=8", grid, image);
+  const Tensor same = preprocessed("bit_depth:bits=8", grid, image);
   CHECK(same.storage() == grid.storage());
 
   for (const InputDomain& domain : {image, waveform_domain()}) {
     Tensor x({2, 500});
     Rng rng(4);
     for (int64_t i = 0; i < x.numel(); ++i) x[i] = rng.uniform(domain.lo, domain.hi);
-    const Tensor one = squeezed("bit_depth:bits=1", x, domain);
+    const Tensor one = preprocessed("bit_depth:bits=1", x, domain);
     for (int64_t i = 0; i < x.numel(); ++i) CHECK((one[i] == domain.lo || one[i] == domain.hi));
     CHECK(std::set<float>(one.storage().begin(), one.storage().end()).size() == 2);
-    const Tensor four = squeezed("bit_depth:bits=4", x, domain);
+    const Tensor four = preprocessed("bit_depth:bits=4", x, domain);
     const std::set<float> levels(four.storage().begin(), four.storage().end());
     CHECK(levels.size() == 16);
     CHECK(*levels.begin() >= domain.lo);
@@ -131,7 +87,7 @@ TEST_CASE("bpda: the gradient through bit_depth is the inner target's at the squ
   auto target = defended_model("bit_depth:bits=4", GradientSource::kBpda);
   auto inner = model_target(f.int8, EngineKind::kInt8Ref);
   const Tensor x = grid_samples(f.test.inputs, 8);
-  const Tensor xs = squeezed("bit_depth:bits=4", x, image_domain());
+  const Tensor xs = preprocessed("bit_depth:bits=4", x, image_domain());
   REQUIRE(xs.storage() != x.storage());
   Tensor value, grad, inner_value, inner_grad;
   REQUIRE(target->loss_grad(x, ce(first_labels(8)), value, grad).ok());
@@ -241,7 +197,7 @@ TEST_CASE("a randomized defense gives identical batches for the same seed") {
 TEST_CASE("defenses and ensembles nest, chaining gradients with bpda") {
   const auto& f = shapes_fixture();
   const Tensor x = grid_samples(f.test.inputs, 4);
-  const Tensor xs = squeezed("bit_depth:bits=3", x, image_domain());
+  const Tensor xs = preprocessed("bit_depth:bits=3", x, image_domain());
   const Objective o = ce(first_labels(4));
   auto plain_ensemble = [&] {
     std::vector<std::unique_ptr<Target>> members;
@@ -290,7 +246,10 @@ TEST_CASE("defense specs and gradient sources: clear errors") {
     REQUIRE(!p.ok());
     return p.status();
   };
-  CHECK(contains(error("jpeg:quality=75"), "unknown defense 'jpeg'; known: bit_depth (bits=5), gaussian_noise (sigma=0.05)"));
+  CHECK(contains(error("jpg:quality=75"),
+                 "unknown defense 'jpg'; known: bit_depth (bits=5), median_filter (size=2), jpeg (quality=75), "
+                 "spatial_smoothing (sigma=1), gaussian_noise (sigma=0.05), tv_minimization (keep=0.5, lambda=0.03, "
+                 "iterations=200)"));
   CHECK(contains(error("bit_depth:depth=4"), "unknown key 'depth'"));
   CHECK(contains(error("bit_depth:bits=0"), "bits must be a whole number in 1..8"));
   CHECK(contains(error("bit_depth:bits=9"), "bits must be a whole number in 1..8"));
