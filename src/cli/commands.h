@@ -34,6 +34,8 @@ void register_card(CLI::App& app, CommandList& out);
 void register_attack(CLI::App& app, CommandList& out);
 void register_export_c_header(CLI::App& app, CommandList& out);
 void register_list(CLI::App& app, CommandList& out);
+void register_sweep(CLI::App& app, CommandList& out);
+void register_merge(CLI::App& app, CommandList& out);
 
 inline void register_all(CLI::App& app, CommandList& out) {
   register_info(app, out);
@@ -49,6 +51,8 @@ inline void register_all(CLI::App& app, CommandList& out) {
   register_attack(app, out);
   register_export_c_header(app, out);
   register_list(app, out);
+  register_sweep(app, out);
+  register_merge(app, out);
 }
 
 // Loads a model file named on the command line.
