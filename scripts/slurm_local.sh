@@ -4,17 +4,25 @@
 # Needs root and Debian's slurm-wlm and munge. Prints the SLURM_CONF to export on success.
 #   scripts/slurm_local.sh start [DIR]   (default DIR: /tmp/slingshot-slurm)
 #   scripts/slurm_local.sh stop [DIR]
+# munged, if this script started it, keeps running (other Slurm users may need it).
 set -euo pipefail
 action=${1:-start}
 dir=${2:-/tmp/slingshot-slurm}
 conf=$dir/slurm.conf
 
+# Stops the daemons this directory's pid files name and waits until they have exited, so
+# the ports are free for the next cluster.
 stop() {
+  local pid
   for daemon in slurmd slurmctld; do
-    if [[ -f $dir/$daemon.pid ]]; then
-      kill "$(cat "$dir/$daemon.pid")" 2>/dev/null || true
-      rm -f "$dir/$daemon.pid"
-    fi
+    [[ -f $dir/$daemon.pid ]] || continue
+    pid=$(cat "$dir/$daemon.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.2
+    done
+    rm -f "$dir/$daemon.pid"
   done
 }
 

@@ -150,16 +150,16 @@ Status run_sweep(const SweepCliOptions& o) {
     std::fprintf(stderr, "sweep: dropping a torn last line of '%s' (an item interrupted mid-write)\n", o.out.c_str());
     SLING_RETURN_IF_ERROR(drop_torn_line(o.out, existing));
   }
-  std::fprintf(stderr, "sweep %s: shard %s holds %zu of %zu items (%zu configs x %lld batches)", spec.hash.c_str(),
-               o.shard.c_str(), mine.size(), items.size(), configs.size(), static_cast<long long>(sweep_batches(spec)));
-  if (!done.empty()) std::fprintf(stderr, "; skipping %zu finished items", done.size());
-  std::fprintf(stderr, "\n");
   if (done.size() == mine.size()) {
     std::printf("shard %s: all %zu items already in %s\n", o.shard.c_str(), mine.size(), o.out.c_str());
     return Status::Ok();
   }
 
   SLING_ASSIGN_OR_RETURN(SweepSetup setup, prepare(spec, configs));
+  std::fprintf(stderr, "sweep %s: shard %s holds %zu of %zu items (%zu configs x %lld batches)", spec.hash.c_str(),
+               o.shard.c_str(), mine.size(), items.size(), configs.size(), static_cast<long long>(sweep_batches(spec)));
+  if (!done.empty()) std::fprintf(stderr, "; skipping %zu finished items", done.size());
+  std::fprintf(stderr, "\n");
   const auto start = std::chrono::steady_clock::now();
   const size_t todo = mine.size() - done.size();
   size_t computed = 0;

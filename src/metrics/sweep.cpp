@@ -170,7 +170,8 @@ std::string resolve_data(const std::string& data, const std::string& base_dir) {
     const std::string rest = data.substr(8);
     for (size_t pos = 0; pos <= rest.size();) {
       const size_t comma = rest.find(',', pos);
-      out += (pos ? "," : "") + resolve(rest.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos), base_dir);
+      if (pos) out += ',';
+      out += resolve(rest.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos), base_dir);
       if (comma == std::string::npos) break;
       pos = comma + 1;
     }
@@ -447,19 +448,19 @@ Result<nlohmann::json> merge_sweep(const SweepSpec& spec, const std::vector<Shar
     if (where.size() > 1 && duplicate_count++ < kListed) {
       std::string places;
       for (const auto& [f, l] : where) places += (places.empty() ? "" : ", ") + files[f].path + ":" + std::to_string(l + 1);
-      duplicates += "\n  " + describe(it) + " in " + places;
+      duplicates += "; " + describe(it) + " in " + places;
     }
-    if (where.empty() && missing_count++ < kListed) missing += "\n  " + describe(it);
+    if (where.empty() && missing_count++ < kListed) missing += "; " + describe(it);
   }
   if (duplicate_count || missing_count) {
     std::string message = "the shards do not hold every item of the sweep exactly once:";
     if (duplicate_count)
       message += " " + std::to_string(duplicate_count) + " duplicated (a shard file given twice, or shards of two runs?)" +
-                 duplicates + (duplicate_count > kListed ? "\n  ..." : "");
+                 duplicates + (duplicate_count > kListed ? "; ..." : "");
     if (missing_count)
       message += std::string(duplicate_count ? ";" : "") + " " + std::to_string(missing_count) + " of " +
                  std::to_string(items.size()) + " missing (a shard not given or not finished?)" + missing +
-                 (missing_count > kListed ? "\n  ..." : "");
+                 (missing_count > kListed ? "; ..." : "");
     return invalid_argument(message);
   }
 

@@ -13,7 +13,10 @@ work=$(mktemp -d)
 chmod 755 "$work"  # the job may run as another user on a real cluster
 started=""
 cleanup() {
-  [ -n "$started" ] && "$repo/scripts/slurm_local.sh" stop "$started"
+  if [ -n "$started" ]; then
+    "$repo/scripts/slurm_local.sh" stop "$started"
+    rm -rf "$started"
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -28,7 +31,7 @@ if ! scontrol ping > /dev/null 2>&1; then
   eval "$out"  # export SLURM_CONF=...
 fi
 cd "$work"
-"$bin" sweep "$spec" -o single.jsonl 2> /dev/null && "$bin" merge "$spec" single.jsonl -o single.json > /dev/null \
+"$bin" sweep "$spec" -o single.jsonl > /dev/null 2>&1 && "$bin" merge "$spec" single.jsonl -o single.json > /dev/null \
   || { echo "FAIL single run"; exit 1; }
 # The job's environment carries SLINGSHOT; --chdir puts the logs here.
 if ! timeout 600 sbatch --wait --array=0-3 --chdir="$work" --export=ALL,SLINGSHOT="$bin" \
