@@ -34,7 +34,7 @@ cd "$work"
 "$bin" sweep "$spec" -o single.jsonl > /dev/null 2>&1 && "$bin" merge "$spec" single.jsonl -o single.json > /dev/null \
   || { echo "FAIL single run"; exit 1; }
 # The job's environment carries SLINGSHOT; --chdir puts the logs here.
-if ! timeout 600 sbatch --wait --array=0-3 --chdir="$work" --export=ALL,SLINGSHOT="$bin" \
+if ! timeout 300 sbatch --wait --array=0-3 --chdir="$work" --export=ALL,SLINGSHOT="$bin" \
     "$repo/examples/slurm/sweep.sbatch" "$spec" "$work/out" > sbatch.txt 2>&1; then
   echo "FAIL sbatch --wait: $(cat sbatch.txt) $(cat slingshot-sweep-*.log 2> /dev/null)"
   exit 1
