@@ -2,6 +2,7 @@
 // sweep's shards (docs/sweeps.md). It refuses duplicated and missing items, naming them,
 // then writes each config's summary (the fields of `slingshot attack`'s report) atomically.
 // RESULTS holds no timings, so the same sweep gives the same bytes however it was sharded.
+#include <algorithm>
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -34,11 +35,15 @@ Status run_merge(const MergeCliOptions& o) {
   }
   SLING_ASSIGN_OR_RETURN(const nlohmann::json results, merge_sweep(spec, files));
   SLING_RETURN_IF_ERROR(write_file_atomic(o.out, results.dump(1) + "\n"));
-  std::printf("%-32s %-10s %-10s %-9s %-24s %6s %6s\n", "model", "engine", "attack", "eps", "defenses", "clean", "robust");
+  int model_width = 5;
+  for (const nlohmann::json& c : results["configs"])
+    model_width = std::max(model_width, static_cast<int>(c["model"].get<std::string>().size()));
+  std::printf("%-*s %-10s %-10s %-9s %-24s %6s %6s\n", model_width, "model", "engine", "attack", "eps", "defenses", "clean",
+              "robust");
   for (const nlohmann::json& c : results["configs"]) {
     std::string defenses;
     for (const auto& d : c["defenses"]) defenses += (defenses.empty() ? "" : "+") + d.get<std::string>();
-    std::printf("%-32s %-10s %-10s %-9.4g %-24s %6.3f %6.3f\n", c["model"].get<std::string>().c_str(),
+    std::printf("%-*s %-10s %-10s %-9.4g %-24s %6.3f %6.3f\n", model_width, c["model"].get<std::string>().c_str(),
                 c["engine"].get<std::string>().c_str(), c["attack"].get<std::string>().c_str(), c["eps"].get<double>(),
                 defenses.empty() ? "none" : defenses.c_str(), c["clean_accuracy"].get<double>(),
                 c["robust_accuracy"].get<double>());
