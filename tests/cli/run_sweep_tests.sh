@@ -76,6 +76,8 @@ grep -q "dropping a torn last line" err.txt && pass "resume drops the torn line"
   && pass "finished lines kept as they were" || fail "resumed file: $(lines resumed1.jsonl) lines"
 expect_ok "rerun of a finished shard" "$bin" sweep "$spec" --shard 1/4 -o resumed1.jsonl
 grep -q "all 8 items already" out.txt && [ "$(lines resumed1.jsonl)" -eq 8 ] && pass "a finished shard does nothing" || fail "rerun: $(cat out.txt)"
+expect_ok "merge with the resumed shard" "$bin" merge "$spec" shard0.jsonl resumed1.jsonl shard2.jsonl shard3.jsonl -o resumed.json
+cmp -s single.json resumed.json && pass "resumed shard merges identically" || fail "resumed shard results differ"
 
 # A real kill: SIGKILL the whole sweep once it has written 2 items, then rerun it.
 "$bin" sweep "$spec" -o killed.jsonl 2> killed.err &
