@@ -14,6 +14,8 @@ packages=(
   # gcc-arm-none-eabi ships no C++ headers; libstdc++-arm-none-eabi-newlib provides them.
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
   chromium python3-torch python3-numpy
+  # Sweep tests: GNU parallel runs shards; Slurm (and munge) runs the job-array example.
+  parallel slurm-wlm munge
   nodejs npm
 )
 

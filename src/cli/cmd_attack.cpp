@@ -18,7 +18,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <sstream>
@@ -30,9 +29,11 @@
 #include "attacks/evaluate.h"
 #include "attacks/patch.h"
 #include "attacks/target_builder.h"
+#include "cli/attack_setup.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "core/file_io.h"
+#include "core/json_lines.h"
 #include "data/image_io.h"
 #include "data/wav.h"
 #include "defenses/ensemble.h"
@@ -85,114 +86,22 @@ Result<AttackParams> params_from(const AttackCliOptions& o, int default_max_iter
   return p;
 }
 
-Result<ExampleRecord> record_from_json(const nlohmann::json& j) {
-  ExampleRecord r;
-  try {
-    r.index = j.at("index").get<int64_t>();
-    r.label = j.at("label").get<int>();
-    r.target = j.at("target").get<int>();
-    r.clean_prediction = j.at("clean_prediction").get<int>();
-    r.adversarial_prediction = j.at("adversarial_prediction").get<int>();
-    r.attacked = j.at("attacked").get<bool>();
-    r.success = j.at("success").get<bool>();
-    r.distortion = {j.at("l0").get<double>(), j.at("l1").get<double>(), j.at("l2").get<double>(),
-                    j.at("linf").get<double>()};
-    r.reference_clean_prediction = j.value("reference_clean_prediction", -1);
-    r.reference_adversarial_prediction = j.value("reference_adversarial_prediction", -1);
-  } catch (const nlohmann::json::exception& e) {
-    return invalid_argument(std::string("malformed example record: ") + e.what());
-  }
-  return r;
-}
-
-// What was done before an interruption: the records, counts and time of whole batches.
-struct Progress {
-  std::vector<ExampleRecord> records;
-  TargetCounts counts;
-  TargetCounts reference_counts;  // DIVA's queries to the float reference
-  double seconds = 0;
-  double zero_density_sum = 0;
-  int zero_density_batches = 0;
-  int64_t next_index = 0;
-  std::vector<std::string> notes;  // the attack's warnings, each once, in order
-};
-
-// Adds one batch line; throws nlohmann::json::exception on a malformed one.
-Status add_batch(Progress& p, const nlohmann::json& line) {
-  for (const auto& r : line.at("records")) {
-    SLING_ASSIGN_OR_RETURN(ExampleRecord record, record_from_json(r));
-    p.records.push_back(record);
-  }
-  const auto& c = line.at("counts");
-  p.counts.predictions += c.at("predictions").get<int64_t>();
-  p.counts.gradients += c.at("gradients").get<int64_t>();
-  p.counts.fd_evaluations += c.at("fd_evaluations").get<int64_t>();
-  if (line.contains("reference_counts")) {
-    const auto& rc = line.at("reference_counts");
-    p.reference_counts.predictions += rc.at("predictions").get<int64_t>();
-    p.reference_counts.gradients += rc.at("gradients").get<int64_t>();
-  }
-  p.seconds += line.at("seconds").get<double>();
-  const double z = line.at("zero_density").get<double>();
-  if (z >= 0) {
-    p.zero_density_sum += z;
-    ++p.zero_density_batches;
-  }
-  p.next_index = line.at("first_index").get<int64_t>() + static_cast<int64_t>(line.at("records").size());
-  for (const auto& note : line.at("notes")) {
-    const std::string text = note.get<std::string>();
-    if (std::find(p.notes.begin(), p.notes.end(), text) == p.notes.end()) p.notes.push_back(text);
-  }
-  return Status::Ok();
-}
-
 // Reads the records file of an interrupted run. A torn last line (the batch in flight)
 // is cut off; anything else malformed is an error, so no result is silently dropped.
-Result<Progress> load_progress(const std::string& path, const nlohmann::json& header) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return invalid_argument("--resume: no records at " + path);
-  std::string line;
-  Progress p;
-  int64_t good_bytes = 0, line_no = 0;
-  bool torn = false;
-  while (std::getline(in, line)) {
-    ++line_no;
-    const bool complete = !in.eof();  // a final line without its newline was cut short
-    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-    if (!complete || j.is_discarded()) {
-      if (in.peek() != EOF && complete)
-        return invalid_argument("--resume: " + path + " line " + std::to_string(line_no) + " is not valid JSON");
-      torn = true;
-      break;
-    }
-    if (line_no == 1) {
-      if (j != header)
-        return invalid_argument("--resume: " + path +
-                                " was written with different settings; delete it (or drop --resume) to start over");
-    } else {
-      Status added = Status::Ok();
-      try {
-        added = add_batch(p, j);
-      } catch (const std::exception& e) {
-        added = invalid_argument(e.what());
-      }
-      if (!added.ok()) return added.with_context("--resume: " + path + " line " + std::to_string(line_no));
-    }
-    good_bytes += static_cast<int64_t>(line.size()) + 1;
+Result<AttackTally> load_progress(const std::string& path, const nlohmann::json& header) {
+  auto read = read_json_lines(path, /*missing_ok=*/false);
+  if (!read.ok()) return read.status().with_context("--resume");
+  const JsonLines& file = *read;
+  if (file.lines.empty()) return invalid_argument("--resume: " + path + " is empty");
+  if (file.lines[0] != header)
+    return invalid_argument("--resume: " + path + " was written with different settings; delete it (or drop --resume) to start over");
+  AttackTally p;
+  for (size_t i = 1; i < file.lines.size(); ++i) {
+    const Status added = add_batch_json(p, file.lines[i]);
+    if (!added.ok()) return added.with_context("--resume: " + path + " line " + std::to_string(i + 1));
   }
-  if (line_no == 0) return invalid_argument("--resume: " + path + " is empty");
-  in.close();
-  if (torn) std::filesystem::resize_file(path, static_cast<uintmax_t>(good_bytes));
+  SLING_RETURN_IF_ERROR(drop_torn_line(path, file));
   return p;
-}
-
-Status append_line(const std::string& path, const nlohmann::json& j) {
-  const std::string text = j.dump() + "\n";
-  std::FILE* f = std::fopen(path.c_str(), "ab");
-  if (!f) return io_error("cannot append to " + path);
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0;
-  std::fclose(f);
-  return ok ? Status::Ok() : io_error("cannot write " + path + " (disk full?)");
 }
 
 // Writes every attacked example as an 8-bit PNG or a 16-bit WAV (exact on the grid).
@@ -216,12 +125,6 @@ Status save_examples(const std::string& dir, const BatchOutcome& out, const Shap
   return Status::Ok();
 }
 
-// The model files an attack runs on: one, or an ensemble file's members.
-struct LoadedModels {
-  std::vector<std::unique_ptr<QuantizedModel>> models;  // the targets point into these
-  EnsembleCombine combine = EnsembleCombine::kMeanProbability;
-};
-
 // How the options build each model's target.
 TargetRecipe recipe_from(const AttackCliOptions& o) {
   TargetRecipe r;
@@ -235,52 +138,11 @@ TargetRecipe recipe_from(const AttackCliOptions& o) {
   return r;
 }
 
-// The attacked target: a model file, or an ensemble file (*.json) of model files.
-Result<std::unique_ptr<Target>> build_target(const AttackCliOptions& o, LoadedModels& loaded) {
-  std::vector<std::string> paths{o.model};
-  if (is_ensemble_path(o.model)) {
-    SLING_ASSIGN_OR_RETURN(EnsembleSpec spec, load_ensemble_spec(o.model));
-    paths = spec.members;
-    loaded.combine = spec.combine;
-  }
-  std::vector<std::unique_ptr<Target>> targets;
-  for (const std::string& path : paths) {
-    SLING_ASSIGN_OR_RETURN(QuantizedModel m, load_any_model_arg(path));
-    loaded.models.push_back(std::make_unique<QuantizedModel>(std::move(m)));
-    SLING_ASSIGN_OR_RETURN(auto t, make_recipe_model_target(*loaded.models.back(), path, recipe_from(o)));
-    targets.push_back(std::move(t));
-  }
-  if (targets.size() == 1) return std::move(targets[0]);
-  return make_ensemble_target(std::move(targets), loaded.combine);
-}
-
-// DIVA's reference: the float master of the attacked model file, on the float engine with
-// float gradients, in the same input domain (waveform front end included).
-Result<std::unique_ptr<Target>> build_reference_target(const AttackCliOptions& o, const LoadedModels& loaded) {
-  if (loaded.models.size() != 1)
-    return invalid_argument("--attack " + o.attack + " compares one quantized model with its float master; an ensemble has no single master");
-  if (loaded.models[0]->nodes.empty())
-    return invalid_argument("--attack " + o.attack + " needs a quantized model: '" + o.model +
-                            "' is float, so there is nothing to diverge from");
-  return make_float_master_target(*loaded.models[0], o.model);
-}
-
 // Puts the --defense pre-processors in front of `target`; returns their report entries.
 Result<nlohmann::json> add_defenses(const AttackCliOptions& o, std::unique_ptr<Target>& target) {
   if (o.defenses.empty() && !o.inner_grad.empty())
     return invalid_argument("--inner-grad sets the model's gradient source behind a --defense; use --grad");
-  SLING_ASSIGN_OR_RETURN(const std::vector<DefenseDescription> defenses, add_recipe_defenses(recipe_from(o), target));
-  nlohmann::json described = nlohmann::json::array();
-  for (const DefenseDescription& d : defenses) {
-    nlohmann::json settings;
-    for (const auto& [key, value] : d.settings) {
-      const bool whole = value == std::floor(value) && std::abs(value) < 1e15;
-      settings[key] = whole ? nlohmann::json(static_cast<int64_t>(value)) : nlohmann::json(value);
-    }
-    described.push_back({{"name", d.name}, {"settings", settings}, {"spec", d.spec},
-                         {"randomized", d.randomized}, {"differentiable", d.differentiable}});
-  }
-  return described;
+  return add_defenses_described(recipe_from(o), target);
 }
 
 // The universal patch's protocol: train it on the training split (never on the images it
@@ -411,10 +273,10 @@ Status run_attack(const AttackCliOptions& o) {
   SLING_ASSIGN_OR_RETURN(auto attack, make_attack(o.attack));
   SLING_ASSIGN_OR_RETURN(AttackParams p, params_from(o, attack->default_max_iter(), attack->norms().front()));
   LoadedModels loaded;
-  SLING_ASSIGN_OR_RETURN(auto target, build_target(o, loaded));
+  SLING_ASSIGN_OR_RETURN(auto target, build_attack_target(o.model, recipe_from(o), loaded));
   std::unique_ptr<Target> reference;
   if (attack->needs_reference()) {
-    SLING_ASSIGN_OR_RETURN(reference, build_reference_target(o, loaded));
+    SLING_ASSIGN_OR_RETURN(reference, build_reference_target(o.attack, o.model, loaded));
   }
   SLING_ASSIGN_OR_RETURN(const nlohmann::json defenses, add_defenses(o, target));
   const Shape shape = target->input_shape();
@@ -422,19 +284,7 @@ Status run_attack(const AttackCliOptions& o) {
   if (o.json.empty()) return invalid_argument("--json OUT is required: the report (and its records) go there");
   if (!o.save_examples.empty() && !p.pixel_valid)
     return invalid_argument("--save-examples writes 8-bit PNGs, which only reproduce pixel-valid examples; drop --no-pixel-valid");
-  const bool audio = shape.size() == 1;
-  Dataset data;
-  if (audio) {
-    SLING_ASSIGN_OR_RETURN(data, load_waveform_data_arg(o.data, "test", o.n));
-  } else {
-    SLING_ASSIGN_OR_RETURN(data, load_data_arg(o.data, "test", o.n, shape));
-    // Generated house numbers are rendered in float; a camera delivers 8-bit pixels.
-    if (o.data == "housenum") snap_to_domain(data.inputs, image_domain());
-  }
-  if (p.pixel_valid && !on_domain_grid(data.inputs, target->domain()))
-    return invalid_argument(std::string("the '") + o.data + "' inputs are not " +
-                            (audio ? "16-bit audio (values off the k/32768 grid)" : "8-bit images (values off the k/255 grid)") +
-                            "; use --no-pixel-valid to attack them as continuous inputs");
+  SLING_ASSIGN_OR_RETURN(const Dataset data, load_attack_data(o.data, o.n, *target, p.pixel_valid));
 
   const std::string records_path = o.json + ".records.jsonl";
   nlohmann::json header = {{"slingshot_attack_records", 1}, {"attack", o.attack}, {"model", o.model},
@@ -446,7 +296,8 @@ Status run_attack(const AttackCliOptions& o) {
     header["inner_gradient_source"] = gradient_source_name(target->inner_gradient_source());
     if (target->gradient_source() == GradientSource::kEot) header["eot_samples"] = o.eot_samples;
   }
-  Progress done;
+  AttackTally done;
+  JsonLinesAppender records;
   if (o.resume) {
     SLING_ASSIGN_OR_RETURN(done, load_progress(records_path, header));
     std::printf("resuming %s after %lld of %lld samples\n", records_path.c_str(),
@@ -456,6 +307,7 @@ Status run_attack(const AttackCliOptions& o) {
       std::printf("note: %s exists and is replaced (pass --resume to continue it instead)\n", records_path.c_str());
     SLING_RETURN_IF_ERROR(write_file_atomic(records_path, header.dump() + "\n"));
   }
+  SLING_RETURN_IF_ERROR(records.open(records_path));
   if (o.attack == "patch") SLING_RETURN_IF_ERROR(train_patch(o, p, *target, static_cast<PatchAttack&>(*attack)));
   if (!o.save_examples.empty()) {
     std::error_code ec;
@@ -482,20 +334,10 @@ Status run_attack(const AttackCliOptions& o) {
     const int64_t count = std::min<int64_t>(p.batch_size, data.size() - first);
     data.slice(first, count, batch, labels);
     SLING_ASSIGN_OR_RETURN(BatchOutcome out, attack_batch(*attack, *target, batch, labels, first, p, reference.get()));
-    nlohmann::json line = {{"first_index", first},
-                           {"counts", {{"predictions", out.counts.predictions},
-                                       {"gradients", out.counts.gradients},
-                                       {"fd_evaluations", out.counts.fd_evaluations}}},
-                           {"reference_counts", {{"predictions", out.reference_counts.predictions},
-                                                 {"gradients", out.reference_counts.gradients}}},
-                           {"seconds", out.seconds},
-                           {"zero_density", out.zero_density},
-                           {"notes", out.notes},
-                           {"records", nlohmann::json::array()}};
-    for (const ExampleRecord& r : out.records) line["records"].push_back(example_record_json(r));
+    const nlohmann::json line = batch_outcome_json(out, first);
     if (!o.save_examples.empty()) SLING_RETURN_IF_ERROR(save_examples(o.save_examples, out, shape));
-    SLING_RETURN_IF_ERROR(append_line(records_path, line));
-    SLING_RETURN_IF_ERROR(add_batch(done, line));
+    SLING_RETURN_IF_ERROR(records.append(line));
+    SLING_RETURN_IF_ERROR(add_batch_json(done, line));
     const AttackSummary so_far = summarize(done.records);
     char detail[128];
     std::snprintf(detail, sizeof detail, "%lld/%lld robust acc %.3f", static_cast<long long>(done.next_index),
@@ -508,19 +350,12 @@ Status run_attack(const AttackCliOptions& o) {
   nlohmann::json report = header;
   report.erase("slingshot_attack_records");
   report["family"] = attack_family_name(attack->family());
-  report.update(attack_summary_json(s, done.counts));
+  report.update(attack_tally_json(done, reference != nullptr));
   if (reference) {
-    report["reference"] = {{"engine", reference->engine_name()},
-                           {"gradient_source", gradient_source_name(reference->gradient_source())},
-                           {"clean_accuracy", s.reference_clean_accuracy},
-                           {"robust_accuracy", s.reference_robust_accuracy},
-                           {"queries", {{"predictions", done.reference_counts.predictions},
-                                        {"gradients", done.reference_counts.gradients}}}};
+    report["reference"]["engine"] = reference->engine_name();
+    report["reference"]["gradient_source"] = gradient_source_name(reference->gradient_source());
   }
   report["seconds"] = done.seconds;
-  report["gradient_zero_density"] = nullptr;
-  if (done.zero_density_batches) report["gradient_zero_density"] = done.zero_density_sum / done.zero_density_batches;
-  report["notes"] = done.notes;
   report["examples"] = nlohmann::json::array();
   for (const ExampleRecord& r : done.records) report["examples"].push_back(example_record_json(r));
   SLING_RETURN_IF_ERROR(write_file_atomic(o.json, report.dump(1) + "\n"));

@@ -8,25 +8,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 fails=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
-
-# expect_ok NAME CMD...: exit status 0.
-expect_ok() {
-  local name="$1"; shift
-  if "$@" > out.txt 2> err.txt; then pass "$name"; else fail "$name (exit $?): $(cat err.txt)"; fi
-}
-# expect_error NAME TEXT CMD...: exit status 1 and stderr containing TEXT, on one line.
-expect_error() {
-  local name="$1" text="$2"; shift 2
-  "$@" > out.txt 2> err.txt
-  local rc=$?
-  if [ "$rc" -eq 1 ] && grep -qF -- "$text" err.txt && [ "$(wc -l < err.txt)" -eq 1 ]; then
-    pass "$name"
-  else
-    fail "$name: exit $rc, stderr: $(cat err.txt)"
-  fi
-}
+source "$repo/tests/cli/cli_test_lib.sh"
 
 expect_ok "version" "$bin" --version
 expect_ok "init resnet8" "$bin" init --arch resnet8 --seed 3 -o r8.safetensors
