@@ -23,24 +23,6 @@ struct CardOptions {
   bool json = false;         // print the figures as JSON
 };
 
-// Peak bytes of live activations when each element takes `bytes` (a tensor lives from
-// its node until its last consumer): the arena an MCU runtime needs at least.
-int64_t peak_activation_bytes(const Graph& g, int bytes) {
-  std::vector<int> last_use(g.num_nodes(), 0);
-  for (int i = 1; i < g.num_nodes(); ++i)
-    for (int in : g.node(i).inputs) last_use[in] = std::max(last_use[in], i);
-  last_use[g.output_node()] = g.num_nodes();
-  auto size = [&](int i) { return i == 0 ? shape_numel(g.input_shape()) : shape_numel(g.node(i).output_shape); };
-  int64_t peak = 0;
-  for (int i = 1; i < g.num_nodes(); ++i) {
-    int64_t live = 0;
-    for (int j = 0; j <= i; ++j)
-      if (last_use[j] >= i) live += size(j);
-    peak = std::max(peak, live * bytes);
-  }
-  return peak;
-}
-
 // Whether the input grid is the 8-bit image grid (scale 1/255, zero point -128).
 bool is_image_input_grid(const ActivationGrid& g) {
   const ActivationGrid image = image_input_grid();

@@ -4,28 +4,9 @@
 #include <algorithm>
 #include <limits>
 
-#include "attacks/objective.h"
+#include "metrics/accuracy.h"
 
 namespace slingshot {
-namespace {
-
-// Top-1 classes of x on a target, in batches.
-Result<std::vector<int>> classify(Target& target, const Tensor& x, int64_t batch_size) {
-  const int64_t n = x.dim(0), per = x.numel() / n;
-  std::vector<int> out;
-  Tensor batch, logits;
-  for (int64_t first = 0; first < n; first += batch_size) {
-    const int64_t count = std::min(batch_size, n - first);
-    Shape shape = x.shape();
-    shape[0] = count;
-    batch = Tensor(shape, std::vector<float>(x.data() + first * per, x.data() + (first + count) * per));
-    SLING_RETURN_IF_ERROR(target.predict(batch, logits));
-    for (int64_t i = 0; i < count; ++i) out.push_back(top1_class(logits, i));
-  }
-  return out;
-}
-
-}  // namespace
 
 Result<TransferMatrix> transfer_matrix(Attack& attack, std::span<const TransferEndpoint> endpoints, const Tensor& x,
                                        std::span<const int> y, const AttackParams& params) {

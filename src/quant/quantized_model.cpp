@@ -428,4 +428,20 @@ Footprint footprint(const Graph& graph, WeightScheme scheme) {
   return f;
 }
 
+int64_t peak_activation_bytes(const Graph& g, int bytes) {
+  std::vector<int> last_use(g.num_nodes(), 0);
+  for (int i = 1; i < g.num_nodes(); ++i)
+    for (int in : g.node(i).inputs) last_use[in] = std::max(last_use[in], i);
+  last_use[g.output_node()] = g.num_nodes();
+  auto size = [&](int i) { return i == 0 ? shape_numel(g.input_shape()) : shape_numel(g.node(i).output_shape); };
+  int64_t peak = 0;
+  for (int i = 1; i < g.num_nodes(); ++i) {
+    int64_t live = 0;
+    for (int j = 0; j <= i; ++j)
+      if (last_use[j] >= i) live += size(j);
+    peak = std::max(peak, live * bytes);
+  }
+  return peak;
+}
+
 }  // namespace slingshot

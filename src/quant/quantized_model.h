@@ -117,5 +117,8 @@ struct Footprint {
 Footprint footprint(const QuantizedModel& model);
 // The footprint `graph` would have with `scheme` weights (for comparing schemes).
 Footprint footprint(const Graph& graph, WeightScheme scheme);
+// Peak bytes of live activations when each element takes `bytes` (a tensor lives from
+// its node until its last consumer): the arena an MCU runtime needs at least.
+int64_t peak_activation_bytes(const Graph& graph, int bytes);
 
 }  // namespace slingshot

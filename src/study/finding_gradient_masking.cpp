@@ -8,7 +8,6 @@
 // the int8 model against its float master.
 #include <cmath>
 
-#include "metrics/boundary_distance.h"
 #include "metrics/gradient_alignment.h"
 #include "report/plot.h"
 #include "study/study.h"
@@ -44,14 +43,8 @@ Result<Finding> finding_gradient_masking(StudyContext& ctx) {
                       s_ste_small = summarize(r_ste_fd_set);
 
   // Boundary distances, int8 against float.
-  SLING_ASSIGN_OR_RETURN(auto deepfool, make_attack("deepfool"));
-  AttackParams pd;
-  pd.norm = Norm::kL2;
-  pd.max_iter = 50;
-  pd.pixel_valid = false;
-  pd.batch_size = 50;
-  SLING_ASSIGN_OR_RETURN(const BoundaryDistances d_int8, minimal_adversarial_distances(*deepfool, *ste, x, y, pd));
-  SLING_ASSIGN_OR_RETURN(const BoundaryDistances d_float, minimal_adversarial_distances(*deepfool, *flt, x, y, pd));
+  SLING_ASSIGN_OR_RETURN(const BoundaryDistances d_int8, ctx.boundary_distances(*ste, x, y));
+  SLING_ASSIGN_OR_RETURN(const BoundaryDistances d_float, ctx.boundary_distances(*flt, x, y));
 
   // The claim has three parts, judged separately: the integer gradient mostly vanishes,
   // the boundary is farther, and attacks through a working gradient still succeed where

@@ -20,19 +20,12 @@ Result<Finding> finding_transfer(StudyContext& ctx) {
   const int64_t n = ctx.pick(32, 200);
   const Tensor x = ctx.images(n);
   const std::vector<int> y = ctx.labels(n);
-  struct Net {
-    std::string name, stem;
-  };
-  const std::vector<Net> nets{{"float", "resnet8_int8"},     {"int8", "resnet8_int8"},       {"int4", "resnet8_int4"},
-                              {"ternary", "resnet8_ternary"}, {"binary", "resnet8_binary"}};
-  std::vector<std::unique_ptr<Target>> targets;
+  SLING_ASSIGN_OR_RETURN(const auto nets, ctx.bitwidth_targets());
+  std::vector<Target*> targets;
   std::vector<TransferEndpoint> endpoints;
-  for (const Net& net : nets) {
-    const bool is_float = net.name == "float";
-    SLING_ASSIGN_OR_RETURN(auto t, ctx.target(net.stem, is_float ? EngineKind::kFloat : EngineKind::kInt8Ref,
-                                              is_float ? GradientSource::kFloat : GradientSource::kSte));
-    endpoints.push_back({net.name, t.get()});
-    targets.push_back(std::move(t));
+  for (const auto& net : nets) {
+    endpoints.push_back({net.name, net.target.get()});
+    targets.push_back(net.target.get());
   }
   SLING_ASSIGN_OR_RETURN(auto pgd, make_attack("pgd"));
   AttackParams p;

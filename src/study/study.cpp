@@ -99,6 +99,30 @@ Result<std::unique_ptr<Target>> StudyContext::target(const std::string& stem, En
   return make_model_target(*m, o);
 }
 
+Result<std::vector<StudyContext::NamedTarget>> StudyContext::bitwidth_targets() {
+  const std::vector<std::pair<std::string, std::string>> nets{
+      {"float", "resnet8_int8"}, {"int8", "resnet8_int8"}, {"int4", "resnet8_int4"},
+      {"ternary", "resnet8_ternary"}, {"binary", "resnet8_binary"}};
+  std::vector<NamedTarget> out;
+  for (const auto& [name, stem] : nets) {
+    const bool is_float = name == "float";
+    SLING_ASSIGN_OR_RETURN(auto t, target(stem, is_float ? EngineKind::kFloat : EngineKind::kInt8Ref,
+                                          is_float ? GradientSource::kFloat : GradientSource::kSte));
+    out.push_back({name, std::move(t)});
+  }
+  return out;
+}
+
+Result<BoundaryDistances> StudyContext::boundary_distances(Target& target, const Tensor& x, const std::vector<int>& y) {
+  SLING_ASSIGN_OR_RETURN(auto deepfool, make_attack("deepfool"));
+  AttackParams p;
+  p.norm = Norm::kL2;
+  p.max_iter = 50;
+  p.pixel_valid = false;
+  p.batch_size = 50;
+  return minimal_adversarial_distances(*deepfool, target, x, y, p);
+}
+
 Result<std::vector<ExampleRecord>> StudyContext::attack_records(const std::string& attack_name, Target& target,
                                                                 const Tensor& x, const std::vector<int>& y,
                                                                 const AttackParams& p, Tensor* adversarial) {
@@ -127,6 +151,10 @@ std::vector<FindingSpec> study_findings() {
       {"input_quantization", "Input quantization attenuates and amplifies", finding_input_quantization},
       {"gradient_masking", "Vanishing gradients and boundary distance: protection or masking?", finding_gradient_masking},
       {"transfer", "Transfer between float and quantized networks", finding_transfer},
+      {"preprocessing", "Pre-processing defenses: small eps, large eps, and adaptive attacks", finding_preprocessing},
+      {"train_defenses", "Train-based defenses after quantization", finding_train_defenses},
+      {"patch", "Patch attacks at every bitwidth", finding_patch},
+      {"jr_ternary", "Jacobian-regularized ternary network against the int8 baseline", finding_jr_ternary},
   };
 }
 
@@ -151,8 +179,9 @@ Status run_study(const StudyOptions& options, const std::function<void(const std
 
   std::vector<Finding> findings;
   for (const FindingSpec& spec : specs) {
-    if (!options.only.empty() && std::find(options.only.begin(), options.only.end(), spec.id) == options.only.end())
-      continue;
+    // --only limits what is computed; the report still holds every finding already cached.
+    const bool selected =
+        options.only.empty() || std::find(options.only.begin(), options.only.end(), spec.id) != options.only.end();
     const std::string cache = (std::filesystem::path(options.out_dir) / "findings" / (spec.id + ".json")).string();
     Finding f;
     if (read_cached(cache, options, f)) {
@@ -160,6 +189,7 @@ Status run_study(const StudyOptions& options, const std::function<void(const std
       findings.push_back(std::move(f));
       continue;
     }
+    if (!selected) continue;
     if (progress) progress(spec.id, false);
     auto run = spec.run(ctx);
     if (!run.ok()) return run.status().with_context("finding '" + spec.id + "'");

@@ -19,6 +19,7 @@
 #include "attacks/target.h"
 #include "core/status.h"
 #include "data/dataset.h"
+#include "metrics/boundary_distance.h"
 #include "quant/quantized_model.h"
 
 namespace slingshot {
@@ -48,6 +49,16 @@ class StudyContext {
   Result<const QuantizedModel*> model(const std::string& stem);
   // A target on a shipped model: `engine` judges, `source` gives gradients.
   Result<std::unique_ptr<Target>> target(const std::string& stem, EngineKind engine, GradientSource source);
+  // The bitwidth ladder of ResNet-8: the int8 model's float master (float engine and
+  // gradients), then int8, int4, ternary and binary on int8-ref with STE gradients.
+  struct NamedTarget {
+    std::string name;
+    std::unique_ptr<Target> target;
+  };
+  Result<std::vector<NamedTarget>> bitwidth_targets();
+  // Minimal L2 distances to the boundary: DeepFool (50 iterations, continuous iterates)
+  // bisected on the target's deployed engine, the study's one way of measuring them.
+  Result<BoundaryDistances> boundary_distances(Target& target, const Tensor& x, const std::vector<int>& y);
   // The records of `attack_name` with `p` over x/y in batches of p.batch_size.
   Result<std::vector<ExampleRecord>> attack_records(const std::string& attack_name, Target& target, const Tensor& x,
                                                     const std::vector<int>& y, const AttackParams& p,
@@ -87,5 +98,9 @@ Status run_study(const StudyOptions& options, const std::function<void(const std
 Result<Finding> finding_input_quantization(StudyContext& ctx);
 Result<Finding> finding_gradient_masking(StudyContext& ctx);
 Result<Finding> finding_transfer(StudyContext& ctx);
+Result<Finding> finding_preprocessing(StudyContext& ctx);
+Result<Finding> finding_train_defenses(StudyContext& ctx);
+Result<Finding> finding_patch(StudyContext& ctx);
+Result<Finding> finding_jr_ternary(StudyContext& ctx);
 
 }  // namespace slingshot
