@@ -154,6 +154,7 @@ async function afterModelChange(inputsChanged) {
   fillLabelSelect();
   buildAttackParams();
   fillCurveLines();
+  clearCurve();
   for (const item of $('defense-list').children) item.refresh?.();
   if (inputsChanged) {
     await buildGallery();
@@ -928,6 +929,17 @@ async function runCurve() {
     curveController = null;
     setCurveRunning(false);
   }
+}
+
+// A curve belongs to the model it was computed for: a new model clears it.
+function clearCurve() {
+  curvePlot?.destroy();
+  curvePlot = null;
+  $('curve-table').replaceChildren();
+  $('curve-download').hidden = true;
+  $('curve-progress').value = 0;
+  $('curve-progress-text').textContent = '';
+  $('curve-error').textContent = '';
 }
 
 // The attack and the curve share one worker, so one waits while the other runs.

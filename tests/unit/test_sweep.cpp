@@ -246,7 +246,7 @@ TEST_CASE("sweep merge: aggregates per config, refuses duplicates, gaps and othe
   j["models"] = {"resnet8_int8.safetensors"};
   j["engines"] = {"int8-ref"};
   j["eps"] = {0.01};
-  j["defenses"] = {json::array()};
+  j["defenses"] = json::array({json::array()});  // spelled out: clang reads {json::array()} as a copy, [] not [[]]
   j["n"] = 3;
   j["batch_size"] = 2;
   auto s = parse(j);

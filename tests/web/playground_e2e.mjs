@@ -173,6 +173,8 @@ try {
   await page.selectOption('#model', 'resnet8_int4');
   await page.waitForFunction(() => document.getElementById('model-summary').textContent.includes('int4'));
   await idle();
+  check(await page.locator('#curve-table tr').count() === 0 && await page.locator('#curve-plot canvas').count() === 0,
+    'the curve of the previous model is still shown');
   await page.click('.sample[data-file="housenum_test_00004.png"]');
   await chooseAttack('pgd', { eps: 4, max_iter: 7 });
   await page.selectOption('#engine', 'int8-simd');
