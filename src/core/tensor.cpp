@@ -18,4 +18,11 @@ std::string shape_to_string(const Shape& shape) {
   return s + "]";
 }
 
+Tensor batch_rows(const Tensor& x, int64_t first, int64_t count) {
+  const int64_t per = x.dim(0) > 0 ? x.numel() / x.dim(0) : 0;
+  Shape shape = x.shape();
+  shape[0] = count;
+  return Tensor(shape, std::vector<float>(x.data() + first * per, x.data() + (first + count) * per));
+}
+
 }  // namespace slingshot

@@ -65,4 +65,8 @@ class TensorT {
 using Tensor = TensorT<float>;
 using TensorD = TensorT<double>;
 
+// Samples [first, first + count) of a batch x [N, ...], copied: how batched evaluations
+// cut a set into attack or predict calls.
+Tensor batch_rows(const Tensor& x, int64_t first, int64_t count);
+
 }  // namespace slingshot

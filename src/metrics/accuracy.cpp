@@ -10,14 +10,12 @@ namespace slingshot {
 Result<std::vector<int>> classify(Target& target, const Tensor& x, int64_t batch_size) {
   if (x.rank() < 2 || x.dim(0) == 0) return invalid_argument("classify needs a batch of at least one sample");
   if (batch_size < 1) return invalid_argument("batch size must be at least 1");
-  const int64_t n = x.dim(0), per = x.numel() / n;
+  const int64_t n = x.dim(0);
   std::vector<int> out;
   Tensor batch, logits;
   for (int64_t first = 0; first < n; first += batch_size) {
     const int64_t count = std::min(batch_size, n - first);
-    Shape shape = x.shape();
-    shape[0] = count;
-    batch = Tensor(shape, std::vector<float>(x.data() + first * per, x.data() + (first + count) * per));
+    batch = batch_rows(x, first, count);
     SLING_RETURN_IF_ERROR(target.predict(batch, logits));
     for (int64_t i = 0; i < count; ++i) out.push_back(top1_class(logits, i));
   }

@@ -31,9 +31,7 @@ Result<BoundaryDistances> minimal_adversarial_distances(Attack& attack, Target& 
   Tensor batch, logits;
   for (int64_t first = 0; first < n; first += std::max(1, p.batch_size)) {
     const int64_t count = std::min<int64_t>(std::max(1, p.batch_size), n - first);
-    Shape shape = x.shape();
-    shape[0] = count;
-    batch = Tensor(shape, std::vector<float>(x.data() + first * per, x.data() + (first + count) * per));
+    batch = batch_rows(x, first, count);
     SLING_ASSIGN_OR_RETURN(BatchOutcome o, attack_batch(attack, target, batch, y.subspan(static_cast<size_t>(first), count),
                                                         first, unbounded));
     // Bisection on t in [lo, hi]: lo's point is classified correctly, hi's is not.

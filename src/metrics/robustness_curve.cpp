@@ -21,7 +21,7 @@ Result<std::vector<CurveLine>> robustness_curves(Attack& attack, std::span<const
   if (!attack.bounded_by_eps()) return invalid_argument(std::string("attack '") + attack.name() + "' is not bounded by eps");
 
   std::vector<CurveLine> lines(targets.size());
-  const int64_t n = x.dim(0), per = x.numel() / n;
+  const int64_t n = x.dim(0);
   const int total = static_cast<int>(targets.size() * eps.size());
   int done = 0;
   Tensor batch;
@@ -36,9 +36,7 @@ Result<std::vector<CurveLine>> robustness_curves(Attack& attack, std::span<const
       point.eps = eps[e];
       for (int64_t first = 0; first < n; first += p.batch_size) {
         const int64_t count = std::min<int64_t>(p.batch_size, n - first);
-        Shape s = x.shape();
-        s[0] = count;
-        batch = Tensor(s, std::vector<float>(x.data() + first * per, x.data() + (first + count) * per));
+        batch = batch_rows(x, first, count);
         SLING_ASSIGN_OR_RETURN(BatchOutcome out,
                                attack_batch(attack, *targets[l].target, batch, y.subspan(static_cast<size_t>(first), count),
                                             first, p, targets[l].reference));

@@ -36,9 +36,7 @@ Result<TransferMatrix> transfer_matrix(Attack& attack, std::span<const TransferE
     std::vector<bool> attacked(static_cast<size_t>(n), false);
     for (int64_t first = 0; first < n; first += batch_size) {
       const int64_t count = std::min(batch_size, n - first);
-      Shape shape = x.shape();
-      shape[0] = count;
-      batch = Tensor(shape, std::vector<float>(x.data() + first * per, x.data() + (first + count) * per));
+      batch = batch_rows(x, first, count);
       SLING_ASSIGN_OR_RETURN(BatchOutcome o, attack_batch(attack, *endpoints[s].target, batch,
                                                           y.subspan(static_cast<size_t>(first), count), first, params));
       std::copy(o.x_adv.data(), o.x_adv.data() + count * per, adversarial.data() + first * per);

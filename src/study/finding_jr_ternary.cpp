@@ -69,7 +69,7 @@ Result<Finding> finding_jr_ternary(StudyContext& ctx) {
                 "%.3f, %.3f / %.3f, %.3f. Flash %lld / %lld / %lld bytes and activation RAM %lld / %lld / %lld bytes "
                 "(int8 / ternary / JR ternary).",
                 static_cast<long long>(n), static_cast<long long>(n_square), static_cast<long long>(square.max_queries),
-                base[0], base[1], base[2], base[3], pgd.max_iter, acc[1][0], acc[1][1], acc[1][2], acc[1][3], jr[0], jr[1],
+                base[0], base[1], base[2], pgd.max_iter, base[3], acc[1][0], acc[1][1], acc[1][2], acc[1][3], jr[0], jr[1],
                 jr[2], jr[3], static_cast<long long>(rows[0]["flash_bytes"].get<int64_t>()),
                 static_cast<long long>(rows[1]["flash_bytes"].get<int64_t>()),
                 static_cast<long long>(rows[2]["flash_bytes"].get<int64_t>()),

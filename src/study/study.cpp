@@ -134,9 +134,7 @@ Result<std::vector<ExampleRecord>> StudyContext::attack_records(const std::strin
   Tensor chunk;
   for (int64_t first = 0; first < n; first += batch) {
     const int64_t count = std::min(batch, n - first);
-    Shape s = x.shape();
-    s[0] = count;
-    chunk = Tensor(s, std::vector<float>(x.data() + first * per, x.data() + (first + count) * per));
+    chunk = batch_rows(x, first, count);
     SLING_ASSIGN_OR_RETURN(BatchOutcome o, attack_batch(*attack, target, chunk,
                                                         std::span<const int>(y).subspan(static_cast<size_t>(first), count),
                                                         first, p));
