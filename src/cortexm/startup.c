@@ -11,6 +11,7 @@ extern void initialise_monitor_handles(void); /* newlib rdimon: opens semihostin
 extern void _exit(int status) __attribute__((noreturn));
 
 void Reset_Handler(void) __attribute__((noreturn));
+void SysTick_Handler(void) __attribute__((weak, alias("Default_Handler")));
 
 /* A fault ends the run with a distinctive status instead of hanging until the timeout. */
 static void Fault_Handler(void) { _exit(101); }
@@ -30,7 +31,7 @@ __attribute__((section(".isr_vector"), used)) static void (*const vector_table[1
     Default_Handler, /* DebugMon */
     0,
     Default_Handler, /* PendSV */
-    Default_Handler, /* SysTick */
+    SysTick_Handler,
 };
 
 void Reset_Handler(void) {
