@@ -1,0 +1,105 @@
+// Cortex-M DSP int8 convolution: im2col of two output pixels into int16, then the 2x2
+// SMLAD block of int8_dsp-inl.h over output-channel pairs.
+#include "kernels/cortexm/conv2d_s8__dsp.h"
+
+#include <cstring>
+
+#include "kernels/cortexm/int8_dsp-inl.h"
+#include "kernels/ref/conv2d_s8__ref.h"
+
+namespace slingshot {
+namespace {
+
+// Column stride in int16: even, so the second column starts 4-byte aligned.
+int32_t column_stride(const WindowShape& s) { return (s.kernel_h * s.kernel_w * s.input.c + 1) & ~1; }
+
+// Unrolls the window of output pixel (n, oy, ox) into `column`: element
+// (ky * kernel_w + kx) * Cin + ic is input + input_offset, or 0 for a padded tap, stored
+// in the group order of int8_dsp-inl.h. With Cin % 4 == 0 every tap starts a group, so
+// each in-bounds row of taps (contiguous in NHWC) widens word by word.
+template <bool kCinMultipleOf4>
+void im2col_pixel(const WindowShape& s, const int8_t* input, int32_t n, int32_t oy, int32_t ox, int32_t input_offset,
+                  int16_t* column) {
+  const int32_t cin = s.input.c, kw = s.kernel_w, row_len = kw * cin;
+  const int32_t groups_end = (s.kernel_h * row_len) & ~3;
+  const int32_t y0 = oy * s.stride_h - s.pad_top, x0 = ox * s.stride_w - s.pad_left;
+  const int32_t kx_begin = x0 < 0 ? -x0 : 0;
+  const int32_t kx_end = x0 + kw > s.input.w ? s.input.w - x0 : kw;
+  const int32_t offset2 = dsp_s8::pair_of(input_offset);
+  for (int32_t ky = 0; ky < s.kernel_h; ++ky) {
+    const int32_t iy = y0 + ky, k_row = ky * row_len;
+    int16_t* dst = column + k_row;
+    if (iy < 0 || iy >= s.input.h || kx_begin >= kx_end) {
+      if constexpr (kCinMultipleOf4)
+        std::memset(dst, 0, sizeof(int16_t) * row_len);
+      else
+        dsp_s8::zero_scattered(row_len, k_row, groups_end, column);
+      continue;
+    }
+    const int32_t left = kx_begin * cin, inside = (kx_end - kx_begin) * cin, right = row_len - left - inside;
+    const int8_t* src = input + ((static_cast<int32_t>(n) * s.input.h + iy) * s.input.w + x0 + kx_begin) * cin;
+    if constexpr (kCinMultipleOf4) {
+      if (left) std::memset(dst, 0, sizeof(int16_t) * left);
+      dsp_s8::widen_groups(src, inside, offset2, dst + left);
+      if (right) std::memset(dst + left + inside, 0, sizeof(int16_t) * right);
+    } else {
+      dsp_s8::zero_scattered(left, k_row, groups_end, column);
+      dsp_s8::widen_scattered(src, inside, k_row + left, groups_end, input_offset, column);
+      dsp_s8::zero_scattered(right, k_row + left + inside, groups_end, column);
+    }
+  }
+}
+
+template <RoundingMode kMode, bool kCinMultipleOf4>
+void conv_pixels(const WindowShape& s, const ConvQuantParams& q, const int8_t* input, const int8_t* filter,
+                 const int32_t* bias, int8_t* output, int16_t* scratch) {
+  const int32_t k = s.kernel_h * s.kernel_w * s.input.c, cout = s.output.c;
+  const int32_t stride = column_stride(s);
+  const int32_t pixels = s.output.n * s.output.h * s.output.w;
+  int16_t* const column_buffers[2] = {scratch, scratch + stride};
+  // Output pixel cursor in NHW order.
+  int32_t n = 0, oy = 0, ox = 0;
+  auto advance = [&] {
+    if (++ox == s.output.w) {
+      ox = 0;
+      if (++oy == s.output.h) {
+        oy = 0;
+        ++n;
+      }
+    }
+  };
+  for (int32_t p = 0; p < pixels; p += 2) {
+    const int32_t cols = pixels - p >= 2 ? 2 : 1;
+    int8_t* out[2] = {output + p * cout, output + (p + 1) * cout};
+    for (int32_t c = 0; c < cols; ++c) {
+      im2col_pixel<kCinMultipleOf4>(s, input, n, oy, ox, q.input_offset, column_buffers[c]);
+      advance();
+    }
+    const int16_t* const columns[2] = {column_buffers[0], column_buffers[1]};
+    dsp_s8::gemm_columns<kMode>(q, filter, k, cout, bias, columns, cols, out);
+  }
+}
+
+}  // namespace
+
+int32_t conv2d_s8__dsp_scratch_bytes(const WindowShape& s) {
+  return 2 * column_stride(s) * static_cast<int32_t>(sizeof(int16_t));
+}
+
+void conv2d_s8__dsp(const WindowShape& s, const ConvQuantParams& q, const int8_t* input, const int8_t* filter,
+                    const int32_t* bias, int8_t* output, int32_t* scratch) {
+  if (!dsp_s8::offset_fits_int16(q.input_offset)) {
+    conv2d_s8__ref(s, q, input, filter, bias, output);
+    return;
+  }
+  auto* columns = reinterpret_cast<int16_t*>(scratch);
+  const bool cin_multiple_of_4 = s.input.c % 4 == 0;
+  dsp_s8::with_rounding(q.rounding, [&]<RoundingMode kMode>() {
+    if (cin_multiple_of_4)
+      conv_pixels<kMode, true>(s, q, input, filter, bias, output, columns);
+    else
+      conv_pixels<kMode, false>(s, q, input, filter, bias, output, columns);
+  });
+}
+
+}  // namespace slingshot
