@@ -26,6 +26,17 @@ add_test(NAME cortexm_checksum
           ${SLING_CORTEXM_BUILD_DIR}/src/cortexm/slingshot_checksum.elf $<TARGET_FILE:portable_checksum_host>)
 set_tests_properties(cortexm_checksum PROPERTIES TIMEOUT 120)
 
+# The Cortex-M DSP int8 kernels against the reference kernels, on the M4 and the M7.
+foreach(cpu_machine m4:mps2-an386 m7:mps2-an500)
+  string(REPLACE ":" ";" cpu_machine ${cpu_machine})
+  list(GET cpu_machine 0 cpu)
+  list(GET cpu_machine 1 machine)
+  add_test(NAME cortexm_dsp_equivalence_${cpu}
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cortexm/run_kernel_equivalence.sh
+            ${SLING_CORTEXM_BUILD_DIR}/src/cortexm/slingshot_kernel_equivalence_${cpu}.elf ${machine})
+  set_tests_properties(cortexm_dsp_equivalence_${cpu} PROPERTIES TIMEOUT 180)
+endforeach()
+
 # One entry per libFuzzer harness of tests/fuzz. Seed inputs are read from
 # tests/fuzz/corpus/<name without fuzz_>/; new inputs and crash artifacts go under the fuzz
 # build dir.

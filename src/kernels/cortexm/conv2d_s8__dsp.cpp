@@ -10,53 +10,46 @@
 namespace slingshot {
 namespace {
 
-// Column stride in int16: even, so the second column starts 4-byte aligned.
-int32_t column_stride(const WindowShape& s) { return (s.kernel_h * s.kernel_w * s.input.c + 1) & ~1; }
-
-// Unrolls the window of output pixel (n, oy, ox) into `column`: element
-// (ky * kernel_w + kx) * Cin + ic is input + input_offset, or 0 for a padded tap, stored
-// in the group order of int8_dsp-inl.h. With Cin % 4 == 0 every tap starts a group, so
-// each in-bounds row of taps (contiguous in NHWC) widens word by word.
+// Unrolls the window of output pixel (n, oy, ox) into column j of a block of `cols`
+// columns (int8_dsp-inl.h's layout): element (ky * kernel_w + kx) * Cin + ic is
+// input + input_offset, or 0 for a padded tap. With Cin % 4 == 0 every tap starts a
+// group, so each in-bounds row of taps (contiguous in NHWC) widens word by word.
 template <bool kCinMultipleOf4>
 void im2col_pixel(const WindowShape& s, const int8_t* input, int32_t n, int32_t oy, int32_t ox, int32_t input_offset,
-                  int16_t* column) {
-  const int32_t cin = s.input.c, kw = s.kernel_w, row_len = kw * cin;
-  const int32_t groups_end = (s.kernel_h * row_len) & ~3;
+                  int32_t j, int32_t cols, int16_t* block) {
+  const int32_t cin = s.input.c, kw = s.kernel_w, row_len = kw * cin, k = s.kernel_h * row_len;
   const int32_t y0 = oy * s.stride_h - s.pad_top, x0 = ox * s.stride_w - s.pad_left;
   const int32_t kx_begin = x0 < 0 ? -x0 : 0;
   const int32_t kx_end = x0 + kw > s.input.w ? s.input.w - x0 : kw;
   const int32_t offset2 = dsp_s8::pair_of(input_offset);
   for (int32_t ky = 0; ky < s.kernel_h; ++ky) {
     const int32_t iy = y0 + ky, k_row = ky * row_len;
-    int16_t* dst = column + k_row;
-    if (iy < 0 || iy >= s.input.h || kx_begin >= kx_end) {
-      if constexpr (kCinMultipleOf4)
-        std::memset(dst, 0, sizeof(int16_t) * row_len);
-      else
-        dsp_s8::zero_scattered(row_len, k_row, groups_end, column);
-      continue;
-    }
-    const int32_t left = kx_begin * cin, inside = (kx_end - kx_begin) * cin, right = row_len - left - inside;
-    const int8_t* src = input + ((static_cast<int32_t>(n) * s.input.h + iy) * s.input.w + x0 + kx_begin) * cin;
+    const bool row_inside = iy >= 0 && iy < s.input.h && kx_begin < kx_end;
+    const int32_t left = row_inside ? kx_begin * cin : row_len;
+    const int32_t inside = row_inside ? (kx_end - kx_begin) * cin : 0;
+    const int32_t right = row_len - left - inside;
+    const int8_t* src =
+        row_inside ? input + ((static_cast<int32_t>(n) * s.input.h + iy) * s.input.w + x0 + kx_begin) * cin : nullptr;
     if constexpr (kCinMultipleOf4) {
-      if (left) std::memset(dst, 0, sizeof(int16_t) * left);
-      dsp_s8::widen_groups(src, inside, offset2, dst + left);
-      if (right) std::memset(dst + left + inside, 0, sizeof(int16_t) * right);
+      // Group g of column j starts at int16 8g + 4j (4g for one column).
+      int16_t* dst = block + k_row * cols + j * 4;
+      dsp_s8::zero_groups_strided(left, cols, dst);
+      dst += left * cols;
+      dsp_s8::widen_groups_strided(src, inside, offset2, cols, dst);
+      dsp_s8::zero_groups_strided(right, cols, dst + inside * cols);
     } else {
-      dsp_s8::zero_scattered(left, k_row, groups_end, column);
-      dsp_s8::widen_scattered(src, inside, k_row + left, groups_end, input_offset, column);
-      dsp_s8::zero_scattered(right, k_row + left + inside, groups_end, column);
+      dsp_s8::widen_scattered(nullptr, left, k_row, j, cols, k, input_offset, block);
+      dsp_s8::widen_scattered(src, inside, k_row + left, j, cols, k, input_offset, block);
+      dsp_s8::widen_scattered(nullptr, right, k_row + left + inside, j, cols, k, input_offset, block);
     }
   }
 }
 
 template <RoundingMode kMode, bool kCinMultipleOf4>
 void conv_pixels(const WindowShape& s, const ConvQuantParams& q, const int8_t* input, const int8_t* filter,
-                 const int32_t* bias, int8_t* output, int16_t* scratch) {
+                 const int32_t* bias, int8_t* output, int16_t* block) {
   const int32_t k = s.kernel_h * s.kernel_w * s.input.c, cout = s.output.c;
-  const int32_t stride = column_stride(s);
   const int32_t pixels = s.output.n * s.output.h * s.output.w;
-  int16_t* const column_buffers[2] = {scratch, scratch + stride};
   // Output pixel cursor in NHW order.
   int32_t n = 0, oy = 0, ox = 0;
   auto advance = [&] {
@@ -71,19 +64,18 @@ void conv_pixels(const WindowShape& s, const ConvQuantParams& q, const int8_t* i
   for (int32_t p = 0; p < pixels; p += 2) {
     const int32_t cols = pixels - p >= 2 ? 2 : 1;
     int8_t* out[2] = {output + p * cout, output + (p + 1) * cout};
-    for (int32_t c = 0; c < cols; ++c) {
-      im2col_pixel<kCinMultipleOf4>(s, input, n, oy, ox, q.input_offset, column_buffers[c]);
+    for (int32_t j = 0; j < cols; ++j) {
+      im2col_pixel<kCinMultipleOf4>(s, input, n, oy, ox, q.input_offset, j, cols, block);
       advance();
     }
-    const int16_t* const columns[2] = {column_buffers[0], column_buffers[1]};
-    dsp_s8::gemm_columns<kMode>(q, filter, k, cout, bias, columns, cols, out);
+    dsp_s8::gemm_columns<kMode>(q, filter, k, cout, bias, block, cols, out);
   }
 }
 
 }  // namespace
 
 int32_t conv2d_s8__dsp_scratch_bytes(const WindowShape& s) {
-  return 2 * column_stride(s) * static_cast<int32_t>(sizeof(int16_t));
+  return 2 * s.kernel_h * s.kernel_w * s.input.c * static_cast<int32_t>(sizeof(int16_t));
 }
 
 void conv2d_s8__dsp(const WindowShape& s, const ConvQuantParams& q, const int8_t* input, const int8_t* filter,
@@ -92,13 +84,13 @@ void conv2d_s8__dsp(const WindowShape& s, const ConvQuantParams& q, const int8_t
     conv2d_s8__ref(s, q, input, filter, bias, output);
     return;
   }
-  auto* columns = reinterpret_cast<int16_t*>(scratch);
+  auto* block = reinterpret_cast<int16_t*>(scratch);
   const bool cin_multiple_of_4 = s.input.c % 4 == 0;
   dsp_s8::with_rounding(q.rounding, [&]<RoundingMode kMode>() {
     if (cin_multiple_of_4)
-      conv_pixels<kMode, true>(s, q, input, filter, bias, output, columns);
+      conv_pixels<kMode, true>(s, q, input, filter, bias, output, block);
     else
-      conv_pixels<kMode, false>(s, q, input, filter, bias, output, columns);
+      conv_pixels<kMode, false>(s, q, input, filter, bias, output, block);
   });
 }
 

@@ -8,8 +8,9 @@
 // word rotated by 8, bytes 1 and 3 into another. Every 4-element group of a widened
 // vector ("column") is therefore stored as the int16 pairs (x0, x2), (x1, x3), and a
 // weight word w0..w3 read from the int8 filter widens to the matching pairs (w0, w2),
-// (w1, w3), so SMLAD pairs the right products with no shuffle. A column of K elements
-// holds K / 4 such groups, then the K % 4 tail elements in natural order.
+// (w1, w3), so SMLAD pairs the right products with no shuffle. A widened column of K
+// elements holds K / 4 such groups, then the K % 4 tail elements in natural order; two
+// columns are interleaved group by group (block_slot below).
 #pragma once
 
 #if !defined(__ARM_FEATURE_DSP)
@@ -55,82 +56,134 @@ inline int32_t sxtab16_ror8(int32_t a, uint32_t x) {
 // Both halves of an int16 pair set to `v`.
 inline int32_t pair_of(int32_t v) { return static_cast<int32_t>((static_cast<uint32_t>(v) & 0xFFFFu) * 0x10001u); }
 
-// Widens `count` int8 values (a multiple of 4) to int16 value + offset in the
-// group order above. `offset2` = pair_of(input_offset).
-inline void widen_groups(const int8_t* src, int32_t count, int32_t offset2, int16_t* dst) {
-  for (int32_t i = 0; i < count; i += 4) {
-    const uint32_t v = load_u32(src + i);
-    store_u32(dst + i, static_cast<uint32_t>(__sxtab16(offset2, static_cast<int32_t>(v))));
-    store_u32(dst + i + 2, static_cast<uint32_t>(sxtab16_ror8(offset2, v)));
-  }
+// Layout of the widened block of `cols` (1 or 2) columns of K elements each: group g
+// (elements 4g .. 4g+3) of column j at int16 offset 8g + 4j (4g when cols == 1), so one
+// pointer walks both columns; then each column's K % 4 tail elements, column 0 first.
+// Slot of natural element k of column j, `groups_end` = K rounded down to 4:
+inline int32_t block_slot(int32_t k, int32_t j, int32_t cols, int32_t groups_end, int32_t tail) {
+  if (k >= groups_end) return groups_end * cols + j * tail + (k - groups_end);
+  return (k >> 2) * 4 * cols + j * 4 + ((k & 1) << 1) + ((k >> 1) & 1);
 }
 
-// Position in a column of the element at natural index k (swaps bits 0 and 1 of k inside
-// the full groups; tail elements stay put). `groups_end` = K rounded down to 4.
-inline int32_t column_slot(int32_t k, int32_t groups_end) {
-  return k < groups_end ? (k & ~3) | ((k & 1) << 1) | ((k >> 1) & 1) : k;
-}
-
-// Widens `count` int8 values that land at natural column indices k0 .. k0+count-1 of a
-// column with no alignment assumption (slow path: channel counts not a multiple of 4).
-inline void widen_scattered(const int8_t* src, int32_t count, int32_t k0, int32_t groups_end, int32_t input_offset,
-                            int16_t* column) {
+// Widens `count` int8 values that land at natural indices k0 .. k0+count-1 of column j,
+// with no alignment assumption (slow path: channel counts not a multiple of 4). A null
+// `src` writes zeros (padded taps).
+inline void widen_scattered(const int8_t* src, int32_t count, int32_t k0, int32_t j, int32_t cols, int32_t k,
+                            int32_t input_offset, int16_t* block) {
+  const int32_t groups_end = k & ~3, tail = k & 3;
   for (int32_t i = 0; i < count; ++i)
-    column[column_slot(k0 + i, groups_end)] = static_cast<int16_t>(src[i] + input_offset);
-}
-inline void zero_scattered(int32_t count, int32_t k0, int32_t groups_end, int16_t* column) {
-  for (int32_t i = 0; i < count; ++i) column[column_slot(k0 + i, groups_end)] = 0;
+    block[block_slot(k0 + i, j, cols, groups_end, tail)] = src ? static_cast<int16_t>(src[i] + input_offset) : 0;
 }
 
-// Dot products of `kChans` consecutive weight rows (int8, natural order, `row_stride`
-// apart) with `kCols` widened columns (kCols, kChans in {1, 2}), added to acc[ch][col].
-// `k` is the row length: k / 4 groups through SMLAD, then the tail.
-template <int kCols, int kChans>
-inline void dot_block(const int8_t* weights, int32_t row_stride, const int16_t* const* columns, int32_t k,
-                      int32_t (&acc)[2][2]) {
-  const int8_t* w0 = weights;
-  const int8_t* w1 = weights + (kChans > 1 ? row_stride : 0);
-  const int16_t* c0 = columns[0];
-  const int16_t* c1 = columns[kCols > 1 ? 1 : 0];
-  int32_t a00 = acc[0][0], a01 = acc[0][1], a10 = acc[1][0], a11 = acc[1][1];
-  for (int32_t g = k >> 2; g > 0; --g) {
-    const uint32_t x0lo = load_u32(c0), x0hi = load_u32(c0 + 2);
-    c0 += 4;
-    const uint32_t wa = load_u32(w0);
-    w0 += 4;
-    const int32_t wa_even = __sxtb16(static_cast<int32_t>(wa)), wa_odd = sxtb16_ror8(wa);
-    a00 = __smlad(wa_even, static_cast<int32_t>(x0lo), a00);
-    a00 = __smlad(wa_odd, static_cast<int32_t>(x0hi), a00);
-    if constexpr (kCols > 1) {
-      const uint32_t x1lo = load_u32(c1), x1hi = load_u32(c1 + 2);
-      c1 += 4;
-      a01 = __smlad(wa_even, static_cast<int32_t>(x1lo), a01);
-      a01 = __smlad(wa_odd, static_cast<int32_t>(x1hi), a01);
-      if constexpr (kChans > 1) {
-        const uint32_t wb = load_u32(w1);
-        w1 += 4;
-        const int32_t wb_even = __sxtb16(static_cast<int32_t>(wb)), wb_odd = sxtb16_ror8(wb);
-        a10 = __smlad(wb_even, static_cast<int32_t>(x0lo), a10);
-        a10 = __smlad(wb_odd, static_cast<int32_t>(x0hi), a10);
-        a11 = __smlad(wb_even, static_cast<int32_t>(x1lo), a11);
-        a11 = __smlad(wb_odd, static_cast<int32_t>(x1hi), a11);
-      }
-    } else if constexpr (kChans > 1) {
-      const uint32_t wb = load_u32(w1);
-      w1 += 4;
-      a10 = __smlad(__sxtb16(static_cast<int32_t>(wb)), static_cast<int32_t>(x0lo), a10);
-      a10 = __smlad(sxtb16_ror8(wb), static_cast<int32_t>(x0hi), a10);
-    }
+// Widens `count` int8 values (a multiple of 4) in group order into column j of a block
+// whose element k0 (a multiple of 4) is at `dst` = block + block_slot(k0, j, ...).
+inline void widen_groups_strided(const int8_t* src, int32_t count, int32_t offset2, int32_t cols, int16_t* dst) {
+  const int32_t step = 4 * cols;
+  for (int32_t i = 0; i < count; i += 4, dst += step) {
+    const uint32_t v = load_u32(src + i);
+    store_u32(dst, static_cast<uint32_t>(__sxtab16(offset2, static_cast<int32_t>(v))));
+    store_u32(dst + 2, static_cast<uint32_t>(sxtab16_ror8(offset2, v)));
   }
-  for (int32_t t = k & 3; t > 0; --t) {
-    const int32_t x0 = *c0++;
-    const int32_t wa = *w0++;
-    a00 += wa * x0;
-    if constexpr (kCols > 1) a01 += wa * *c1++;
+}
+inline void zero_groups_strided(int32_t count, int32_t cols, int16_t* dst) {
+  const int32_t step = 4 * cols;
+  for (int32_t i = 0; i < count; i += 4, dst += step) {
+    store_u32(dst, 0);
+    store_u32(dst + 2, 0);
+  }
+}
+
+// The hot loop of conv and dense: `groups` (> 0) groups of 4 elements of two weight rows
+// (the second k bytes after the first) against the two interleaved columns at `c`,
+// accumulated into a00 (row 0, column 0), a01, a10, a11; advances w and c past them.
+// Per group: 2 LDR + 2 LDRD + 4 SXTB16 + 8 SMLAD + loop = 18 instructions for 16 MACs.
+// In asm because it needs all 14 allocatable registers (4 accumulators, 4 widened weight
+// pairs, 2 column words, w, c, k, end), and GCC 12 spilled a third of the loop to the
+// stack when it was written with the same intrinsics in C.
+inline void dot_2x2_groups(const int8_t*& w, int32_t k, const uint32_t*& c, int32_t groups, int32_t& a00,
+                           int32_t& a01, int32_t& a10, int32_t& a11) {
+  const int8_t* const w_end = w + 4 * groups;
+  int32_t wa_even, wa_odd, wb_even, wb_odd, x_even, x_odd;
+  __asm__(
+      "1:\n\t"
+      "ldr    %[wb_odd], [%[w], %[k]]\n\t"
+      "ldr    %[wa_odd], [%[w]], #4\n\t"
+      "sxtb16 %[wb_even], %[wb_odd]\n\t"
+      "sxtb16 %[wb_odd], %[wb_odd], ror #8\n\t"
+      "sxtb16 %[wa_even], %[wa_odd]\n\t"
+      "sxtb16 %[wa_odd], %[wa_odd], ror #8\n\t"
+      "ldrd   %[x_even], %[x_odd], [%[c], #8]\n\t"
+      "smlad  %[a01], %[wa_even], %[x_even], %[a01]\n\t"
+      "smlad  %[a01], %[wa_odd], %[x_odd], %[a01]\n\t"
+      "smlad  %[a11], %[wb_even], %[x_even], %[a11]\n\t"
+      "smlad  %[a11], %[wb_odd], %[x_odd], %[a11]\n\t"
+      "ldrd   %[x_even], %[x_odd], [%[c]], #16\n\t"
+      "smlad  %[a00], %[wa_even], %[x_even], %[a00]\n\t"
+      "smlad  %[a00], %[wa_odd], %[x_odd], %[a00]\n\t"
+      "smlad  %[a10], %[wb_even], %[x_even], %[a10]\n\t"
+      "smlad  %[a10], %[wb_odd], %[x_odd], %[a10]\n\t"
+      "cmp    %[w], %[w_end]\n\t"
+      "bne    1b"
+      : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [w] "+r"(w), [c] "+r"(c),
+        [wa_even] "=&r"(wa_even), [wa_odd] "=&r"(wa_odd), [wb_even] "=&r"(wb_even), [wb_odd] "=&r"(wb_odd),
+        [x_even] "=&r"(x_even), [x_odd] "=&r"(x_odd)
+      : [k] "r"(k), [w_end] "r"(w_end)
+      : "cc", "memory");
+}
+
+// Dot products of `kChans` consecutive weight rows (int8, natural order, k apart) with
+// the `kCols` columns of a widened block (kCols, kChans in {1, 2}), added to
+// acc[ch][col]. The k / 4 groups go through SMLAD, then the tail. The loop keeps all
+// operands in registers: one block pointer, the second weight row addressed from the
+// first, four accumulators, four widened weight pairs and two column words.
+template <int kCols, int kChans>
+inline void dot_block(const int8_t* weights, int32_t k, const int16_t* block, int32_t (&acc)[2][2]) {
+  const int8_t* w = weights;
+  const int8_t* const w_groups_end = weights + (k & ~3);
+  const auto* c = reinterpret_cast<const uint32_t*>(block);  // 4-byte aligned
+  int32_t a00 = acc[0][0], a01 = acc[0][1], a10 = acc[1][0], a11 = acc[1][1];
+  if constexpr (kCols == 2 && kChans == 2) {
+    if (k >= 4) dot_2x2_groups(w, k, c, k >> 2, a00, a01, a10, a11);
+  }
+  while (w != w_groups_end) {
+    const uint32_t wa = load_u32(w);
+    const int32_t wa_even = __sxtb16(static_cast<int32_t>(wa)), wa_odd = sxtb16_ror8(wa);
+    int32_t wb_even = 0, wb_odd = 0;
     if constexpr (kChans > 1) {
-      const int32_t wb = *w1++;
-      a10 += wb * x0;
-      if constexpr (kCols > 1) a11 += wb * c1[-1];
+      const uint32_t wb = load_u32(w + k);
+      wb_even = __sxtb16(static_cast<int32_t>(wb));
+      wb_odd = sxtb16_ror8(wb);
+    }
+    w += 4;
+    const auto x0_even = static_cast<int32_t>(c[0]), x0_odd = static_cast<int32_t>(c[1]);
+    a00 = __smlad(wa_even, x0_even, a00);
+    a00 = __smlad(wa_odd, x0_odd, a00);
+    if constexpr (kChans > 1) {
+      a10 = __smlad(wb_even, x0_even, a10);
+      a10 = __smlad(wb_odd, x0_odd, a10);
+    }
+    if constexpr (kCols > 1) {
+      const auto x1_even = static_cast<int32_t>(c[2]), x1_odd = static_cast<int32_t>(c[3]);
+      a01 = __smlad(wa_even, x1_even, a01);
+      a01 = __smlad(wa_odd, x1_odd, a01);
+      if constexpr (kChans > 1) {
+        a11 = __smlad(wb_even, x1_even, a11);
+        a11 = __smlad(wb_odd, x1_odd, a11);
+      }
+    }
+    c += 2 * kCols;
+  }
+  const int32_t tail = k & 3;
+  const auto* x0 = reinterpret_cast<const int16_t*>(c);
+  const int16_t* x1 = x0 + tail;
+  for (int32_t t = 0; t < tail; ++t) {
+    const int32_t wa = w[t];
+    a00 += wa * x0[t];
+    if constexpr (kCols > 1) a01 += wa * x1[t];
+    if constexpr (kChans > 1) {
+      const int32_t wb = w[k + t];
+      a10 += wb * x0[t];
+      if constexpr (kCols > 1) a11 += wb * x1[t];
     }
   }
   acc[0][0] = a00;
@@ -157,23 +210,23 @@ inline void with_rounding(RoundingMode mode, Fn&& fn) {
     fn.template operator()<RoundingMode::kDouble>();
 }
 
-// Multiplies `chans` consecutive weight rows with `cols` (1 or 2) widened columns and
-// writes the requantized outputs: column j's outputs go to out[j] + 0 .. chans-1.
+// Multiplies `chans` consecutive weight rows with the `cols` (1 or 2) columns of a
+// widened block and writes the requantized outputs: column j's go to out[j] + 0 .. chans-1.
 // Channels are taken two at a time; `bias` may be null.
 template <RoundingMode kMode>
 inline void gemm_columns(const ConvQuantParams& q, const int8_t* weights, int32_t k, int32_t chans,
-                         const int32_t* bias, const int16_t* const* columns, int32_t cols, int8_t* const* out) {
+                         const int32_t* bias, const int16_t* block, int32_t cols, int8_t* const* out) {
   int32_t oc = 0;
   for (; oc + 2 <= chans; oc += 2) {
     const int32_t b0 = bias ? bias[oc] : 0, b1 = bias ? bias[oc + 1] : 0;
     int32_t acc[2][2] = {{b0, b0}, {b1, b1}};
     const int8_t* w = weights + static_cast<int32_t>(oc) * k;
     if (cols == 2) {
-      dot_block<2, 2>(w, k, columns, k, acc);
+      dot_block<2, 2>(w, k, block, acc);
       out[1][oc] = requantize<kMode>(acc[0][1], q, oc);
       out[1][oc + 1] = requantize<kMode>(acc[1][1], q, oc + 1);
     } else {
-      dot_block<1, 2>(w, k, columns, k, acc);
+      dot_block<1, 2>(w, k, block, acc);
     }
     out[0][oc] = requantize<kMode>(acc[0][0], q, oc);
     out[0][oc + 1] = requantize<kMode>(acc[1][0], q, oc + 1);
@@ -183,10 +236,10 @@ inline void gemm_columns(const ConvQuantParams& q, const int8_t* weights, int32_
     int32_t acc[2][2] = {{b0, b0}, {0, 0}};
     const int8_t* w = weights + static_cast<int32_t>(oc) * k;
     if (cols == 2) {
-      dot_block<2, 1>(w, k, columns, k, acc);
+      dot_block<2, 1>(w, k, block, acc);
       out[1][oc] = requantize<kMode>(acc[0][1], q, oc);
     } else {
-      dot_block<1, 1>(w, k, columns, k, acc);
+      dot_block<1, 1>(w, k, block, acc);
     }
     out[0][oc] = requantize<kMode>(acc[0][0], q, oc);
   }

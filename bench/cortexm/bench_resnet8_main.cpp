@@ -1,0 +1,218 @@
+// ResNet-8 instruction-count benchmark firmware (bench/cortexm/run_bench.sh runs it under
+// QEMU with -icount shift=0): one whole int8 inference of the MLPerf Tiny ResNet-8
+// (pretrainedResnet_quant.tflite's layer list: 32x32x3 input, three residual stacks of
+// 16/32/64 channels, 8x8 average pool, 10-way dense) twice, once on the reference kernels
+// and once with conv and dense on the Cortex-M DSP kernels (add and pool stay on the
+// reference kernels in both), counting the instructions of every layer. Both runs must
+// agree byte for byte on every layer's output. Prints one JSON object.
+//
+// Weights and activations are seeded random int8 with TFLite-like quantization
+// parameters: the kernels' instruction counts depend on the shapes, not on the values
+// (the only data-dependent branches are requantization corner cases).
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/rng.h"
+#include "cortexm/instruction_counter.h"
+#include "kernels/cortexm/conv2d_s8__dsp.h"
+#include "kernels/cortexm/dense_s8__dsp.h"
+#include "kernels/kernel_params.h"
+#include "kernels/quant_params.h"
+#include "kernels/ref/add_s8__ref.h"
+#include "kernels/ref/avg_pool2d_s8__ref.h"
+#include "kernels/ref/conv2d_s8__ref.h"
+#include "kernels/ref/dense_s8__ref.h"
+
+namespace slingshot {
+namespace {
+
+enum class Op { kConv, kAdd, kAvgPool, kDense };
+
+// One layer of the network. Activations live in numbered slots.
+struct Layer {
+  const char* name;
+  Op op;
+  int32_t in_slot, in2_slot, out_slot;  // in2: the add's second input
+  int32_t in_h, in_w, in_c, out_c;      // input geometry; out_c: output channels
+  int32_t kernel, stride;               // conv / pool window (square)
+  bool relu;                            // fused ReLU (clamp at the output zero point)
+};
+
+// MLPerf Tiny ResNet-8 (all convs SAME; slot 0 is the image).
+const Layer kLayers[] = {
+    {"conv0", Op::kConv, 0, -1, 1, 32, 32, 3, 16, 3, 1, true},
+    {"stack1_conv1", Op::kConv, 1, -1, 2, 32, 32, 16, 16, 3, 1, true},
+    {"stack1_conv2", Op::kConv, 2, -1, 3, 32, 32, 16, 16, 3, 1, false},
+    {"stack1_add", Op::kAdd, 1, 3, 4, 32, 32, 16, 16, 0, 0, true},
+    {"stack2_conv1", Op::kConv, 4, -1, 5, 32, 32, 16, 32, 3, 2, true},
+    {"stack2_conv2", Op::kConv, 5, -1, 6, 16, 16, 32, 32, 3, 1, false},
+    {"stack2_shortcut", Op::kConv, 4, -1, 7, 32, 32, 16, 32, 1, 2, false},
+    {"stack2_add", Op::kAdd, 6, 7, 8, 16, 16, 32, 32, 0, 0, true},
+    {"stack3_conv1", Op::kConv, 8, -1, 9, 16, 16, 32, 64, 3, 2, true},
+    {"stack3_conv2", Op::kConv, 9, -1, 10, 8, 8, 64, 64, 3, 1, false},
+    {"stack3_shortcut", Op::kConv, 8, -1, 11, 16, 16, 32, 64, 1, 2, false},
+    {"stack3_add", Op::kAdd, 10, 11, 12, 8, 8, 64, 64, 0, 0, true},
+    {"avg_pool", Op::kAvgPool, 12, -1, 13, 8, 8, 64, 64, 8, 8, false},
+    {"dense", Op::kDense, 13, -1, 14, 1, 1, 64, 10, 0, 0, false},
+};
+constexpr int kLayerCount = sizeof(kLayers) / sizeof(kLayers[0]);
+constexpr int kSlots = 15;
+constexpr int32_t kSlotBytes = 32 * 32 * 16;
+constexpr int32_t kMaxWeights = 64 * 3 * 3 * 64;
+constexpr int32_t kMaxChannels = 64;
+constexpr int32_t kActivationZeroPoint = -128;  // after ReLU, as in the MLPerf file
+
+// Per-layer parameters, drawn once and shared by both runs.
+struct LayerData {
+  int8_t weights[kMaxWeights];
+  int32_t bias[kMaxChannels];
+  int32_t multiplier[kMaxChannels];
+  int32_t shift[kMaxChannels];
+  AddQuantParams add;
+};
+LayerData g_params[kLayerCount];
+int8_t g_slots[2][kSlots][kSlotBytes];  // [run][slot]
+int32_t g_scratch[2 * 2 * 3 * 3 * 64 / 4];
+uint64_t g_counts[2][kLayerCount];
+
+WindowShape window_of(const Layer& l) {
+  const Padding pad = l.op == Op::kAvgPool ? Padding::kValid : Padding::kSame;
+  return make_window_shape(Dims4{1, l.in_h, l.in_w, l.in_c}, l.kernel, l.kernel, l.stride, l.stride, pad, l.out_c);
+}
+
+int64_t output_size(const Layer& l) {
+  if (l.op == Op::kAdd) return int64_t{l.in_h} * l.in_w * l.in_c;
+  if (l.op == Op::kDense) return l.out_c;
+  return window_of(l).output.size();
+}
+
+int64_t macs(const Layer& l) {
+  if (l.op == Op::kConv) return output_size(l) * l.kernel * l.kernel * l.in_c;
+  if (l.op == Op::kDense) return int64_t{l.in_c} * l.out_c;
+  return 0;
+}
+
+const char* op_name(Op op) {
+  switch (op) {
+    case Op::kConv: return "conv2d";
+    case Op::kAdd: return "add";
+    case Op::kAvgPool: return "avg_pool2d";
+    case Op::kDense: return "dense";
+  }
+  return "?";
+}
+
+void init_params(Rng& rng) {
+  for (int i = 0; i < kLayerCount; ++i) {
+    const Layer& l = kLayers[i];
+    LayerData& d = g_params[i];
+    for (int32_t j = 0; j < kMaxWeights; ++j) d.weights[j] = static_cast<int8_t>(static_cast<int32_t>(rng.below(255)) - 127);
+    for (int32_t c = 0; c < kMaxChannels; ++c) {
+      d.bias[c] = static_cast<int32_t>(rng.below(4001)) - 2000;
+      d.multiplier[c] = static_cast<int32_t>((1u << 30) + rng.below(1u << 30));
+      // Output scale / accumulator scale ~ 2^-(8..11): keeps activations spread over int8.
+      d.shift[c] = -8 - static_cast<int32_t>(rng.below(4)) - (l.kernel == 3 && l.in_c >= 32 ? 1 : 0);
+    }
+    // TFLite's int8 ADD preparation for two inputs of similar scale.
+    d.add = AddQuantParams{20,        -kActivationZeroPoint, 1 << 30, -1, -kActivationZeroPoint, 1 << 30,
+                           -1,        kActivationZeroPoint,  1 << 30, -19, kActivationZeroPoint, 127,
+                           RoundingMode::kDouble};
+  }
+}
+
+ConvQuantParams conv_quant(const Layer& l, const LayerData& d) {
+  ConvQuantParams q{};
+  q.input_offset = -kActivationZeroPoint;
+  q.output_offset = kActivationZeroPoint;
+  q.output_multiplier = d.multiplier;
+  q.output_shift = d.shift;
+  q.per_channel = true;
+  q.activation_min = l.relu ? kActivationZeroPoint : -128;
+  q.activation_max = 127;
+  q.rounding = RoundingMode::kDouble;
+  return q;
+}
+
+// Runs layer i on run `run`'s activations (run 0: reference kernels, 1: DSP kernels).
+void run_layer(int run, int i) {
+  const Layer& l = kLayers[i];
+  const LayerData& d = g_params[i];
+  const int8_t* in = g_slots[run][l.in_slot];
+  int8_t* out = g_slots[run][l.out_slot];
+  switch (l.op) {
+    case Op::kConv: {
+      const WindowShape s = window_of(l);
+      const ConvQuantParams q = conv_quant(l, d);
+      if (conv2d_s8__dsp_scratch_bytes(s) > static_cast<int32_t>(sizeof g_scratch)) {
+        std::printf("error: %s needs more scratch than the benchmark's %u bytes\n", l.name, unsigned(sizeof g_scratch));
+        std::exit(2);
+      }
+      if (run == 0)
+        conv2d_s8__ref(s, q, in, d.weights, d.bias, out);
+      else
+        conv2d_s8__dsp(s, q, in, d.weights, d.bias, out, g_scratch);
+      break;
+    }
+    case Op::kAdd:
+      add_s8__ref(output_size(l), d.add, in, g_slots[run][l.in2_slot], out);
+      break;
+    case Op::kAvgPool:
+      avg_pool2d_s8__ref(window_of(l), PoolQuantParams{-128, 127}, in, out);
+      break;
+    case Op::kDense: {
+      const DenseShape s{1, l.in_c, l.out_c};
+      const ConvQuantParams q = conv_quant(l, d);
+      if (run == 0)
+        dense_s8__ref(s, q, in, d.weights, d.bias, out);
+      else
+        dense_s8__dsp(s, q, in, d.weights, d.bias, out, g_scratch);
+      break;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace slingshot
+
+int main() {
+  using namespace slingshot;
+  Rng rng(8);
+  init_params(rng);
+  for (int32_t j = 0; j < 32 * 32 * 3; ++j) g_slots[0][0][j] = static_cast<int8_t>(static_cast<int32_t>(rng.below(256)) - 128);
+  std::memcpy(g_slots[1][0], g_slots[0][0], 32 * 32 * 3);
+
+  for (int run = 0; run < 2; ++run)
+    for (int i = 0; i < kLayerCount; ++i) {
+      instruction_counter_start();
+      run_layer(run, i);
+      g_counts[run][i] = instruction_counter_read();
+    }
+
+  uint64_t total[2] = {0, 0};
+  int64_t total_macs = 0;
+  int mismatched_layers = 0;
+  std::printf("{\"layers\": [\n");
+  for (int i = 0; i < kLayerCount; ++i) {
+    const Layer& l = kLayers[i];
+    const int64_t n = output_size(l);
+    const bool same = std::memcmp(g_slots[0][l.out_slot], g_slots[1][l.out_slot], static_cast<size_t>(n)) == 0;
+    mismatched_layers += same ? 0 : 1;
+    total[0] += g_counts[0][i];
+    total[1] += g_counts[1][i];
+    total_macs += macs(l);
+    std::printf(
+        "  {\"name\": \"%s\", \"op\": \"%s\", \"input\": [%ld, %ld, %ld], \"output_channels\": %ld, "
+        "\"kernel\": %ld, \"stride\": %ld, \"macs\": %lld, \"ref_instructions\": %llu, "
+        "\"dsp_instructions\": %llu, \"outputs_equal\": %s}%s\n",
+        l.name, op_name(l.op), (long)l.in_h, (long)l.in_w, (long)l.in_c, (long)l.out_c, (long)l.kernel,
+        (long)l.stride, static_cast<long long>(macs(l)), static_cast<unsigned long long>(g_counts[0][i]),
+        static_cast<unsigned long long>(g_counts[1][i]), same ? "true" : "false", i + 1 < kLayerCount ? "," : "");
+  }
+  std::printf("], \"total_macs\": %lld, \"ref_instructions\": %llu, \"dsp_instructions\": %llu, "
+              "\"mismatched_layers\": %d}\n",
+              static_cast<long long>(total_macs), static_cast<unsigned long long>(total[0]),
+              static_cast<unsigned long long>(total[1]), mismatched_layers);
+  std::fflush(stdout);
+  std::exit(mismatched_layers ? 1 : 0);
+}
