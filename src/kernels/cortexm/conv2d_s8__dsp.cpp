@@ -52,6 +52,8 @@ void conv_pixels(const WindowShape& s, const ConvQuantParams& q, const int8_t* i
   const int32_t pixels = s.output.n * s.output.h * s.output.w;
   // Output pixel cursor in NHW order.
   int32_t n = 0, oy = 0, ox = 0;
+  const dsp_s8::Requantizer<kMode> rq(q);
+  const int32_t input_offset = q.input_offset;
   auto advance = [&] {
     if (++ox == s.output.w) {
       ox = 0;
@@ -63,12 +65,11 @@ void conv_pixels(const WindowShape& s, const ConvQuantParams& q, const int8_t* i
   };
   for (int32_t p = 0; p < pixels; p += 2) {
     const int32_t cols = pixels - p >= 2 ? 2 : 1;
-    int8_t* out[2] = {output + p * cout, output + (p + 1) * cout};
     for (int32_t j = 0; j < cols; ++j) {
-      im2col_pixel<kCinMultipleOf4>(s, input, n, oy, ox, q.input_offset, j, cols, block);
+      im2col_pixel<kCinMultipleOf4>(s, input, n, oy, ox, input_offset, j, cols, block);
       advance();
     }
-    dsp_s8::gemm_columns<kMode>(q, filter, k, cout, bias, block, cols, out);
+    dsp_s8::gemm_columns<kMode>(rq, filter, k, cout, bias, block, cols, output + p * cout, output + (p + 1) * cout);
   }
 }
 

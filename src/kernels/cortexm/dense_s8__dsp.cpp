@@ -18,12 +18,13 @@ void widen_row(const int8_t* x, int32_t in_dim, int32_t input_offset, int32_t j,
 template <RoundingMode kMode>
 void dense_rows(const DenseShape& s, const DenseQuantParams& q, const int8_t* input, const int8_t* weights,
                 const int32_t* bias, int8_t* output, int16_t* scratch) {
+  const dsp_s8::Requantizer<kMode> rq(q);
   for (int32_t b = 0; b < s.batch; b += 2) {
     const int32_t cols = s.batch - b >= 2 ? 2 : 1;
     for (int32_t j = 0; j < cols; ++j)
       widen_row(input + (b + j) * s.in_dim, s.in_dim, q.input_offset, j, cols, scratch);
-    int8_t* out[2] = {output + b * s.out_dim, output + (b + 1) * s.out_dim};
-    dsp_s8::gemm_columns<kMode>(q, weights, s.in_dim, s.out_dim, bias, scratch, cols, out);
+    dsp_s8::gemm_columns<kMode>(rq, weights, s.in_dim, s.out_dim, bias, scratch, cols, output + b * s.out_dim,
+                                output + (b + 1) * s.out_dim);
   }
 }
 

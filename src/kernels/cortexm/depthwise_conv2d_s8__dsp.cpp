@@ -28,6 +28,8 @@ void depthwise_windows(const WindowShape& s, const ConvQuantParams& q, const int
   const int32_t mult = cin > 0 ? cout / cin : 0;
   const int32_t offset2 = dsp_s8::pair_of(q.input_offset);
   const int32_t quad_end = mult == 1 ? cin & ~3 : 0;
+  const dsp_s8::Requantizer<kMode> rq(q);
+  const int32_t input_offset = q.input_offset;
   for_each_window(s, [&](const ClippedWindow& w) {
     int8_t* out = output + w.out_pixel * cout;
     const int32_t taps_x = w.kx_end - w.kx_begin;
@@ -48,15 +50,15 @@ void depthwise_windows(const WindowShape& s, const ConvQuantParams& q, const int
           a3 = __smlatt(x_odd, f_odd, a3);
         }
       }
-      out[c] = dsp_s8::requantize<kMode>(a0, q, c);
-      out[c + 1] = dsp_s8::requantize<kMode>(a1, q, c + 1);
-      out[c + 2] = dsp_s8::requantize<kMode>(a2, q, c + 2);
-      out[c + 3] = dsp_s8::requantize<kMode>(a3, q, c + 3);
+      out[c] = rq(a0, c);
+      out[c + 1] = rq(a1, c + 1);
+      out[c + 2] = rq(a2, c + 2);
+      out[c + 3] = rq(a3, c + 3);
     }
     // Channels past the last quad (all of them when the multiplier is not 1).
     for (int32_t oc = quad_end; oc < cout; ++oc) {
-      const int32_t acc = window_dot_scalar(s, w, input, filter, q.input_offset, oc / mult, oc, bias ? bias[oc] : 0);
-      out[oc] = dsp_s8::requantize<kMode>(acc, q, oc);
+      const int32_t acc = window_dot_scalar(s, w, input, filter, input_offset, oc / mult, oc, bias ? bias[oc] : 0);
+      out[oc] = rq(acc, oc);
     }
   });
 }

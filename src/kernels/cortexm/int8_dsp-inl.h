@@ -192,14 +192,34 @@ inline void dot_block(const int8_t* weights, int32_t k, const int16_t* block, in
   acc[1][1] = a11;
 }
 
-// The reference kernels' epilogue: requantize channel `ch`'s accumulator, add the output
-// offset, clamp. kMode is q.rounding, fixed at compile time so each mode gets straight code.
+// The reference kernels' epilogue: multiply_by_quantized_multiplier, output offset,
+// clamp. The parameters are copied out of q once per call: stores of int8 outputs may
+// alias anything, so read through q they would be reloaded for every output. kMode is
+// q.rounding, fixed at compile time so each mode gets straight code.
 template <RoundingMode kMode>
-inline int8_t requantize(int32_t acc, const ConvQuantParams& q, int32_t ch) {
-  const int32_t pc = q.per_channel ? ch : 0;
-  const int32_t v = multiply_by_quantized_multiplier(acc, q.output_multiplier[pc], q.output_shift[pc], kMode);
-  return static_cast<int8_t>(clamp_to_range(v + q.output_offset, q.activation_min, q.activation_max));
-}
+struct Requantizer {
+  const int32_t* multiplier;  // q.output_multiplier
+  const int32_t* shift;       // q.output_shift
+  int32_t channel_step;       // 1 per-channel, 0 per-tensor
+  int32_t output_offset, activation_min, activation_max;
+
+  explicit Requantizer(const ConvQuantParams& q)
+      : multiplier(q.output_multiplier),
+        shift(q.output_shift),
+        channel_step(q.per_channel ? 1 : 0),
+        output_offset(q.output_offset),
+        activation_min(q.activation_min),
+        activation_max(q.activation_max) {}
+
+  int32_t multiplier_of(int32_t ch) const { return multiplier[ch * channel_step]; }
+  int32_t shift_of(int32_t ch) const { return shift[ch * channel_step]; }
+  // With the channel's multiplier m and shift sh already loaded.
+  int8_t apply(int32_t acc, int32_t m, int32_t sh) const {
+    const int32_t v = multiply_by_quantized_multiplier(acc, m, sh, kMode);
+    return static_cast<int8_t>(clamp_to_range(v + output_offset, activation_min, activation_max));
+  }
+  int8_t operator()(int32_t acc, int32_t ch) const { return apply(acc, multiplier_of(ch), shift_of(ch)); }
+};
 
 // Runs fn.template operator()<kMode>() for the call's rounding mode.
 template <class Fn>
@@ -211,37 +231,40 @@ inline void with_rounding(RoundingMode mode, Fn&& fn) {
 }
 
 // Multiplies `chans` consecutive weight rows with the `cols` (1 or 2) columns of a
-// widened block and writes the requantized outputs: column j's go to out[j] + 0 .. chans-1.
-// Channels are taken two at a time; `bias` may be null.
+// widened block and writes the requantized outputs: column j's go to out_j + 0 .. chans-1
+// (out_1 unused for one column). Channels are taken two at a time; `bias` may be null.
 template <RoundingMode kMode>
-inline void gemm_columns(const ConvQuantParams& q, const int8_t* weights, int32_t k, int32_t chans,
-                         const int32_t* bias, const int16_t* block, int32_t cols, int8_t* const* out) {
+inline void gemm_columns(const Requantizer<kMode> rq, const int8_t* weights, int32_t k, int32_t chans,
+                         const int32_t* bias, const int16_t* block, int32_t cols, int8_t* out_0, int8_t* out_1) {
   int32_t oc = 0;
   for (; oc + 2 <= chans; oc += 2) {
     const int32_t b0 = bias ? bias[oc] : 0, b1 = bias ? bias[oc + 1] : 0;
     int32_t acc[2][2] = {{b0, b0}, {b1, b1}};
-    const int8_t* w = weights + static_cast<int32_t>(oc) * k;
-    if (cols == 2) {
+    const int8_t* w = weights + oc * k;
+    if (cols == 2)
       dot_block<2, 2>(w, k, block, acc);
-      out[1][oc] = requantize<kMode>(acc[0][1], q, oc);
-      out[1][oc + 1] = requantize<kMode>(acc[1][1], q, oc + 1);
-    } else {
+    else
       dot_block<1, 2>(w, k, block, acc);
+    const int32_t m0 = rq.multiplier_of(oc), sh0 = rq.shift_of(oc);
+    const int32_t m1 = rq.multiplier_of(oc + 1), sh1 = rq.shift_of(oc + 1);
+    out_0[oc] = rq.apply(acc[0][0], m0, sh0);
+    out_0[oc + 1] = rq.apply(acc[1][0], m1, sh1);
+    if (cols == 2) {
+      out_1[oc] = rq.apply(acc[0][1], m0, sh0);
+      out_1[oc + 1] = rq.apply(acc[1][1], m1, sh1);
     }
-    out[0][oc] = requantize<kMode>(acc[0][0], q, oc);
-    out[0][oc + 1] = requantize<kMode>(acc[1][0], q, oc + 1);
   }
   if (oc < chans) {
     const int32_t b0 = bias ? bias[oc] : 0;
     int32_t acc[2][2] = {{b0, b0}, {0, 0}};
-    const int8_t* w = weights + static_cast<int32_t>(oc) * k;
+    const int8_t* w = weights + oc * k;
     if (cols == 2) {
       dot_block<2, 1>(w, k, block, acc);
-      out[1][oc] = requantize<kMode>(acc[0][1], q, oc);
+      out_1[oc] = rq(acc[0][1], oc);
     } else {
       dot_block<1, 1>(w, k, block, acc);
     }
-    out[0][oc] = requantize<kMode>(acc[0][0], q, oc);
+    out_0[oc] = rq(acc[0][0], oc);
   }
 }
 
