@@ -73,7 +73,8 @@ struct LayerData {
 };
 LayerData g_params[kLayerCount];
 int8_t g_slots[2][kSlots][kSlotBytes];  // [run][slot]
-int32_t g_scratch[2 * 2 * 3 * 3 * 64 / 4];
+// Accumulators of two pixels (2 x 64 int32) and a widened block of two 3x3x64 columns.
+int32_t g_scratch[2 * 64 + 2 * 3 * 3 * 64 / 2];
 uint64_t g_counts[2][kLayerCount];
 
 WindowShape window_of(const Layer& l) {

@@ -30,7 +30,8 @@ constexpr int32_t kMaxFilter = 40 * 5 * 5 * 40;
 constexpr int32_t kMaxChannels = 160;
 constexpr int32_t kGuard = 64;        // bytes checked past each output and scratch
 constexpr uint8_t kSentinel = 0xA5;   // fill of outputs and guards before a call
-constexpr int32_t kMaxScratchBytes = 2 * 2 * 5 * 5 * 40 + 2 * 2 * 1000;
+// Accumulators (2 x channels int32) plus a widened block (2 x K int16), conv or dense.
+constexpr int32_t kMaxScratchBytes = 2 * 4 * kMaxChannels + 2 * 2 * 1000;
 
 int8_t g_input[kMaxActivation];
 int8_t g_filter[kMaxFilter];

@@ -47,8 +47,11 @@ void im2col_pixel(const WindowShape& s, const int8_t* input, int32_t n, int32_t 
 
 template <RoundingMode kMode, bool kCinMultipleOf4>
 void conv_pixels(const WindowShape& s, const ConvQuantParams& q, const int8_t* input, const int8_t* filter,
-                 const int32_t* bias, int8_t* output, int16_t* block) {
+                 const int32_t* bias, int8_t* output, int32_t* scratch) {
   const int32_t k = s.kernel_h * s.kernel_w * s.input.c, cout = s.output.c;
+  // Scratch: 2 * cout accumulators, then the widened two-column block.
+  int32_t* const acc = scratch;
+  int16_t* const block = reinterpret_cast<int16_t*>(scratch + 2 * cout);
   const int32_t pixels = s.output.n * s.output.h * s.output.w;
   // Output pixel cursor in NHW order.
   int32_t n = 0, oy = 0, ox = 0;
@@ -69,14 +72,16 @@ void conv_pixels(const WindowShape& s, const ConvQuantParams& q, const int8_t* i
       im2col_pixel<kCinMultipleOf4>(s, input, n, oy, ox, input_offset, j, cols, block);
       advance();
     }
-    dsp_s8::gemm_columns<kMode>(rq, filter, k, cout, bias, block, cols, output + p * cout, output + (p + 1) * cout);
+    dsp_s8::gemm_columns<kMode>(rq, filter, k, cout, bias, block, cols, output + p * cout, output + (p + 1) * cout,
+                                acc);
   }
 }
 
 }  // namespace
 
 int32_t conv2d_s8__dsp_scratch_bytes(const WindowShape& s) {
-  return 2 * s.kernel_h * s.kernel_w * s.input.c * static_cast<int32_t>(sizeof(int16_t));
+  return 2 * s.output.c * static_cast<int32_t>(sizeof(int32_t)) +
+         2 * s.kernel_h * s.kernel_w * s.input.c * static_cast<int32_t>(sizeof(int16_t));
 }
 
 void conv2d_s8__dsp(const WindowShape& s, const ConvQuantParams& q, const int8_t* input, const int8_t* filter,
@@ -85,13 +90,12 @@ void conv2d_s8__dsp(const WindowShape& s, const ConvQuantParams& q, const int8_t
     conv2d_s8__ref(s, q, input, filter, bias, output);
     return;
   }
-  auto* block = reinterpret_cast<int16_t*>(scratch);
   const bool cin_multiple_of_4 = s.input.c % 4 == 0;
   dsp_s8::with_rounding(q.rounding, [&]<RoundingMode kMode>() {
     if (cin_multiple_of_4)
-      conv_pixels<kMode, true>(s, q, input, filter, bias, output, block);
+      conv_pixels<kMode, true>(s, q, input, filter, bias, output, scratch);
     else
-      conv_pixels<kMode, false>(s, q, input, filter, bias, output, block);
+      conv_pixels<kMode, false>(s, q, input, filter, bias, output, scratch);
   });
 }
 

@@ -17,21 +17,25 @@ void widen_row(const int8_t* x, int32_t in_dim, int32_t input_offset, int32_t j,
 
 template <RoundingMode kMode>
 void dense_rows(const DenseShape& s, const DenseQuantParams& q, const int8_t* input, const int8_t* weights,
-                const int32_t* bias, int8_t* output, int16_t* scratch) {
+                const int32_t* bias, int8_t* output, int32_t* scratch) {
+  // Scratch: 2 * out_dim accumulators, then the widened two-row block.
+  int32_t* const acc = scratch;
+  int16_t* const block = reinterpret_cast<int16_t*>(scratch + 2 * s.out_dim);
   const dsp_s8::Requantizer<kMode> rq(q);
   for (int32_t b = 0; b < s.batch; b += 2) {
     const int32_t cols = s.batch - b >= 2 ? 2 : 1;
     for (int32_t j = 0; j < cols; ++j)
-      widen_row(input + (b + j) * s.in_dim, s.in_dim, q.input_offset, j, cols, scratch);
-    dsp_s8::gemm_columns<kMode>(rq, weights, s.in_dim, s.out_dim, bias, scratch, cols, output + b * s.out_dim,
-                                output + (b + 1) * s.out_dim);
+      widen_row(input + (b + j) * s.in_dim, s.in_dim, q.input_offset, j, cols, block);
+    dsp_s8::gemm_columns<kMode>(rq, weights, s.in_dim, s.out_dim, bias, block, cols, output + b * s.out_dim,
+                                output + (b + 1) * s.out_dim, acc);
   }
 }
 
 }  // namespace
 
 int32_t dense_s8__dsp_scratch_bytes(const DenseShape& s) {
-  return 2 * s.in_dim * static_cast<int32_t>(sizeof(int16_t));
+  return 2 * s.out_dim * static_cast<int32_t>(sizeof(int32_t)) +
+         2 * s.in_dim * static_cast<int32_t>(sizeof(int16_t));
 }
 
 void dense_s8__dsp(const DenseShape& s, const DenseQuantParams& q, const int8_t* input, const int8_t* weights,
@@ -40,9 +44,8 @@ void dense_s8__dsp(const DenseShape& s, const DenseQuantParams& q, const int8_t*
     dense_s8__ref(s, q, input, weights, bias, output);
     return;
   }
-  auto* rows = reinterpret_cast<int16_t*>(scratch);
   dsp_s8::with_rounding(q.rounding, [&]<RoundingMode kMode>() {
-    dense_rows<kMode>(s, q, input, weights, bias, output, rows);
+    dense_rows<kMode>(s, q, input, weights, bias, output, scratch);
   });
 }
 

@@ -230,42 +230,59 @@ inline void with_rounding(RoundingMode mode, Fn&& fn) {
     fn.template operator()<RoundingMode::kDouble>();
 }
 
+// Requantizes `chans` accumulators of each of `cols` (1 or 2) columns into out_j + 0 ..
+// chans-1. A separate pass over the stored accumulators: inside the 2x2 block the
+// requantization had too few free registers and GCC spilled its operands.
+template <RoundingMode kMode>
+inline void requantize_columns(const Requantizer<kMode> rq, const int32_t* acc_0, const int32_t* acc_1,
+                               int32_t chans, int32_t cols, int8_t* out_0, int8_t* out_1) {
+  if (cols == 2) {
+    for (int32_t oc = 0; oc < chans; ++oc) {
+      const int32_t m = rq.multiplier_of(oc), sh = rq.shift_of(oc);
+      out_0[oc] = rq.apply(acc_0[oc], m, sh);
+      out_1[oc] = rq.apply(acc_1[oc], m, sh);
+    }
+  } else {
+    for (int32_t oc = 0; oc < chans; ++oc) out_0[oc] = rq(acc_0[oc], oc);
+  }
+}
+
 // Multiplies `chans` consecutive weight rows with the `cols` (1 or 2) columns of a
 // widened block and writes the requantized outputs: column j's go to out_j + 0 .. chans-1
 // (out_1 unused for one column). Channels are taken two at a time; `bias` may be null.
+// `acc` holds 2 * chans int32 (the raw accumulators of both columns).
 template <RoundingMode kMode>
 inline void gemm_columns(const Requantizer<kMode> rq, const int8_t* weights, int32_t k, int32_t chans,
-                         const int32_t* bias, const int16_t* block, int32_t cols, int8_t* out_0, int8_t* out_1) {
+                         const int32_t* bias, const int16_t* block, int32_t cols, int8_t* out_0, int8_t* out_1,
+                         int32_t* acc) {
+  int32_t* const acc_0 = acc;
+  int32_t* const acc_1 = acc + chans;
   int32_t oc = 0;
   for (; oc + 2 <= chans; oc += 2) {
     const int32_t b0 = bias ? bias[oc] : 0, b1 = bias ? bias[oc + 1] : 0;
-    int32_t acc[2][2] = {{b0, b0}, {b1, b1}};
+    int32_t block_acc[2][2] = {{b0, b0}, {b1, b1}};
     const int8_t* w = weights + oc * k;
     if (cols == 2)
-      dot_block<2, 2>(w, k, block, acc);
+      dot_block<2, 2>(w, k, block, block_acc);
     else
-      dot_block<1, 2>(w, k, block, acc);
-    const int32_t m0 = rq.multiplier_of(oc), sh0 = rq.shift_of(oc);
-    const int32_t m1 = rq.multiplier_of(oc + 1), sh1 = rq.shift_of(oc + 1);
-    out_0[oc] = rq.apply(acc[0][0], m0, sh0);
-    out_0[oc + 1] = rq.apply(acc[1][0], m1, sh1);
-    if (cols == 2) {
-      out_1[oc] = rq.apply(acc[0][1], m0, sh0);
-      out_1[oc + 1] = rq.apply(acc[1][1], m1, sh1);
-    }
+      dot_block<1, 2>(w, k, block, block_acc);
+    acc_0[oc] = block_acc[0][0];
+    acc_0[oc + 1] = block_acc[1][0];
+    acc_1[oc] = block_acc[0][1];
+    acc_1[oc + 1] = block_acc[1][1];
   }
   if (oc < chans) {
     const int32_t b0 = bias ? bias[oc] : 0;
-    int32_t acc[2][2] = {{b0, b0}, {0, 0}};
+    int32_t block_acc[2][2] = {{b0, b0}, {0, 0}};
     const int8_t* w = weights + oc * k;
-    if (cols == 2) {
-      dot_block<2, 1>(w, k, block, acc);
-      out_1[oc] = rq(acc[0][1], oc);
-    } else {
-      dot_block<1, 1>(w, k, block, acc);
-    }
-    out_0[oc] = rq(acc[0][0], oc);
+    if (cols == 2)
+      dot_block<2, 1>(w, k, block, block_acc);
+    else
+      dot_block<1, 1>(w, k, block, block_acc);
+    acc_0[oc] = block_acc[0][0];
+    acc_1[oc] = block_acc[0][1];
   }
+  requantize_columns(rq, acc_0, acc_1, chans, cols, out_0, out_1);
 }
 
 }  // namespace slingshot::dsp_s8
