@@ -141,6 +141,11 @@ inline void dot_2x2_groups(const int8_t*& w, int32_t k, const uint32_t*& c, int3
 }
 #undef SLING_DSP_2X2_GROUP
 
+// acc + the dot product of the widened weight pairs with the column words (even, odd).
+inline int32_t dot_pairs(int32_t w_even, int32_t w_odd, uint32_t x_even, uint32_t x_odd, int32_t acc) {
+  return __smlad(w_odd, static_cast<int32_t>(x_odd), __smlad(w_even, static_cast<int32_t>(x_even), acc));
+}
+
 // Dot products of `kChans` consecutive weight rows (int8, natural order, k apart) with
 // the `kCols` columns of a widened block (kCols, kChans in {1, 2}), added to
 // acc[ch][col]. The k / 4 groups go through SMLAD, then the tail. The loop keeps all
@@ -154,34 +159,18 @@ inline void dot_block(const int8_t* weights, int32_t k, const int16_t* block, in
   int32_t a00 = acc[0][0], a01 = acc[0][1], a10 = acc[1][0], a11 = acc[1][1];
   if constexpr (kCols == 2 && kChans == 2) {
     if (k >= 4) dot_2x2_groups(w, k, c, k >> 2, a00, a01, a10, a11);
-  }
-  while (w != w_groups_end) {
-    const uint32_t wa = load_u32(w);
-    const int32_t wa_even = __sxtb16(static_cast<int32_t>(wa)), wa_odd = sxtb16_ror8(wa);
-    int32_t wb_even = 0, wb_odd = 0;
-    if constexpr (kChans > 1) {
-      const uint32_t wb = load_u32(w + k);
-      wb_even = __sxtb16(static_cast<int32_t>(wb));
-      wb_odd = sxtb16_ror8(wb);
-    }
-    w += 4;
-    const auto x0_even = static_cast<int32_t>(c[0]), x0_odd = static_cast<int32_t>(c[1]);
-    a00 = __smlad(wa_even, x0_even, a00);
-    a00 = __smlad(wa_odd, x0_odd, a00);
-    if constexpr (kChans > 1) {
-      a10 = __smlad(wb_even, x0_even, a10);
-      a10 = __smlad(wb_odd, x0_odd, a10);
-    }
-    if constexpr (kCols > 1) {
-      const auto x1_even = static_cast<int32_t>(c[2]), x1_odd = static_cast<int32_t>(c[3]);
-      a01 = __smlad(wa_even, x1_even, a01);
-      a01 = __smlad(wa_odd, x1_odd, a01);
+  } else {
+    // The edge blocks (an odd last channel or pixel), with the same intrinsics in C.
+    for (; w != w_groups_end; w += 4, c += 2 * kCols) {
+      const uint32_t wa = load_u32(w);
+      const int32_t wa_even = __sxtb16(static_cast<int32_t>(wa)), wa_odd = sxtb16_ror8(wa);
+      a00 = dot_pairs(wa_even, wa_odd, c[0], c[1], a00);
+      if constexpr (kCols > 1) a01 = dot_pairs(wa_even, wa_odd, c[2], c[3], a01);
       if constexpr (kChans > 1) {
-        a11 = __smlad(wb_even, x1_even, a11);
-        a11 = __smlad(wb_odd, x1_odd, a11);
+        const uint32_t wb = load_u32(w + k);
+        a10 = dot_pairs(__sxtb16(static_cast<int32_t>(wb)), sxtb16_ror8(wb), c[0], c[1], a10);
       }
     }
-    c += 2 * kCols;
   }
   const int32_t tail = k & 3;
   const auto* x0 = reinterpret_cast<const int16_t*>(c);
@@ -263,6 +252,24 @@ inline void requantize_columns(const Requantizer<kMode> rq, const int32_t* acc_0
   }
 }
 
+// Accumulators of output channels oc .. oc + kChans - 1 (kChans 1 or 2) for the `cols`
+// (1 or 2) columns of a widened block, bias included, stored to acc_j[oc + ...].
+template <int kChans>
+inline void accumulate_channels(const int8_t* weights, int32_t k, int32_t oc, const int32_t* bias,
+                                const int16_t* block, int32_t cols, int32_t* acc_0, int32_t* acc_1) {
+  int32_t block_acc[2][2] = {};
+  for (int32_t c = 0; c < kChans; ++c) block_acc[c][0] = block_acc[c][1] = bias ? bias[oc + c] : 0;
+  const int8_t* w = weights + oc * k;
+  if (cols == 2)
+    dot_block<2, kChans>(w, k, block, block_acc);
+  else
+    dot_block<1, kChans>(w, k, block, block_acc);
+  for (int32_t c = 0; c < kChans; ++c) {
+    acc_0[oc + c] = block_acc[c][0];
+    acc_1[oc + c] = block_acc[c][1];
+  }
+}
+
 // Multiplies `chans` consecutive weight rows with the `cols` (1 or 2) columns of a
 // widened block and writes the requantized outputs: column j's go to out_j + 0 .. chans-1
 // (out_1 unused for one column). Channels are taken two at a time; `bias` may be null.
@@ -274,30 +281,8 @@ inline void gemm_columns(const Requantizer<kMode> rq, const int8_t* weights, int
   int32_t* const acc_0 = acc;
   int32_t* const acc_1 = acc + chans;
   int32_t oc = 0;
-  for (; oc + 2 <= chans; oc += 2) {
-    const int32_t b0 = bias ? bias[oc] : 0, b1 = bias ? bias[oc + 1] : 0;
-    int32_t block_acc[2][2] = {{b0, b0}, {b1, b1}};
-    const int8_t* w = weights + oc * k;
-    if (cols == 2)
-      dot_block<2, 2>(w, k, block, block_acc);
-    else
-      dot_block<1, 2>(w, k, block, block_acc);
-    acc_0[oc] = block_acc[0][0];
-    acc_0[oc + 1] = block_acc[1][0];
-    acc_1[oc] = block_acc[0][1];
-    acc_1[oc + 1] = block_acc[1][1];
-  }
-  if (oc < chans) {
-    const int32_t b0 = bias ? bias[oc] : 0;
-    int32_t block_acc[2][2] = {{b0, b0}, {0, 0}};
-    const int8_t* w = weights + oc * k;
-    if (cols == 2)
-      dot_block<2, 1>(w, k, block, block_acc);
-    else
-      dot_block<1, 1>(w, k, block, block_acc);
-    acc_0[oc] = block_acc[0][0];
-    acc_1[oc] = block_acc[0][1];
-  }
+  for (; oc + 2 <= chans; oc += 2) accumulate_channels<2>(weights, k, oc, bias, block, cols, acc_0, acc_1);
+  if (oc < chans) accumulate_channels<1>(weights, k, oc, bias, block, cols, acc_0, acc_1);
   if (cols == 2)
     requantize_columns<2>(rq, acc_0, acc_1, chans, out_0, out_1);
   else
