@@ -66,8 +66,9 @@ inline int32_t block_slot(int32_t k, int32_t j, int32_t cols, int32_t groups_end
 }
 
 // Widens `count` int8 values that land at natural indices k0 .. k0+count-1 of column j,
-// with no alignment assumption (slow path: channel counts not a multiple of 4). A null
-// `src` writes zeros (padded taps).
+// one element at a time with no alignment assumption: K % 4 tails, and conv's im2col for
+// channel counts not a multiple of 4 when the zero point cannot pad. A null `src` writes
+// zeros (padded taps).
 inline void widen_scattered(const int8_t* src, int32_t count, int32_t k0, int32_t j, int32_t cols, int32_t k,
                             int32_t input_offset, int16_t* block) {
   const int32_t groups_end = k & ~3, tail = k & 3;
