@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Instruction counts of one int8 ResNet-8 inference on emulated Cortex-M cores: the
-# reference kernels vs the DSP-extension kernels (src/kernels/cortexm), per layer and
-# summed, counted by SysTick under `qemu-system-arm -icount shift=0` (one instruction per
-# virtual ns). Runs bench/cortexm/bench_resnet8_main.cpp on the M4 (mps2-an386) and the M7
-# (mps2-an500) and prints one JSON object with the issue's goal and the peer figure beside
-# ours. Benchmarks never assert; the firmware itself exits non-zero if the two kernel sets
+# Instruction counts of one int8 inference of the MLPerf Tiny ResNet-8 and DS-CNN on
+# emulated Cortex-M cores: the reference kernels vs the DSP-extension kernels
+# (src/kernels/cortexm), per layer and summed, counted by SysTick under
+# `qemu-system-arm -icount shift=0` (one instruction per virtual ns). Runs
+# bench/cortexm/bench_kernels_main.cpp on the M4 (mps2-an386) and the M7 (mps2-an500) and
+# prints one JSON object with the issue's ResNet-8 goal and the peer figure beside ours.
+# Benchmarks never assert; the firmware itself exits non-zero if the two kernel sets
 # disagree on any output byte.
 #
 #   bench/cortexm/run_bench.sh [--no-build] [--build-dir DIR] [--cpu m4|m7|all]
@@ -34,13 +35,13 @@ command -v qemu-system-arm >/dev/null || { echo "qemu-system-arm not found (run 
 if [ "$build" = 1 ]; then
   [ -f "$build_dir/CMakeCache.txt" ] || (cd "$root" && cmake --preset cortex-m4 -B "$build_dir" >&2)
   echo "building the benchmark firmware in $build_dir ..." >&2
-  cmake --build "$build_dir" -j2 --target "${cpus[@]/#/slingshot_bench_resnet8_}" >&2
+  cmake --build "$build_dir" -j2 --target "${cpus[@]/#/slingshot_bench_kernels_}" >&2
 fi
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 for cpu in "${cpus[@]}"; do
-  elf="$build_dir/src/cortexm/slingshot_bench_resnet8_$cpu.elf"
+  elf="$build_dir/src/cortexm/slingshot_bench_kernels_$cpu.elf"
   [ -f "$elf" ] || { echo "firmware not built: $elf (run without --no-build)" >&2; exit 1; }
   machine=mps2-an386; [ "$cpu" = m7 ] && machine=mps2-an500
   echo "running $cpu on $machine ..." >&2
@@ -64,22 +65,25 @@ for cpu in cpus:
     with open(f"{tmp}/{cpu}.json") as f:
         runs[cpu] = json.loads(f.read().replace("\r", ""))
 out = {
-    "benchmark": "int8 ResNet-8 (MLPerf Tiny pretrainedResnet_quant.tflite layers), one inference",
+    "benchmark": "one int8 inference of the MLPerf Tiny ResNet-8 and DS-CNN (the .tflite files' layers)",
     "counted": "instructions under qemu-system-arm -icount shift=0 (SysTick, 40-instruction resolution)",
     "compiler": f"arm-none-eabi-gcc {gcc} -O3 (CMake Release), -mthumb, hard float",
     "qemu": qemu,
-    "kernels": "ref: src/kernels/ref; dsp: conv2d_s8__dsp and dense_s8__dsp (add and avg_pool: ref in both)",
-    "cpus": {cpu: {"machine": "mps2-an386" if cpu == "m4" else "mps2-an500", **runs[cpu]} for cpu in cpus},
+    "kernels": "ref: src/kernels/ref; dsp: conv2d_s8__dsp, depthwise_conv2d_s8__dsp, dense_s8__dsp "
+               "(add and avg_pool: ref in both)",
+    "cpus": {cpu: {"machine": "mps2-an386" if cpu == "m4" else "mps2-an500",
+                   "networks": {n.pop("name"): n for n in runs[cpu]["networks"]}} for cpu in cpus},
 }
 if "m4" in runs:
-    ours = runs["m4"]["dsp_instructions"]
+    resnet = out["cpus"]["m4"]["networks"]["resnet8"]
+    ours = resnet["dsp_instructions"]
     out["goal"] = {
-        "m4_dsp_instructions": ours,
+        "m4_resnet8_dsp_instructions": ours,
         "goal_max_instructions": goal,
         "meets_goal": ours <= goal,
         "peer_best_published_optimized_m4": peer,
         "ours_over_peer": round(ours / peer, 3),
-        "ref_over_dsp": round(runs["m4"]["ref_instructions"] / ours, 2),
+        "ref_over_dsp": round(resnet["ref_instructions"] / ours, 2),
     }
 print(json.dumps(out, indent=2))
 PY
