@@ -15,13 +15,17 @@
 
 namespace slingshot {
 
-// Bytes of scratch one conv2d_s8__dsp call of shape `s` needs: two int16 columns of
-// kernel_h * kernel_w * input.c elements. Layers may share one buffer (take the maximum).
+// Bytes of scratch one conv2d_s8__dsp call of shape `s` needs: the int32 accumulators of
+// two output pixels, two int16 columns of K = kernel_h * kernel_w * input.c elements and,
+// when input.c is not a multiple of 4, K staging bytes. Layers may share one buffer (take
+// the maximum). The filter, bias and quantization arrays are read in place.
 int32_t conv2d_s8__dsp_scratch_bytes(const WindowShape& s);
 
 // Same contract and result, bit for bit, as conv2d_s8__ref (see conv2d_s8__ref.h).
-// `scratch` is 4-byte aligned and holds conv2d_s8__dsp_scratch_bytes(s) bytes. Input
-// offsets outside [-32640, 32639] (no int8 zero point gives one) run the reference kernel.
+// `scratch` is 4-byte aligned and holds conv2d_s8__dsp_scratch_bytes(s) bytes. Reads
+// filter rows with unaligned word loads (the Cortex-M default; UNALIGN_TRP must be 0).
+// Input offsets outside [-32640, 32639] (no int8 zero point gives one) run the reference
+// kernel.
 void conv2d_s8__dsp(const WindowShape& s, const ConvQuantParams& q, const int8_t* input, const int8_t* filter,
                     const int32_t* bias, int8_t* output, int32_t* scratch);
 

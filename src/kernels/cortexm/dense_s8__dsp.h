@@ -14,12 +14,15 @@
 
 namespace slingshot {
 
-// Bytes of scratch one dense_s8__dsp call of shape `s` needs: two int16 rows of in_dim.
+// Bytes of scratch one dense_s8__dsp call of shape `s` needs: the int32 accumulators of
+// two rows (2 x out_dim) and two widened int16 input rows of in_dim.
 int32_t dense_s8__dsp_scratch_bytes(const DenseShape& s);
 
 // Same contract and result, bit for bit, as dense_s8__ref (see dense_s8__ref.h).
-// `scratch` is 4-byte aligned and holds dense_s8__dsp_scratch_bytes(s) bytes. Input
-// offsets outside [-32640, 32639] (no int8 zero point gives one) run the reference kernel.
+// `scratch` is 4-byte aligned and holds dense_s8__dsp_scratch_bytes(s) bytes. Reads
+// weight rows with unaligned word loads (the Cortex-M default; UNALIGN_TRP must be 0).
+// Input offsets outside [-32640, 32639] (no int8 zero point gives one) run the reference
+// kernel.
 void dense_s8__dsp(const DenseShape& s, const DenseQuantParams& q, const int8_t* input, const int8_t* weights,
                    const int32_t* bias, int8_t* output, int32_t* scratch);
 

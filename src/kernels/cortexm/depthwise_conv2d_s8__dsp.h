@@ -16,8 +16,9 @@
 namespace slingshot {
 
 // Same contract and result, bit for bit, as depthwise_conv2d_s8__ref (see
-// depthwise_conv2d_s8__ref.h). Needs no scratch. Input offsets outside [-32640, 32639]
-// (no int8 zero point gives one) run the reference kernel.
+// depthwise_conv2d_s8__ref.h). Needs no scratch. Reads input and filter with unaligned
+// word loads (the Cortex-M default; UNALIGN_TRP must be 0). Input offsets outside
+// [-32640, 32639] (no int8 zero point gives one) run the reference kernel.
 void depthwise_conv2d_s8__dsp(const WindowShape& s, const ConvQuantParams& q, const int8_t* input,
                               const int8_t* filter, const int32_t* bias, int8_t* output);
 
