@@ -94,6 +94,15 @@ inline void zero_groups_strided(int32_t count, int32_t cols, int16_t* dst) {
   }
 }
 
+// The asm below needs all 14 allocatable registers; unoptimized builds keep r7 as the
+// frame pointer, so they run the same loop in C.
+#if defined(__OPTIMIZE__)
+#define SLING_DSP_2X2_ASM 1
+#else
+#define SLING_DSP_2X2_ASM 0
+#endif
+
+#if SLING_DSP_2X2_ASM
 // The hot loop of conv and dense: `groups` (> 0) groups of 4 elements of two weight rows
 // (the second k bytes after the first) against the two interleaved columns at `c`,
 // accumulated into a00 (row 0, column 0), a01, a10, a11; advances w and c past them.
@@ -141,6 +150,7 @@ inline void dot_2x2_groups(const int8_t*& w, int32_t k, const uint32_t*& c, int3
           : "cc", "memory");
 }
 #undef SLING_DSP_2X2_GROUP
+#endif  // SLING_DSP_2X2_ASM
 
 // acc + the dot product of the widened weight pairs with the column words (even, odd).
 inline int32_t dot_pairs(int32_t w_even, int32_t w_odd, uint32_t x_even, uint32_t x_odd, int32_t acc) {
@@ -158,19 +168,24 @@ inline void dot_block(const int8_t* weights, int32_t k, const int16_t* block, in
   const int8_t* const w_groups_end = weights + (k & ~3);
   const auto* c = reinterpret_cast<const uint32_t*>(block);  // 4-byte aligned
   int32_t a00 = acc[0][0], a01 = acc[0][1], a10 = acc[1][0], a11 = acc[1][1];
-  if constexpr (kCols == 2 && kChans == 2) {
+  constexpr bool kAsm = kCols == 2 && kChans == 2 && SLING_DSP_2X2_ASM;
+#if SLING_DSP_2X2_ASM
+  if constexpr (kAsm) {
     if (k >= 4) dot_2x2_groups(w, k, c, k >> 2, a00, a01, a10, a11);
-  } else {
-    // The edge blocks (an odd last channel or pixel), with the same intrinsics in C.
-    for (; w != w_groups_end; w += 4, c += 2 * kCols) {
-      const uint32_t wa = load_u32(w);
-      const int32_t wa_even = __sxtb16(static_cast<int32_t>(wa)), wa_odd = sxtb16_ror8(wa);
-      a00 = dot_pairs(wa_even, wa_odd, c[0], c[1], a00);
-      if constexpr (kCols > 1) a01 = dot_pairs(wa_even, wa_odd, c[2], c[3], a01);
-      if constexpr (kChans > 1) {
-        const uint32_t wb = load_u32(w + k);
-        a10 = dot_pairs(__sxtb16(static_cast<int32_t>(wb)), sxtb16_ror8(wb), c[0], c[1], a10);
-      }
+  }
+#endif
+  // The edge blocks (an odd last channel or pixel), and the 2x2 block without the asm,
+  // with the same intrinsics in C.
+  for (; !kAsm && w != w_groups_end; w += 4, c += 2 * kCols) {
+    const uint32_t wa = load_u32(w);
+    const int32_t wa_even = __sxtb16(static_cast<int32_t>(wa)), wa_odd = sxtb16_ror8(wa);
+    a00 = dot_pairs(wa_even, wa_odd, c[0], c[1], a00);
+    if constexpr (kCols > 1) a01 = dot_pairs(wa_even, wa_odd, c[2], c[3], a01);
+    if constexpr (kChans > 1) {
+      const uint32_t wb = load_u32(w + k);
+      const int32_t wb_even = __sxtb16(static_cast<int32_t>(wb)), wb_odd = sxtb16_ror8(wb);
+      a10 = dot_pairs(wb_even, wb_odd, c[0], c[1], a10);
+      if constexpr (kCols > 1) a11 = dot_pairs(wb_even, wb_odd, c[2], c[3], a11);
     }
   }
   const int32_t tail = k & 3;
