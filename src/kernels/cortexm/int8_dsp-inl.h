@@ -176,16 +176,18 @@ inline void dot_block(const int8_t* weights, int32_t k, const int16_t* block, in
 #endif
   // The edge blocks (an odd last channel or pixel), and the 2x2 block without the asm,
   // with the same intrinsics in C.
+  // (The block was written as int16: its words are read through memcpy, not uint32_t*.)
   for (; !kAsm && w != w_groups_end; w += 4, c += 2 * kCols) {
     const uint32_t wa = load_u32(w);
     const int32_t wa_even = __sxtb16(static_cast<int32_t>(wa)), wa_odd = sxtb16_ror8(wa);
-    a00 = dot_pairs(wa_even, wa_odd, c[0], c[1], a00);
-    if constexpr (kCols > 1) a01 = dot_pairs(wa_even, wa_odd, c[2], c[3], a01);
+    const uint32_t x0_even = load_u32(c), x0_odd = load_u32(c + 1);
+    a00 = dot_pairs(wa_even, wa_odd, x0_even, x0_odd, a00);
+    if constexpr (kCols > 1) a01 = dot_pairs(wa_even, wa_odd, load_u32(c + 2), load_u32(c + 3), a01);
     if constexpr (kChans > 1) {
       const uint32_t wb = load_u32(w + k);
       const int32_t wb_even = __sxtb16(static_cast<int32_t>(wb)), wb_odd = sxtb16_ror8(wb);
-      a10 = dot_pairs(wb_even, wb_odd, c[0], c[1], a10);
-      if constexpr (kCols > 1) a11 = dot_pairs(wb_even, wb_odd, c[2], c[3], a11);
+      a10 = dot_pairs(wb_even, wb_odd, x0_even, x0_odd, a10);
+      if constexpr (kCols > 1) a11 = dot_pairs(wb_even, wb_odd, load_u32(c + 2), load_u32(c + 3), a11);
     }
   }
   const int32_t tail = k & 3;
