@@ -18,7 +18,7 @@ import numpy as np
 SAMPLE_RATE, CLIP = 16000, 16000
 FRAME_LENGTH, FRAME_STEP, FFT_LENGTH = 480, 320, 512  # 30 ms, 20 ms, stft's default fft
 MELS, LOWER_HZ, UPPER_HZ, COEFFS = 40, 20.0, 4000.0, 10
-TOLERANCE = 1e-3  # max |ours - oracle| on the MFCCs (ours run in float32)
+TOLERANCE = 1e-4  # max |ours - oracle| on the MFCCs (ours run in float32; MFCC 0 reaches -124)
 
 
 def read_wav(path):

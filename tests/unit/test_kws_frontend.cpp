@@ -149,7 +149,7 @@ TEST_CASE("KWS: kws_ref_model (int8 and float) classifies the real 'marvin' clip
     const std::vector<double> p = softmax_row(logits);
     std::string shown;
     for (size_t k = 0; k < p.size(); ++k) shown += " " + kws_class_names()[k] + "=" + std::to_string(p[k]);
-    MESSAGE(c.file << ":" << shown);
+    MESSAGE(std::string(c.file) << ":" << shown);
     const int top = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
     CHECK(kws_class_names()[static_cast<size_t>(top)] == "_unknown_");
     CHECK(top == unknown);
