@@ -13,6 +13,7 @@
 #include "data/labeled_files.h"
 #include "data/mfcc.h"
 #include "data/npy.h"
+#include "data/speech_commands.h"
 #include "data/synthetic_shapes.h"
 #include "data/wav.h"
 #include "model/model_file.h"
@@ -84,6 +85,14 @@ Result<Dataset> load_data_arg(const std::string& spec, const std::string& split,
     SLING_ASSIGN_OR_RETURN(Dataset d, load_cifar10_binary(files, count));
     return d;
   }
+  const bool mfcc_model = shape == Shape{49, 10, 1};
+  if (spec.rfind("folder:", 0) == 0 && mfcc_model) {
+    // Keyword models read Speech Commands-style WAV folders, labeled by folder name in the
+    // MLPerf class order (data/speech_commands.h).
+    SLING_ASSIGN_OR_RETURN(Dataset wav, load_speech_commands_folder(spec.substr(7)));
+    SLING_ASSIGN_OR_RETURN(Dataset d, keywords_to_mfcc(wav));
+    return first_count(std::move(d));
+  }
   if (spec.rfind("folder:", 0) == 0) {
     if (shape.size() != 3 || (shape[2] != 1 && shape[2] != 3))
       return invalid_argument("an image folder feeds HxWx1 or HxWx3 models, but the model expects " +
@@ -92,7 +101,6 @@ Result<Dataset> load_data_arg(const std::string& spec, const std::string& split,
                                                         static_cast<int>(shape[1]), static_cast<int>(shape[2])));
     return first_count(std::move(d));
   }
-  const bool mfcc_model = shape == Shape{49, 10, 1};
   if (spec == "housenum" || spec == "keywords") {
     // The zoo recipes' dataset seed (1); the test split holds out what training never saw.
     const DatasetSplit which = split == "train" ? DatasetSplit::kTrain : DatasetSplit::kTest;
@@ -133,9 +141,11 @@ Result<Dataset> load_waveform_data_arg(const std::string& spec, const std::strin
       d.inputs[i] = std::clamp(std::round(d.inputs[i] * 32768.0f), -32768.0f, 32767.0f) / 32768.0f;
   } else if (spec.rfind("labels:", 0) == 0) {
     SLING_ASSIGN_OR_RETURN(d, load_labeled_wavs(spec.substr(7), 16000, 16000));
+  } else if (spec.rfind("folder:", 0) == 0) {
+    SLING_ASSIGN_OR_RETURN(d, load_speech_commands_folder(spec.substr(7)));
   } else {
-    return invalid_argument("keyword models are attacked on waveforms; use --data keywords or labels:CSV of WAV files, not '" +
-                            spec + "'");
+    return invalid_argument("keyword models are attacked on waveforms; use --data keywords, labels:CSV of WAV files "
+                            "or folder:DIR of WAV class folders, not '" + spec + "'");
   }
   if (d.size() > count) d = d.range(0, count);
   return d;

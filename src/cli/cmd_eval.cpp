@@ -1,6 +1,7 @@
-// `slingshot eval --model M --data D --engine E [--engine E2 ...] [--json]`: accuracy and
-// latency per engine, and how each engine agrees with the first one (top-1 agreement,
-// exact logits, mean |logit difference|, max difference in output LSBs).
+// `slingshot eval --model M --data D --engine E [--engine E2 ...] [--confusion] [--json]`:
+// accuracy and latency per engine, and how each engine agrees with the first one (top-1
+// agreement, exact logits, mean |logit difference|, max difference in output LSBs);
+// optionally the first engine's confusion matrix.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -21,6 +22,7 @@ struct EvalOptions {
   int count = 600;
   int batch = 50;
   bool json = false;
+  bool confusion = false;
 };
 
 struct EngineRun {
@@ -100,6 +102,15 @@ Status run_eval(const EvalOptions& o) {
     if (lsb > 0) j["max_abs_logit_diff_lsb"] = max_abs / lsb;
     engines.push_back(j);
   }
+  // confusion[true][predicted] of the first engine; rows are the dataset's classes.
+  nlohmann::json confusion = nlohmann::json::array();
+  if (o.confusion) {
+    const int64_t rows = std::max<int64_t>(static_cast<int64_t>(data.class_names.size()), 1);
+    std::vector<std::vector<int64_t>> m(static_cast<size_t>(rows), std::vector<int64_t>(static_cast<size_t>(classes), 0));
+    for (int64_t i = 0; i < n; ++i)
+      if (data.labels[i] >= 0 && data.labels[i] < rows) ++m[static_cast<size_t>(data.labels[i])][static_cast<size_t>(argmax(runs[0].logits, i))];
+    for (const auto& row : m) confusion.push_back(row);
+  }
   nlohmann::json report = {{"model", o.model},
                            {"data", o.data},
                            {"n", n},
@@ -107,6 +118,10 @@ Status run_eval(const EvalOptions& o) {
                            {"accuracy", engines[0]["accuracy"]},
                            {"agreement_reference", engines[0]["engine"]},
                            {"engines", engines}};
+  if (o.confusion) {
+    report["class_names"] = data.class_names;
+    report["confusion"] = confusion;
+  }
   if (o.json) {
     std::printf("%s\n", report.dump().c_str());
     return Status::Ok();
@@ -120,6 +135,24 @@ Status run_eval(const EvalOptions& o) {
                 j["accuracy"].get<double>(), j["ms_per_sample"].get<double>(), j["top1_agreement"].get<double>(),
                 j["exact_logits"].get<double>(), j["mean_abs_logit_diff"].get<double>(),
                 j.contains("max_abs_logit_diff_lsb") ? j["max_abs_logit_diff_lsb"].get<double>() : 0.0);
+  if (o.confusion) {
+    std::printf("confusion of %s (rows: true class, columns: predicted class index)\n", engine_name(runs[0].kind));
+    std::printf("  %-12s", "");
+    for (int64_t k = 0; k < classes; ++k) std::printf(" %5lld", static_cast<long long>(k));
+    std::printf(" %8s\n", "recall");
+    for (size_t r = 0; r < confusion.size(); ++r) {
+      const std::string name = r < data.class_names.size() ? data.class_names[r] : "class " + std::to_string(r);
+      std::printf("  %2zu %-9.9s", r, name.c_str());
+      int64_t total = 0;
+      for (const auto& c : confusion[r]) total += c.get<int64_t>();
+      for (const auto& c : confusion[r]) std::printf(" %5lld", static_cast<long long>(c.get<int64_t>()));
+      const int64_t hit = static_cast<int64_t>(r) < classes ? confusion[r][r].get<int64_t>() : 0;
+      if (total)
+        std::printf(" %8.3f\n", static_cast<double>(hit) / total);
+      else
+        std::printf(" %8s\n", "-");  // no sample of this class
+    }
+  }
   return Status::Ok();
 }
 
@@ -129,12 +162,14 @@ void register_eval(CLI::App& app, CommandList& out) {
   auto o = std::make_shared<EvalOptions>();
   CLI::App* sub = app.add_subcommand("eval", "Accuracy, latency and cross-engine agreement on a test set");
   sub->add_option("--model", o->model, "Model file (float or quantized)")->required();
-  sub->add_option("--data", o->data, "Dataset: shapes, cifar10:FILE[,FILE...] or folder:DIR (test split)")->capture_default_str();
+  sub->add_option("--data", o->data, "Dataset: shapes, housenum, keywords, cifar10:FILE[,FILE...], folder:DIR (images, or WAV class folders "
+                  "for keyword models) or labels:CSV (test split)")->capture_default_str();
   sub->add_option("--engine", o->engines,
                   "Engine, repeatable: float, fakequant, int8-ref, int8-simd, xnnpack (default int8-ref for quantized "
                   "models, float otherwise); agreement is measured against the first");
   sub->add_option("--count", o->count, "Test samples")->capture_default_str()->check(CLI::Range(1, 1000000));
   sub->add_option("--batch", o->batch, "Batch size")->capture_default_str()->check(CLI::Range(1, 4096));
+  sub->add_flag("--confusion", o->confusion, "Also print the first engine's confusion matrix (true x predicted class)");
   sub->add_flag("--json", o->json, "Print a JSON report");
   out.push_back({sub, [o] { return run_eval(*o); }});
 }

@@ -28,6 +28,7 @@
 #include "core/rng.h"
 #include "core/thread_pool.h"
 #include "data/mfcc.h"
+#include "data/speech_commands.h"
 
 namespace slingshot {
 namespace {
@@ -590,11 +591,7 @@ std::vector<float> to_float(const std::vector<int16_t>& s) {
 
 }  // namespace
 
-const std::vector<std::string>& keyword_class_names() {
-  static const std::vector<std::string> names = {"down", "go",    "left", "no",  "off",       "on",
-                                                 "right", "stop", "up",   "yes", "_silence_", "_unknown_"};
-  return names;
-}
+const std::vector<std::string>& keyword_class_names() { return kws_class_names(); }
 
 const std::vector<std::string>& keyword_unknown_words() {
   static const std::vector<std::string> words = {

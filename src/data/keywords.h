@@ -34,9 +34,9 @@ struct KeywordsOptions {
   std::string espeak_data_path;        // folder holding espeak-ng-data; empty = the installed default
 };
 
-// The 12 class names in label order, the order of the MLPerf Tiny KWS model (TFDS
-// speech_commands labels): down, go, left, no, off, on, right, stop, up, yes,
-// _silence_, _unknown_.
+// The 12 class names in label order: kws_class_names() (data/speech_commands.h), the
+// order of the MLPerf Tiny KWS model (TFDS speech_commands labels): down, go, left, no,
+// off, on, right, stop, up, yes, _silence_, _unknown_.
 const std::vector<std::string>& keyword_class_names();
 
 // The words spoken for the "_unknown_" class (other Speech Commands words).

@@ -42,18 +42,19 @@ Result<WavFormat> parse_fmt(const unsigned char* p, size_t size) {
   }
   if (rate == 0 || rate > 1'000'000) return invalid_argument("WAV sample rate " + std::to_string(rate) + " is out of range");
   f.sample_rate = static_cast<int>(rate);
-  const bool ok = f.channels == 1 && ((f.tag == kFormatPcm && (f.bits == 8 || f.bits == 16)) ||
-                                      (f.tag == kFormatFloat && f.bits == 32));
+  const bool ok = f.channels >= 1 && f.channels <= kMaxWavChannels &&
+                  ((f.tag == kFormatPcm && (f.bits == 8 || f.bits == 16)) || (f.tag == kFormatFloat && f.bits == 32));
   if (!ok)
     return unimplemented("unsupported WAV encoding: format tag " + std::to_string(f.tag) + ", " +
                          std::to_string(f.bits) + " bits, " + std::to_string(f.channels) +
-                         " channels (supported: mono PCM 8/16-bit, mono IEEE float 32-bit)");
+                         " channels (supported: PCM 8/16-bit and IEEE float 32-bit, 1.." +
+                         std::to_string(kMaxWavChannels) + " channels)");
   return f;
 }
 
 }  // namespace
 
-Result<Waveform> decode_wav(std::string_view bytes) {
+Result<Waveform> decode_wav(std::string_view bytes, WavChannels channels) {
   const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
   const size_t n = bytes.size();
   if (n < 12 || std::memcmp(data, "RIFF", 4) != 0 || std::memcmp(data + 8, "WAVE", 4) != 0)
@@ -77,26 +78,38 @@ Result<Waveform> decode_wav(std::string_view bytes) {
       have_fmt = true;
     } else if (id == "data") {
       if (!have_fmt) return invalid_argument("WAV data chunk comes before the fmt chunk");
+      if (fmt.channels != 1 && channels == WavChannels::kMonoOnly)
+        return invalid_argument("WAV file has " + std::to_string(fmt.channels) +
+                                " channels, but this needs a mono (1-channel) file");
       const size_t width = static_cast<size_t>(fmt.bits / 8);
-      if (size % width != 0)
+      const size_t frame_bytes = width * static_cast<size_t>(fmt.channels);
+      if (size % frame_bytes != 0)
         return data_loss("WAV data chunk is " + std::to_string(size) + " bytes, not a multiple of the " +
-                         std::to_string(width) + "-byte sample (truncated sample)");
+                         std::to_string(frame_bytes) + "-byte frame (" + std::to_string(fmt.channels) + " x " +
+                         std::to_string(width) + "-byte samples; truncated sample)");
+      const unsigned char* s = data + body;
+      auto sample = [&](size_t i) -> Result<float> {
+        if (fmt.bits == 8) return (static_cast<float>(s[i]) - 128.0f) / 128.0f;
+        if (fmt.bits == 16) return static_cast<float>(static_cast<int16_t>(u16le(s + 2 * i))) / 32768.0f;
+        const uint32_t u = u32le(s + 4 * i);
+        float v;
+        std::memcpy(&v, &u, 4);
+        if (!std::isfinite(v)) return invalid_argument("WAV float sample " + std::to_string(i) + " is not finite");
+        return std::clamp(v, -1.0f, 1.0f);
+      };
       Waveform w;
       w.sample_rate = fmt.sample_rate;
-      w.samples.resize(size / width);
-      const unsigned char* s = data + body;
+      w.channels = fmt.channels;
+      w.samples.resize(size / frame_bytes);
+      const size_t c = static_cast<size_t>(fmt.channels);
       for (size_t i = 0; i < w.samples.size(); ++i) {
-        if (fmt.bits == 8) {
-          w.samples[i] = (static_cast<float>(s[i]) - 128.0f) / 128.0f;
-        } else if (fmt.bits == 16) {
-          w.samples[i] = static_cast<float>(static_cast<int16_t>(u16le(s + 2 * i))) / 32768.0f;
-        } else {
-          const uint32_t u = u32le(s + 4 * i);
-          float v;
-          std::memcpy(&v, &u, 4);
-          if (!std::isfinite(v)) return invalid_argument("WAV float sample " + std::to_string(i) + " is not finite");
-          w.samples[i] = std::clamp(v, -1.0f, 1.0f);
+        // The mix-down is the channel mean (summed in double, so a mono file stays exact).
+        double sum = 0;
+        for (size_t k = 0; k < c; ++k) {
+          SLING_ASSIGN_OR_RETURN(float v, sample(i * c + k));
+          sum += v;
         }
+        w.samples[i] = static_cast<float>(sum / static_cast<double>(c));
       }
       return w;
     }
@@ -143,9 +156,9 @@ Status save_wav(const std::string& path, const float* samples, int64_t n, int sa
   return write_file_atomic(path, encode_wav_pcm16(samples, n, sample_rate));
 }
 
-Result<Waveform> load_wav(const std::string& path) {
+Result<Waveform> load_wav(const std::string& path, WavChannels channels) {
   SLING_ASSIGN_OR_RETURN(std::string bytes, read_file(path, kMaxWavFileBytes));
-  Result<Waveform> w = decode_wav(bytes);
+  Result<Waveform> w = decode_wav(bytes, channels);
   if (!w.ok()) return w.status().with_context("WAV '" + path + "'");
   return w;
 }

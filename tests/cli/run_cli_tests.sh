@@ -340,6 +340,30 @@ zoo_accuracy models/housenum/resnet8_w4a4.safetensors models/housenum/eval/y_lab
 zoo_accuracy models/keywords/dscnn_int8.safetensors models/keywords/eval/y_labels.csv 120 0.9 &&
   pass "zoo keywords DS-CNN int8 on its 120 WAVs" || fail "zoo keywords: $(cat out.txt err.txt)"
 
+# Keyword models on Speech Commands-style WAV class folders: the 120 evaluation clips
+# sorted into folders named by class (labels by folder name) score what their CSV scores.
+/usr/bin/python3 - "$repo/models/keywords/eval" kwfolder <<'PY'
+import csv, os, shutil, sys
+src, dst = sys.argv[1], sys.argv[2]
+names = ["down", "go", "left", "no", "off", "on", "right", "stop", "up", "yes", "_silence_", "_unknown_"]
+for name, _, label in csv.reader(open(os.path.join(src, "y_labels.csv"))):
+    folder = "Silence" if names[int(label)] == "_silence_" else names[int(label)]  # an alias too
+    os.makedirs(os.path.join(dst, folder), exist_ok=True)
+    shutil.copy(os.path.join(src, name), os.path.join(dst, folder, name))
+PY
+kw_model="$repo/models/keywords/dscnn_int8.safetensors"
+expect_ok "eval a keyword model on WAV class folders" "$bin" eval --model "$kw_model" --data folder:kwfolder --confusion --json
+mv out.txt kw_folder.json
+expect_ok "eval the same clips through their CSV" "$bin" eval --model "$kw_model" --data "labels:$repo/models/keywords/eval/y_labels.csv" --json
+/usr/bin/python3 - kw_folder.json out.txt <<'PY' && pass "WAV folders: same accuracy as the CSV, confusion rows sum to the clips" || fail "WAV folders: $(cat kw_folder.json out.txt)"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+assert a["n"] == b["n"] == 120 and a["accuracy"] == b["accuracy"], (a["accuracy"], b["accuracy"])
+assert sum(map(sum, a["confusion"])) == 120 and sum(a["confusion"][k][k] for k in range(12)) == round(120 * a["accuracy"])
+assert a["class_names"][10:] == ["_silence_", "_unknown_"]
+PY
+expect_error "a WAV folder for an image model" "no PNG" "$bin" eval --model "$repo/models/housenum/resnet8_int8.safetensors" --data folder:kwfolder
+
 # TFLite import (the MLPerf Tiny files of ../shared/mlperf-tiny, when that folder exists).
 mlperf="$repo/../shared/mlperf-tiny"
 if [ -f "$mlperf/pretrainedResnet_quant.tflite" ]; then
@@ -352,6 +376,16 @@ if [ -f "$mlperf/pretrainedResnet_quant.tflite" ]; then
   expect_error "import-tflite truncated file" "malformed TFLite flatbuffer" \
     "$bin" import-tflite truncated.tflite -o never.safetensors
   test ! -e never.safetensors && pass "a failed import writes nothing" || fail "a failed import wrote a file"
+  # The real stereo Speech Commands clip of "marvin", in a folder named after its word, is
+  # "_unknown_" (class 11) for the MLPerf KWS model, int8 and float.
+  mkdir -p sc/marvin && cp "$mlperf/marvin_617de221_0.wav" sc/marvin/
+  for kws in kws_ref_model.tflite kws_ref_model_float32.tflite; do
+    expect_ok "eval $kws on the stereo marvin clip" "$bin" eval --model "$mlperf/$kws" --data folder:sc --json
+    grep -q '"accuracy":1.0' out.txt && pass "$kws: marvin is _unknown_" || fail "$kws on marvin: $(cat out.txt)"
+  done
+  expect_ok "export-c-header of the stereo WAV" "$bin" export-c-header --model "$mlperf/kws_ref_model.tflite" \
+    --input "$mlperf/marvin_617de221_0.wav" -o marvin.h
+  grep -q "expected class 11" out.txt && pass "marvin's int8 codes give class 11" || fail "marvin header: $(cat out.txt)"
 else
   echo "skip TFLite import: $mlperf is absent"
 fi

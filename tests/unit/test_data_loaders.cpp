@@ -265,15 +265,64 @@ TEST_CASE("WAV: 8-bit unsigned and 32-bit float mono") {
 }
 
 TEST_CASE("WAV: unsupported encodings name tag, bits and channels") {
-  auto stereo = decode_wav(riff(fmt_chunk(1, 2, 16000, 16) + chunk("data", pcm16({0, 0}))));
-  REQUIRE(!stereo.ok());
-  CHECK(contains(stereo.status(), "unsupported WAV encoding: format tag 1, 16 bits, 2 channels"));
+  auto many = decode_wav(riff(fmt_chunk(1, 17, 16000, 16) + chunk("data", pcm16(std::vector<int16_t>(17, 0)))));
+  REQUIRE(!many.ok());
+  CHECK(contains(many.status(), "unsupported WAV encoding: format tag 1, 16 bits, 17 channels"));
+  auto none = decode_wav(riff(fmt_chunk(1, 0, 16000, 16) + chunk("data", pcm16({0}))));
+  REQUIRE(!none.ok());
+  CHECK(contains(none.status(), "0 channels"));
   auto alaw = decode_wav(riff(fmt_chunk(6, 1, 8000, 8) + chunk("data", "ab")));
   REQUIRE(!alaw.ok());
   CHECK(contains(alaw.status(), "unsupported WAV encoding: format tag 6"));
   auto b24 = decode_wav(riff(fmt_chunk(1, 1, 16000, 24) + chunk("data", "abc")));
   REQUIRE(!b24.ok());
   CHECK(contains(b24.status(), "unsupported WAV encoding: format tag 1, 24 bits"));
+}
+
+TEST_CASE("WAV: stereo and multi-channel files mix down to the channel mean") {
+  // Interleaved L, R frames: (1000, 3000), (-2000, 2000), (32767, -32768).
+  const std::string stereo = riff(fmt_chunk(1, 2, 16000, 16) + chunk("data", pcm16({1000, 3000, -2000, 2000, 32767, -32768})));
+  auto w = decode_wav(stereo);
+  REQUIRE_MESSAGE(w.ok(), w.status().message());
+  CHECK(w->channels == 2);
+  CHECK(w->sample_rate == 16000);
+  CHECK(w->samples == std::vector<float>{2000.0f / 32768, 0.0f, -0.5f / 32768});
+  // A mono-only caller gets an error naming the channel count.
+  auto mono_only = decode_wav(stereo, WavChannels::kMonoOnly);
+  REQUIRE(!mono_only.ok());
+  CHECK(contains(mono_only.status(), "WAV file has 2 channels, but this needs a mono (1-channel) file"));
+  auto mono = decode_wav(wav16(16000, {5, -5}), WavChannels::kMonoOnly);
+  REQUIRE(mono.ok());
+  CHECK(mono->channels == 1);
+  // Three float channels, and 8-bit stereo.
+  std::string f32;
+  for (float v : {0.25f, -0.75f, 0.5f, 1.0f, 1.0f, 1.0f}) {
+    uint32_t u;
+    std::memcpy(&u, &v, 4);
+    f32 += le32(u);
+  }
+  auto three = decode_wav(riff(fmt_chunk(3, 3, 8000, 32) + chunk("data", f32)));
+  REQUIRE_MESSAGE(three.ok(), three.status().message());
+  CHECK(three->channels == 3);
+  CHECK(three->samples == std::vector<float>{0.0f, 1.0f});
+  auto u8 = decode_wav(riff(fmt_chunk(1, 2, 8000, 8) + chunk("data", std::string("\x00\xff", 2))));
+  REQUIRE(u8.ok());
+  CHECK(u8->samples == std::vector<float>{-1.0f / 256});
+  // A data chunk that ends inside a frame is a truncated sample.
+  auto half = decode_wav(riff(fmt_chunk(1, 2, 16000, 16) + chunk("data", pcm16({1, 2, 3}))));
+  REQUIRE(!half.ok());
+  CHECK(contains(half.status(), "not a multiple of the 4-byte frame (2 x 2-byte samples; truncated sample)"));
+  // The file loaders mix down too, and load_wav passes the mode on.
+  TempDir dir;
+  dir.write("yes/s.wav", stereo);
+  auto ds = load_wav_folder(dir.path, 16000, 4);
+  REQUIRE_MESSAGE(ds.ok(), ds.status().message());
+  CHECK(ds->inputs[0] == 2000.0f / 32768);
+  CHECK(ds->inputs[3] == 0.0f);
+  auto strict = load_wav(dir.file("yes/s.wav"), WavChannels::kMonoOnly);
+  REQUIRE(!strict.ok());
+  CHECK(contains(strict.status(), "s.wav"));
+  CHECK(contains(strict.status(), "2 channels"));
 }
 
 TEST_CASE("WAV: truncated chunks and headers") {
@@ -352,11 +401,11 @@ TEST_CASE("WAV folder: wrong sample rate, empty class, bad clip, bad parameters"
   auto empty = load_wav_folder(dir.path, 8000, 4);
   REQUIRE(!empty.ok());
   CHECK(contains(empty.status(), "/b' has no WAV files"));
-  dir.write("b/c.wav", riff(fmt_chunk(1, 2, 8000, 16) + chunk("data", pcm16({0, 0}))));
-  auto stereo = load_wav_folder(dir.path, 8000, 4);
-  REQUIRE(!stereo.ok());
-  CHECK(contains(stereo.status(), "c.wav"));
-  CHECK(contains(stereo.status(), "unsupported WAV encoding"));
+  dir.write("b/c.wav", riff(fmt_chunk(1, 1, 8000, 24) + chunk("data", "abc")));
+  auto b24 = load_wav_folder(dir.path, 8000, 4);
+  REQUIRE(!b24.ok());
+  CHECK(contains(b24.status(), "c.wav"));
+  CHECK(contains(b24.status(), "unsupported WAV encoding"));
   CHECK(contains(load_wav_folder(dir.path, 8000, 0).status(), "samples_per_clip"));
   CHECK(contains(load_wav_folder(dir.path, 0, 4).status(), "sample_rate"));
   CHECK(contains(load_wav_folder(dir.path + "/none", 8000, 4).status(), "does not exist"));
