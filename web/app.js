@@ -63,6 +63,7 @@ function renderModel(info, card) {
   const facts = [
     ['input', info.inputKind === 'keywords' ? `${shape(info.inputShape)} samples → MFCC ${shape(info.modelInputShape)}` : shape(info.inputShape)],
     ['classes', info.classes],
+    ['engine', info.engineLabel],
     ['weights', info.quantized ? `${info.weightScheme}, ${info.activationBits}-bit activations` : 'float32'],
     ['parameters', fmt(info.params)],
     ['MACs / inference', fmt(info.macs)],
@@ -71,7 +72,8 @@ function renderModel(info, card) {
   const ram = card?.tables.Cost?.find((r) => /activation RAM/.test(r[0]));
   if (ram) facts.push(['activation RAM, int8', ram[1]]);
   summary($('model-summary'), facts);
-  $('model-desc').textContent = card?.desc ?? `${info.name}: a model file read locally.`;
+  $('model-desc').textContent = card?.desc ?? (info.source === 'tflite' ? tfliteDescription(info)
+    : `${info.name}: a model file read locally.`);
   const acc = card?.tables['Accuracy per engine'];
   const accEl = $('model-accuracy');
   accEl.replaceChildren();
@@ -100,6 +102,19 @@ function renderModel(info, card) {
       el('td', { className: 'num', textContent: fmt(l.macs) }), el('td', { className: 'bar-col' }, bar)));
   }
   table.append(body);
+}
+
+// What an imported .tflite file is and how our [0, 1] pixels reach its input.
+function tfliteDescription(info) {
+  const m = info.inputMapping;
+  const input = m?.kind === 'pixels'
+    ? `Pixels in [0, 1] reach the file's input as ${m.pixel_range[0]}..${m.pixel_range[1]}` +
+      (info.quantized ? ' (pixel k is input code k − 128, as on the device).' : '.')
+    : `Its input keeps the file's own domain (${m?.reason ?? 'no mapping'}).`;
+  const shadow = info.quantized
+    ? ' Gradients come from its float shadow (dequantized weights with fake-quant at the file\'s scales); attacks are judged on the integer engines.'
+    : '';
+  return `${info.name}: a TFLite model imported in this page. ${input}${shadow}`;
 }
 
 function summary(container, facts) {

@@ -64,6 +64,15 @@ export interface ModelInfo {
   params: number;
   footprint: { weightCount: number; weightBytes: number; biasBytes: number; scaleBytes: number; floatBytes: number; totalBytes: number; };
   layers: LayerInfo[];
+  /** Where the model came from: a Slingshot model file, or a .tflite file imported on load. */
+  source: 'slingshot' | 'tflite';
+  /** What the page shows as the engine family: 'imported int8 (TFLite)', 'imported float (TFLite)',
+   *  'quantized (Slingshot)' or 'float (Slingshot)'. */
+  engineLabel: string;
+  /** TFLite imports: how pixels in [0, 1] reach the file's input (docs/tflite.md, "Import"), e.g.
+   *  {kind: 'pixels', pixel_range: [0, 255], codes, file_input_grid, node}; {kind: 'none', reason}
+   *  for inputs that keep the file's domain. null for Slingshot model files. */
+  inputMapping: { kind: 'pixels' | 'none'; pixel_range?: [number, number]; reason?: string; [key: string]: unknown } | null;
 }
 
 export interface Prediction { engine: string; logits: Float32Array; probabilities: Float32Array; top1: number; }

@@ -12,11 +12,18 @@ Result<ModelInputKind> model_input_kind(const QuantizedModel& model, const std::
   const Shape shape = model.graph.input_shape();
   const bool quantized = !model.nodes.empty();
   if (shape == Shape{49, 10, 1}) return ModelInputKind::kKeywords;
-  const bool image = shape.size() == 3 && (shape[2] == 1 || shape[2] == 3) &&
-                     (!quantized || model.nodes[0].output == image_input_grid());
-  if (image) return ModelInputKind::kImage;
+  const bool image_shape = shape.size() == 3 && (shape[2] == 1 || shape[2] == 3);
+  if (image_shape && (!quantized || model.nodes[0].output == image_input_grid())) return ModelInputKind::kImage;
+  if (image_shape) {
+    const ActivationGrid& g = model.nodes[0].output;
+    return invalid_argument("model '" + label + "' takes " + shape_to_string(shape) + " images on an int8 input grid " +
+                            "of scale " + std::to_string(g.scale) + ", zero point " + std::to_string(g.zero_point) +
+                            ", not the 8-bit pixel grid of [0, 1] (scale 1/255, zero point -128), so no attack domain "
+                            "fits it (import .tflite files with their input mapping, not --raw-input)");
+  }
   return invalid_argument("model '" + label + "' takes " + shape_to_string(shape) +
-                          ", neither 8-bit images in [0, 1] nor 49x10x1 MFCC features, so no attack domain fits it");
+                          " values: it is neither an image model (H x W x 1 or 3) nor a 49x10x1 MFCC keyword model, "
+                          "so it has no attack domain (attacks perturb 8-bit images or keyword audio)");
 }
 
 Shape attack_input_shape(const QuantizedModel& model, ModelInputKind kind) {

@@ -40,6 +40,7 @@
 #include "metrics/robustness_curve.h"
 #include "model/builders.h"
 #include "model/model_file.h"
+#include "tflite/tflite_import.h"
 
 using emscripten::val;
 
@@ -425,6 +426,7 @@ struct LoadedModel {
   std::string name;
   QuantizedModel model;
   ModelInputKind kind = ModelInputKind::kImage;
+  nlohmann::json tflite_card;  // imported .tflite files: the importer's card; else null
   // predict()'s targets by engine name, built on first use: building one (engine buffers,
   // packed filters) costs about as much as an int8 inference.
   std::map<std::string, std::unique_ptr<Target>> predict_targets;
@@ -464,17 +466,34 @@ val model_info(int id, const LoadedModel& m) {
   fp.set("floatBytes", static_cast<double>(f.float_bytes));
   fp.set("totalBytes", static_cast<double>(f.total_bytes()));
   d.set("footprint", fp);
+  // Imported TFLite files: where they came from and how their input was mapped.
+  const bool imported = !m.tflite_card.is_null();
+  d.set("source", std::string(imported ? "tflite" : "slingshot"));
+  d.set("engineLabel", std::string(imported ? (quantized ? "imported int8 (TFLite)" : "imported float (TFLite)")
+                                            : (quantized ? "quantized (Slingshot)" : "float (Slingshot)")));
+  d.set("inputMapping", imported ? val::global("JSON").call<val>("parse", m.tflite_card["tflite"]["input_mapping"].dump())
+                                 : val::null());
   return d;
 }
 
 val load_model_bytes(const val& bytes, const std::string& name) {
   return value_or_throw([&]() -> Result<val> {
     SLING_ASSIGN_OR_RETURN(const std::string data, js_bytes(bytes, "model bytes", size_t{256} << 20));
-    auto contents = parse_model_contents(data);
-    if (!contents.ok()) return contents.status().with_context("model '" + name + "'");
-    auto model = any_model_from_contents(std::move(*contents), /*allow_float=*/true);
-    if (!model.ok()) return model.status().with_context("model '" + name + "'");
     auto loaded = std::make_unique<LoadedModel>();
+    Result<QuantizedModel> model = invalid_argument("no model");
+    if (is_tflite_model(data)) {
+      // A .tflite file, imported here with its float shadow built on demand (fakequant).
+      auto imported = import_tflite(data);
+      if (!imported.ok()) return imported.status().with_context("TFLite model '" + name + "'");
+      loaded->tflite_card = std::move(imported->card);
+      model = std::move(imported->model);
+    } else {
+      auto contents = parse_model_contents(data);
+      if (!contents.ok())
+        return contents.status().with_context("model '" + name + "' (neither a Slingshot model file nor a .tflite file)");
+      model = any_model_from_contents(std::move(*contents), /*allow_float=*/true);
+      if (!model.ok()) return model.status().with_context("model '" + name + "'");
+    }
     SLING_ASSIGN_OR_RETURN(loaded->kind, model_input_kind(*model, name));
     loaded->name = name;
     loaded->model = std::move(*model);

@@ -33,7 +33,10 @@ bool is_tflite_file(const std::string& path) {
 Result<QuantizedModel> import_tflite_arg(const std::string& path, nlohmann::json* extra) {
   auto imported = load_tflite(path);
   if (!imported.ok()) return imported.status().with_context("TFLite model '" + path + "'");
-  if (extra) *extra = imported->card;
+  if (extra) {
+    *extra = imported->card;
+    (*extra)["tflite"]["file"] = path;
+  }
   return std::move(imported->model);
 }
 

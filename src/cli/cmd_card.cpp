@@ -61,6 +61,12 @@ Status run_card(const CardOptions& o) {
   if (meta.contains("recipe")) card["recipe"] = meta["recipe"].value("name", "");
   if (meta.contains("train_seconds")) card["train_seconds"] = meta["train_seconds"];
   if (meta.contains("test_accuracy")) card["float_parent_test_accuracy"] = meta["test_accuracy"];
+  // Imported TFLite files: their source and how our pixels reach their input.
+  const bool imported = meta.value("source", "") == "tflite" && meta.contains("tflite");
+  if (imported) {
+    card["source"] = "tflite";
+    card["input_mapping"] = meta["tflite"].value("input_mapping", nlohmann::json());
+  }
   if (quantized) {
     card["weights"] = weight_scheme_name(model.weights);
     card["activation_bits"] = model.activation_bits;
@@ -98,7 +104,10 @@ Status run_card(const CardOptions& o) {
   else if (meta.contains("dataset")) md << "Trained on `" << meta["dataset"].dump() << "`";
   md << ". Accuracy below: " << data.size() << " samples of `--data " << o.data << "` (test split).\n\n";
   md << "## Recipe\n\n```sh\n";
-  if (meta.contains("quantized_from")) {
+  if (imported) {
+    md << "slingshot import-tflite " << meta["tflite"].value("file", std::string("MODEL.tflite")) << " -o " << o.model
+       << "\n";
+  } else if (meta.contains("quantized_from")) {
     md << "slingshot train models/recipes/" << name << ".json   # float parent\n";
     md << "slingshot quantize --model " << meta["quantized_from"].get<std::string>() << " --data "
        << meta.value("calibration_data", std::string("?")) << " --scheme " << weight_scheme_name(model.weights)
@@ -108,6 +117,15 @@ Status run_card(const CardOptions& o) {
     md << "slingshot train models/recipes/" << name << ".json\n";
   }
   md << "```\n\n";
+  if (imported) {
+    const nlohmann::json& m = card["input_mapping"];
+    md << "Imported from TFLite (" << meta["tflite"].value("kind", std::string("?")) << "). Input: ";
+    if (m.value("kind", "") == "pixels")
+      md << "pixels in [0, 1] on the 8-bit grid reach the file's input as " << m["pixel_range"][0].get<double>()
+         << ".." << m["pixel_range"][1].get<double>() << (quantized ? " (pixel k is input code k - 128)" : "") << ".\n\n";
+    else
+      md << "the file's own domain (" << m.value("reason", std::string("no mapping")) << ").\n\n";
+  }
   if (meta.contains("train_seconds"))
     md << "Training time: " << static_cast<long>(meta["train_seconds"].get<double>() / 60 + 0.5)
        << " min on this project's 2-core reference machine (" << meta.value("recipe", nlohmann::json::object()).value("epochs", 0)

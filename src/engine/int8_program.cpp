@@ -65,8 +65,9 @@ Result<Int8Program> compile_int8_program(const QuantizedModel& m) {
     const int in = node.inputs[0];
     // Per-sample input shape (the graph stores shapes with a batch of 1).
     const Shape in_shape(g.node(in).output_shape.begin() + 1, g.node(in).output_shape.end());
-    if (type == "flatten" || (fused_activation[in] == i)) {
-      buffer_of[i] = buffer_of[in];  // same codes, same grid
+    // An affine node holds its input's codes (validated), so it runs as nothing.
+    if (type == "flatten" || type == "affine" || (fused_activation[in] == i)) {
+      buffer_of[i] = buffer_of[in];  // same codes
       continue;
     }
     Int8Op op;

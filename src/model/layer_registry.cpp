@@ -5,6 +5,7 @@
 
 #include "model/layers/activation.h"
 #include "model/layers/activation_quant.h"
+#include "model/layers/affine.h"
 #include "model/layers/batch_norm.h"
 #include "model/layers/conv2d.h"
 #include "model/layers/dense.h"
@@ -47,6 +48,7 @@ const Entry kLayers[] = {
     {"softmax", &make_plain<Softmax>},
     {"fake_quant", &FakeQuant::from_json},
     {"activation_quant", &ActivationQuant::from_json},
+    {"affine", &Affine::from_json},
 };
 
 }  // namespace

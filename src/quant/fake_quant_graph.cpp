@@ -10,8 +10,8 @@
 namespace slingshot {
 namespace {
 
-std::unique_ptr<Layer> fake_quant_layer(const ActivationGrid& g) {
-  return std::make_unique<FakeQuant>(FakeQuantConfig{g.scale, g.zero_point, g.qmin, g.qmax});
+std::unique_ptr<Layer> fake_quant_layer(const ActivationGrid& g, bool clip_gradient = true) {
+  return std::make_unique<FakeQuant>(FakeQuantConfig{g.scale, g.zero_point, g.qmin, g.qmax, clip_gradient});
 }
 
 // Whether node i's integer output is what the next node reads. A producer fused with
@@ -55,7 +55,9 @@ Result<Graph> build_fake_quant_graph(const QuantizedModel& m) {
     SLING_ASSIGN_OR_RETURN(int added, out.add(node.name, std::move(layer), inputs));
     name_of[i] = out.node(added).name;
     if (needs_fake_quant(g, i)) {
-      SLING_ASSIGN_OR_RETURN(int fq, out.add(node.name + "/fq", fake_quant_layer(q.output), {node.name}));
+      // The logits' gradient passes their clamp (fake_quant.h says why).
+      SLING_ASSIGN_OR_RETURN(int fq, out.add(node.name + "/fq", fake_quant_layer(q.output, i != g.output_node()),
+                                             {node.name}));
       name_of[i] = out.node(fq).name;
     }
   }

@@ -5,7 +5,9 @@
 #include <limits>
 
 #include "model/fold_batch_norm.h"
+#include "model/layers/affine.h"
 #include "quant/activation_qat.h"
+#include "quant/input_mapping.h"
 #include "quant/weight_quantizers.h"
 
 namespace slingshot {
@@ -104,6 +106,11 @@ Result<QuantizedModel> quantize_post_training(const Graph& graph, const Tensor& 
     const int bits = i == g.output_node() ? 8 : o.activation_bits;
     if (type == "max_pool2d" || type == "avg_pool2d" || type == "flatten") {
       m.nodes[i].output = in;
+    } else if (type == "affine") {
+      // An input mapping keeps its input's codes: its grid follows from the map.
+      const AffineConfig& a = static_cast<const Affine&>(*node.layer).config();
+      SLING_ASSIGN_OR_RETURN(m.nodes[i].output,
+                             affine_output_grid(in, a.scale, a.offset, "affine node '" + node.name + "'"));
     } else if (type == "relu" || type == "relu6") {
       if (is_fused_activation(g, i)) {
         m.nodes[i].output = grid_for_range(range[i].lo, range[i].hi, bits);

@@ -8,9 +8,11 @@
 
 #include "model/layer_registry.h"
 #include "model/layers/activation.h"
+#include "model/layers/affine.h"
 #include "model/layers/conv2d.h"
 #include "model/layers/dense.h"
 #include "model/layers/depthwise_conv2d.h"
+#include "quant/input_mapping.h"
 #include "quant/weight_quantizers.h"
 
 namespace slingshot {
@@ -186,6 +188,15 @@ Status validate_quantized_model(const QuantizedModel& m) {
       if (!(q.output == in.output))
         return invalid_argument(what + " is fused into " + quoted(g.node(node.inputs[0]).name) +
                                 ", so both must share one output grid");
+    } else if (type == "affine") {
+      // Lowered to nothing: both grids must hold the same codes (quant/input_mapping.h).
+      const AffineConfig& a = static_cast<const Affine&>(*node.layer).config();
+      if (!affine_keeps_codes(in.output, q.output, a.scale, a.offset))
+        return invalid_argument(what + " maps its input grid (scale " + fmt_real(in.output.scale) + ", zero point " +
+                                std::to_string(in.output.zero_point) + ") by " + fmt_real(a.scale) + " x + " +
+                                fmt_real(a.offset) + ", which does not give its output grid's codes (scale " +
+                                fmt_real(q.output.scale) + ", zero point " + std::to_string(q.output.zero_point) +
+                                "); integer engines run it only as the identity on codes");
     } else {
       const int bits = own_grid_bits(m, i);
       if (q.output.qmin != -(1 << (bits - 1)) || q.output.qmax != (1 << (bits - 1)) - 1)

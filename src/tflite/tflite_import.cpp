@@ -3,18 +3,22 @@
 #include "tflite/tflite_import.h"
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
 
 #include "core/file_io.h"
 #include "model/layers/activation.h"
+#include "model/layers/affine.h"
 #include "model/layers/conv2d.h"
 #include "model/layers/dense.h"
 #include "model/layers/depthwise_conv2d.h"
 #include "model/layers/pool2d.h"
 #include "model/layers/shape_ops.h"
 #include "model/model_file.h"
+#include "quant/input_mapping.h"
 #include "tflite/tflite_schema_generated.h"
 #include "tflite/tflite_verify.h"
 
@@ -38,7 +42,8 @@ std::vector<T> read_scalars(const flatbuffers::Vector<uint8_t>& data) {
 
 class Importer {
  public:
-  explicit Importer(const tflite::Model& model) : model_(model), sg_(*model.subgraphs()->Get(0)) {}
+  Importer(const tflite::Model& model, const TfliteImportOptions& options)
+      : model_(model), sg_(*model.subgraphs()->Get(0)), options_(options) {}
   Result<TfliteImport> run();
 
  private:
@@ -74,9 +79,11 @@ class Importer {
   Status map_reshape(int k, const tflite::Operator& op, const std::string& what);
   Status map_activation(int k, const tflite::Operator& op, ActivationKind kind, const std::string& what);
   Status same_grid(int from_tensor, int to_tensor, const std::string& what) const;
+  Status map_input_domain(int in_t, json& card);
 
   const tflite::Model& model_;
   const tflite::SubGraph& sg_;
+  const TfliteImportOptions options_;
   bool int8_ = false;                // full-int8 model (else float32)
   bool dequantized_weights_ = false; // a float model with int8 (dynamic-range) weights
   QuantizedModel qm_;
@@ -413,6 +420,78 @@ Status Importer::map_activation(int k, const tflite::Operator& op, ActivationKin
   return bind_output(op, node, what);
 }
 
+// Makes an image model take our pixels in [0, 1] (see tflite_import.h): an affine node
+// after the input maps pixel x to the file's real value, and for int8 files the input
+// grid becomes ours (1/255, -128), so pixel k/255 and the file's value of code k - 128
+// quantize to the same code k - 128. Records what it did in `card`.
+Status Importer::map_input_domain(int in_t, json& card) {
+  const Shape shape = graph().input_shape();
+  const bool image = shape.size() == 3 && (shape[2] == 1 || shape[2] == 3) && shape != Shape{49, 10, 1};
+  auto range_text = [](double lo, double hi) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%g:%g", lo, hi);
+    return std::string(text);
+  };
+  if (!options_.map_input) {
+    card = {{"kind", "none"}, {"reason", "not asked for: the model takes the file's own input values"}};
+    return Status::Ok();
+  }
+  if (!image) {
+    if (options_.has_input_range)
+      return invalid_argument("an input range maps image pixels, but the model input " + tname(in_t) + " is " +
+                              shape_text(shape) + ", not an image");
+    card = {{"kind", "none"},
+            {"reason", shape == Shape{49, 10, 1} ? "49x10x1 MFCC features keep the file's domain"
+                                                 : "not an image: the input keeps the file's domain"}};
+    return Status::Ok();
+  }
+  double lo = options_.input_lo, hi = options_.input_hi;
+  const ActivationGrid pixels = image_input_grid();
+  if (int8_) {
+    // Pixel k is code k - 128, so the file's grid fixes the range.
+    const ActivationGrid file = qm_.nodes[0].output;
+    const double s = file.scale;
+    const double file_lo = s * (file.qmin - file.zero_point), file_hi = s * (file.qmax - file.zero_point);
+    const double tolerance = 1e-4 * (file_hi - file_lo);
+    if (options_.has_input_range && (std::fabs(lo - file_lo) > tolerance || std::fabs(hi - file_hi) > tolerance))
+      return invalid_argument("input range " + range_text(lo, hi) + " does not fit the input grid of " + tname(in_t) +
+                              " (scale " + std::to_string(file.scale) + ", zero point " + std::to_string(file.zero_point) +
+                              "): pixels 0..255 are its codes -128..127, whose values are " +
+                              range_text(file_lo, file_hi) + "; a range that needs a fractional code shift has no "
+                              "exact integer mapping");
+    lo = file_lo, hi = file_hi;
+    card = {{"kind", "pixels"},
+            {"pixel_range", {lo, hi}},
+            {"codes", "pixel k (our value k/255) is input code k - 128, as the file's"},
+            {"file_input_grid", {{"scale", file.scale}, {"zero_point", file.zero_point}}}};
+    if (file == pixels) {  // the file already takes [0, 1] pixels
+      card["node"] = nullptr;
+      return Status::Ok();
+    }
+    if (!affine_keeps_codes(pixels, file, hi - lo, lo))
+      return unimplemented("the input grid of " + tname(in_t) + " (scale " + std::to_string(file.scale) +
+                           ", zero point " + std::to_string(file.zero_point) +
+                           ") cannot be reached exactly from pixels in [0, 1]; import it without the input mapping");
+    qm_.nodes[0].output = pixels;
+    qm_.nodes.resize(2);
+    qm_.nodes[1].output = file;
+  } else {
+    card = {{"kind", "pixels"}, {"pixel_range", {lo, hi}}};
+    if (!options_.has_input_range)
+      card["assumed"] = "a float file's training range is not recorded in it: [0, 1] is assumed (import-tflite "
+                        "--input-range LO:HI says otherwise)";
+    if (lo == 0.0 && hi == 1.0) {
+      card["node"] = nullptr;
+      return Status::Ok();
+    }
+  }
+  const AffineConfig map{(hi - lo), lo};
+  SLING_ASSIGN_OR_RETURN(int node, graph().add("input_map", std::make_unique<Affine>(map), {"input"}));
+  node_of_[in_t] = node;
+  card["node"] = {{"name", "input_map"}, {"scale", map.scale}, {"offset", map.offset}};
+  return Status::Ok();
+}
+
 Status Importer::map_operator(int k) {
   const tflite::Operator& op = *sg_.operators()->Get(k);
   const int32_t code = tflite_builtin_code(model_, op.opcode_index());
@@ -512,6 +591,8 @@ Result<TfliteImport> Importer::run() {
     qm_.nodes.resize(1);
     SLING_ASSIGN_OR_RETURN(qm_.nodes[0].output, grid_of(in_t));
   }
+  json input_mapping;
+  SLING_RETURN_IF_ERROR(map_input_domain(in_t, input_mapping));
   for (int k = 0; k < ops; ++k)
     if (!skipped_[k]) SLING_RETURN_IF_ERROR(map_operator(k));
   if (node_of_[out_t] <= 0) return unimplemented("the model output " + tname(out_t) + " is not computed by any operator");
@@ -531,6 +612,7 @@ Result<TfliteImport> Importer::run() {
               {"input", tensor(in_t).name() ? tensor(in_t).name()->str() : ""},
               {"output", tensor(out_t).name() ? tensor(out_t).name()->str() : ""},
               {"dropped", dropped_},
+              {"input_mapping", input_mapping},
               {"nodes", nodes_card_}};
   if (model_.description()) tfl["description"] = model_.description()->str();
   if (dequantized_weights_) tfl["dequantized_int8_weights"] = true;
@@ -543,18 +625,33 @@ Result<TfliteImport> Importer::run() {
 
 bool is_tflite_model(std::string_view bytes) { return has_tflite_identifier(bytes); }
 
-Result<TfliteImport> import_tflite(std::string_view bytes) {
+Result<TfliteImport> import_tflite(std::string_view bytes, const TfliteImportOptions& options) {
   // flatbuffers reads scalars in place, so the bytes go to 8-byte-aligned storage first.
   std::vector<uint64_t> aligned((bytes.size() + 7) / 8);
   if (!bytes.empty()) std::memcpy(aligned.data(), bytes.data(), bytes.size());
   SLING_ASSIGN_OR_RETURN(const tflite::Model* model,
                          verify_tflite({reinterpret_cast<const char*>(aligned.data()), bytes.size()}));
-  return Importer(*model).run();
+  return Importer(*model, options).run();
 }
 
-Result<TfliteImport> load_tflite(const std::string& path) {
+Result<TfliteImport> load_tflite(const std::string& path, const TfliteImportOptions& options) {
   SLING_ASSIGN_OR_RETURN(std::string bytes, read_file(path, kMaxFileBytes));
-  return import_tflite(bytes);
+  return import_tflite(bytes, options);
+}
+
+Status parse_tflite_input_range(const std::string& text, TfliteImportOptions& options) {
+  const size_t colon = text.find(':');
+  char* end_lo = nullptr;
+  char* end_hi = nullptr;
+  const std::string lo_text = text.substr(0, colon), hi_text = colon == std::string::npos ? "" : text.substr(colon + 1);
+  const double lo = std::strtod(lo_text.c_str(), &end_lo), hi = std::strtod(hi_text.c_str(), &end_hi);
+  if (colon == std::string::npos || lo_text.empty() || hi_text.empty() || *end_lo != '\0' || *end_hi != '\0' ||
+      !std::isfinite(lo) || !std::isfinite(hi) || !(hi > lo) || std::fabs(lo) > 1e6 || std::fabs(hi) > 1e6)
+    return invalid_argument("input range '" + text + "' must be LO:HI with LO < HI, e.g. 0:255 or -1:1");
+  options.has_input_range = true;
+  options.input_lo = static_cast<float>(lo);
+  options.input_hi = static_cast<float>(hi);
+  return Status::Ok();
 }
 
 Status save_tflite_import(const TfliteImport& imported, const std::string& path) {

@@ -15,8 +15,15 @@
 //                                output: engines quantize and dequantize there themselves
 // Anything else fails with "operator K (NAME) is not supported". Only subgraph 0 is read.
 //
-// Inputs keep the file's real-valued domain: an int8 input with scale 1 and zero point
-// -128 expects pixel values 0..255, and float files expect what they were trained on.
+// The input mapping (docs/tflite.md, "Import"): image models (H x W x 1 or 3, but not the
+// 49x10x1 MFCC features) are made to take our pixels in [0, 1] on the 8-bit grid. An
+// `affine` node after the input carries pixel x to the file's real value: for int8 files
+// pixel k/255 is code k - 128, the code an 8-bit camera pipeline hands the deployed model,
+// and the node maps it to that code's real value on the file's grid (0..255 for the MLPerf
+// ResNet-8: scale 1, zero point -128), so the integer engines see exactly the file's codes
+// and the node costs nothing there. Float files map [0, 1] onto `input_range` (default
+// [0, 1], no node). Other inputs (keyword features, the anomaly autoencoder's vectors) keep
+// the file's domain.
 #pragma once
 
 #include <string>
@@ -28,6 +35,19 @@
 #include "quant/quantized_model.h"
 
 namespace slingshot {
+
+struct TfliteImportOptions {
+  // Map image inputs onto our [0, 1] pixels (false: keep the file's domain, as tests of
+  // the mapping compare).
+  bool map_input = true;
+  // The file's real input values of pixels 0 and 255: float files use it (default 0, 1);
+  // int8 files must agree with their input grid, which fixes it (an error says otherwise).
+  bool has_input_range = false;
+  float input_lo = 0.0f, input_hi = 1.0f;
+};
+
+// Parses "LO:HI" (e.g. "0:255", "-1:1") into options.
+Status parse_tflite_input_range(const std::string& text, TfliteImportOptions& options);
 
 struct TfliteImport {
   // int8 files: graph + quantization (the float graph holds the dequantized weights);
@@ -43,9 +63,9 @@ bool is_tflite_model(std::string_view bytes);
 
 // Imports a TFLite model held in memory. The bytes are treated as hostile: malformed
 // files, unsupported operators and layouts get an error naming the problem.
-Result<TfliteImport> import_tflite(std::string_view bytes);
+Result<TfliteImport> import_tflite(std::string_view bytes, const TfliteImportOptions& options = {});
 // Reads and imports a .tflite file. Errors do not repeat the path.
-Result<TfliteImport> load_tflite(const std::string& path);
+Result<TfliteImport> load_tflite(const std::string& path, const TfliteImportOptions& options = {});
 
 // Writes an imported model as a Slingshot model file (atomically), with its card.
 Status save_tflite_import(const TfliteImport& imported, const std::string& path);

@@ -8,6 +8,7 @@
 #include "grad_check.h"
 #include "model/layer_registry.h"
 #include "model/layers/activation.h"
+#include "model/layers/affine.h"
 #include "model/layers/batch_norm.h"
 #include "model/layers/conv2d.h"
 #include "model/layers/dense.h"
@@ -168,7 +169,7 @@ TEST_CASE("pooling gradients match finite differences") {
   }
 }
 
-TEST_CASE("global average pool, add, flatten and softmax gradients match finite differences") {
+TEST_CASE("global average pool, add, flatten, softmax and affine gradients match finite differences") {
   GlobalAvgPool gap;
   check_layer(gap, {{2, 3, 5, 4}}, Mode::kInference, 600);
   Add add;
@@ -177,6 +178,8 @@ TEST_CASE("global average pool, add, flatten and softmax gradients match finite 
   check_layer(flatten, {{2, 3, 2, 2}}, Mode::kInference, 602);
   Softmax softmax;
   check_layer(softmax, {{3, 6}}, Mode::kInference, 603, 1e-6, -4.0f, 4.0f);
+  Affine affine(AffineConfig{255.0, -3.5});
+  check_layer(affine, {{2, 3, 2, 3}}, Mode::kInference, 604);
 }
 
 TEST_CASE("softmax cross-entropy gradient matches finite differences") {
@@ -249,6 +252,8 @@ TEST_CASE("layer registry builds every type and rejects bad hyper-parameters") {
       hyper = {{"scale", 0.25}, {"zero_point", -3}, {"qmin", -8}, {"qmax", 7}};
     else if (type == "activation_quant")
       hyper = {{"bits", 4}};
+    else if (type == "affine")
+      hyper = {{"scale", 255.0}, {"offset", -128.0}};
     auto layer = make_layer(type, hyper);
     INFO(type, ": ", layer.status().to_string());
     REQUIRE(layer.ok());

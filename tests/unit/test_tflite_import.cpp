@@ -19,24 +19,12 @@
 #include "engine/engine.h"
 #include "tflite/tflite_import.h"
 #include "tflite/tflite_schema_generated.h"
+#include "tflite_test_support.h"
 
 using namespace slingshot;
+using namespace slingshot::tflite_test;
 
 namespace {
-
-const std::string kMlperfDir = std::string(SLING_SOURCE_DIR) + "/../shared/mlperf-tiny";
-
-bool have_mlperf() {
-  if (std::filesystem::exists(kMlperfDir + "/pretrainedResnet_quant.tflite")) return true;
-  MESSAGE("skipped: " << kMlperfDir << " is absent (the MLPerf Tiny .tflite files)");
-  return false;
-}
-
-std::string read_mlperf(const std::string& name) {
-  auto bytes = read_file(kMlperfDir + "/" + name, int64_t{64} << 20);
-  REQUIRE_MESSAGE(bytes.ok(), bytes.status().message());
-  return *bytes;
-}
 
 // A small full-int8 model: input [1,4,4,2] -> CONV_2D 3x3 SAME + RELU (per-channel) ->
 // RESHAPE [1,48] -> FULLY_CONNECTED (per-tensor) -> SOFTMAX.
@@ -109,32 +97,6 @@ int argmax(const Tensor& logits, int64_t row) {
   for (int64_t j = 1; j < n; ++j)
     if (logits[row * n + j] > logits[row * n + best]) best = static_cast<int>(j);
   return best;
-}
-
-// Random smooth "natural-looking" textures in [0, 1]: a few random low-frequency
-// sinusoids per channel plus mild noise, snapped to the 8-bit grid.
-Tensor smooth_textures(int count, int h, int w, int c, uint64_t seed) {
-  Rng rng(seed);
-  Tensor x({count, h, w, c});
-  for (int n = 0; n < count; ++n)
-    for (int ch = 0; ch < c; ++ch) {
-      float fy[3], fx[3], ph[3], amp[3];
-      for (int k = 0; k < 3; ++k) {
-        fy[k] = static_cast<float>(rng.uniform() * 6.0), fx[k] = static_cast<float>(rng.uniform() * 6.0);
-        ph[k] = static_cast<float>(rng.uniform() * 6.283), amp[k] = static_cast<float>(rng.uniform() * 0.25);
-      }
-      const float base = static_cast<float>(rng.uniform());
-      for (int y = 0; y < h; ++y)
-        for (int xx = 0; xx < w; ++xx) {
-          float v = base;
-          for (int k = 0; k < 3; ++k)
-            v += amp[k] * std::sin(6.283f * (fy[k] * y / h + fx[k] * xx / w) + ph[k]);
-          v += static_cast<float>(rng.uniform() - 0.5) * 0.04f;
-          v = std::fmin(1.0f, std::fmax(0.0f, v));
-          x[((static_cast<int64_t>(n) * h + y) * w + xx) * c + ch] = std::round(v * 255.0f) / 255.0f;
-        }
-    }
-  return x;
 }
 
 // Top-1 agreement of two engines over a batch.
@@ -321,31 +283,34 @@ TEST_CASE("TFLite: MLPerf int8 models run bit-exactly on int8-ref and int8-simd"
 
 TEST_CASE("TFLite: MLPerf int8 and float models agree in top-1 on generated inputs") {
   if (!have_mlperf()) return;
-  auto pair = [](const char* int8_file, const char* float_file) {
+  // Both take our pixels in [0, 1]: the int8 file by its input grid, the float file by
+  // the range it was trained on (the MLPerf ResNet-8 on 0..255, the VWW MobileNet on 0..1).
+  auto pair = [](const char* int8_file, const char* float_file, const char* float_range = nullptr) {
+    TfliteImportOptions fo;
+    if (float_range) REQUIRE(parse_tflite_input_range(float_range, fo).ok());
     auto q = import_tflite(read_mlperf(int8_file));
-    auto f = import_tflite(read_mlperf(float_file));
+    auto f = import_tflite(read_mlperf(float_file), fo);
     REQUIRE(q.ok());
     REQUIRE(f.ok());
     return std::make_pair(std::move(q->model), std::move(f->model));
   };
   // Housenum digits are far from CIFAR-10, so many logits are near ties: agreement there
   // is 0.87 (174 of 200), below the 0.9 of in-distribution-like inputs.
-  SUBCASE("ResNet-8 on the housenum evaluation images (pixel values 0..255, the file's input domain)") {
-    auto [q, f] = pair("pretrainedResnet_quant.tflite", "pretrainedResnet.tflite");
+  SUBCASE("ResNet-8 on the housenum evaluation images") {
+    auto [q, f] = pair("pretrainedResnet_quant.tflite", "pretrainedResnet.tflite", "0:255");
     Tensor x({200, 32, 32, 3});
     for (int i = 0; i < 200; ++i) {
       char name[64];
       std::snprintf(name, sizeof name, "/models/housenum/eval/housenum_test_%05d.png", i);
       auto img = load_image(std::string(SLING_SOURCE_DIR) + name, 3);
       REQUIRE(img.ok());
-      for (int64_t k = 0; k < 32 * 32 * 3; ++k) x[i * 32 * 32 * 3 + k] = (*img)[k] * 255.0f;
+      for (int64_t k = 0; k < 32 * 32 * 3; ++k) x[i * 32 * 32 * 3 + k] = (*img)[k];
     }
     CHECK(int8_float_agreement(q, f, x, "ResNet-8") >= 0.85);
   }
   SUBCASE("ResNet-8 on smooth random textures") {
-    auto [q, f] = pair("pretrainedResnet_quant.tflite", "pretrainedResnet.tflite");
-    Tensor x = smooth_textures(64, 32, 32, 3, 5);
-    for (int64_t i = 0; i < x.numel(); ++i) x[i] *= 255.0f;
+    auto [q, f] = pair("pretrainedResnet_quant.tflite", "pretrainedResnet.tflite", "0:255");
+    const Tensor x = smooth_textures(64, 32, 32, 3, 5);
     CHECK(int8_float_agreement(q, f, x, "ResNet-8") >= 0.9);
   }
   SUBCASE("MobileNetV1 VWW on smooth random textures") {

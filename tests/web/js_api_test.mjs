@@ -148,6 +148,30 @@ await test('loadModel: ResNet-8 int8 and DS-CNN int8 describe themselves', async
   check(await sling.modelCount() === 1, 'model count after unloads');
 });
 
+await test('loadModel: an MLPerf .tflite file imports with its input mapping and float shadow', async () => {
+  check(resnetInfo.source === 'slingshot' && resnetInfo.engineLabel === 'quantized (Slingshot)' &&
+        resnetInfo.inputMapping === null, 'a Slingshot file describes its source');
+  const mlperf = resolve(root, '../shared/mlperf-tiny');
+  if (!existsSync(resolve(mlperf, 'pretrainedResnet_quant.tflite'))) {
+    console.log(`  skipped: ${mlperf} is absent (the MLPerf Tiny .tflite files)`);
+    return;
+  }
+  const m = await sling.loadModel(new Uint8Array(readFileSync(resolve(mlperf, 'pretrainedResnet_quant.tflite'))), 'r8.tflite');
+  check(m.source === 'tflite' && m.engineLabel === 'imported int8 (TFLite)' && m.quantized, `tflite info: ${m.engineLabel}`);
+  check(m.inputMapping.kind === 'pixels' && m.inputMapping.pixel_range.join() === '0,255', 'input mapping 0..255');
+  check(m.macs === 12501632 && m.inputShape.join() === '32,32,3', 'MLPerf ResNet-8 shape and MACs');
+  const x = new Float32Array(32 * 32 * 3).map((_, i) => ((i * 37) % 256) / 255);
+  const a = await sling.predict(m.id, x, 'int8-ref');
+  const b = await sling.predict(m.id, x, 'int8-simd');
+  check(a.logits.every((v, i) => v === b.logits[i]), 'imported int8-simd == int8-ref');
+  const r = await sling.runAttack({ modelId: m.id, input: x, label: a.top1, attack: 'pgd', engine: 'int8-ref', grad: 'ste',
+    params: { eps: '8/255', max_iter: 10 } });
+  check(r.report.engine === 'int8-ref' && r.adversarialPrediction !== a.top1, `PGD on the imported model: ${r.adversarialPrediction}`);
+  await sling.unloadModel(m.id);
+  await expectError(sling.loadModel(new Uint8Array(readFileSync(resolve(mlperf, 'ad01_int8.tflite'))), 'ad01'),
+    'has no attack domain');
+});
+
 await test('decodeImage: eval PNGs land on the k/255 grid, resized by area', async () => {
   const x = images[0].x;
   check(x instanceof Float32Array && x.length === 32 * 32 * 3 && onGrid(x, 255), 'shape and grid');

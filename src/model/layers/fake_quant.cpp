@@ -16,6 +16,10 @@ Result<std::unique_ptr<Layer>> FakeQuant::from_json(const nlohmann::json& j) {
   SLING_ASSIGN_OR_RETURN(c.qmax, json_int(j, "qmax", -128, 127));
   if (c.qmin >= c.qmax) return invalid_argument("qmin must be below qmax");
   SLING_ASSIGN_OR_RETURN(c.zero_point, json_int(j, "zero_point", c.qmin, c.qmax));
+  if (j.contains("clip_gradient")) {
+    if (!j["clip_gradient"].is_boolean()) return invalid_argument("field 'clip_gradient' must be true or false");
+    c.clip_gradient = j["clip_gradient"].get<bool>();
+  }
   return std::unique_ptr<Layer>(new FakeQuant(c));
 }
 
@@ -24,6 +28,7 @@ void FakeQuant::to_json(nlohmann::json& j) const {
   j["zero_point"] = config_.zero_point;
   j["qmin"] = config_.qmin;
   j["qmax"] = config_.qmax;
+  if (!config_.clip_gradient) j["clip_gradient"] = false;
 }
 
 template <class T>
@@ -51,7 +56,8 @@ Status FakeQuant::backward_t(const BackwardArgs<T>& a) const {
   const T scale = static_cast<T>(static_cast<float>(config_.scale));
   const T lo = scale * static_cast<T>(config_.qmin - config_.zero_point);
   const T hi = scale * static_cast<T>(config_.qmax - config_.zero_point);
-  for (int64_t i = 0; i < x.numel(); ++i) dx[i] = (x[i] >= lo && x[i] <= hi) ? (*a.grad_output)[i] : T(0);
+  for (int64_t i = 0; i < x.numel(); ++i)
+    dx[i] = (!config_.clip_gradient || (x[i] >= lo && x[i] <= hi)) ? (*a.grad_output)[i] : T(0);
   return Status::Ok();
 }
 

@@ -2,7 +2,7 @@
 // mirror of an integer engine's tensor. Forward rounds half away from zero (TFLite's
 // quantize) and clamps to [qmin, qmax]; backward is the straight-through estimator,
 // passing the gradient where the input lies inside the grid's real range and zero
-// outside it (TensorFlow's FakeQuantWithMinMaxVars gradient).
+// outside it (TensorFlow's FakeQuantWithMinMaxVars gradient), unless clip_gradient is off.
 #pragma once
 
 #include "model/layer.h"
@@ -14,6 +14,10 @@ struct FakeQuantConfig {
   int zero_point = 0;      // code of real 0, in [qmin, qmax]
   int qmin = -128;         // lowest code
   int qmax = 127;          // highest code
+  // Whether backward zeroes the gradient outside the grid's range (TensorFlow's). The
+  // logits' node passes it everywhere: a clamp of saturated logits would mask the
+  // direction that changes the decision (an MLPerf VWW file's logits saturate often).
+  bool clip_gradient = true;
 };
 
 class FakeQuant final : public LayerBase<FakeQuant> {
