@@ -49,26 +49,41 @@ void check_op_buffers_disjoint(const Int8Program& p, const ArenaPlan& plan) {
   }
 }
 
+// A zoo model, its program and its exported table.
+struct Exported {
+  QuantizedModel model;
+  Int8Program program;
+  CModelTable table;
+};
+
+void load_exported(const std::string& name, Exported& e) {
+  auto model = load_quantized_model(kModels + name + ".safetensors");
+  REQUIRE_MESSAGE(model.ok(), model.status().message());
+  e.model = std::move(model.value());
+  auto program = compile_int8_program(e.model);
+  REQUIRE_MESSAGE(program.ok(), program.status().message());
+  e.program = std::move(program.value());
+  auto table = build_c_model_table(e.program);
+  REQUIRE_MESSAGE(table.ok(), table.status().message());
+  e.table = std::move(table.value());
+}
+
 }  // namespace
 
 TEST_CASE("c model: the runtime on the exported layer table equals int8-ref on every shipped int8 zoo model") {
   for (const char* name : kZooModels) {
     CAPTURE(name);
-    auto model = load_quantized_model(kModels + name + ".safetensors");
-    REQUIRE_MESSAGE(model.ok(), model.status().message());
-    auto program = compile_int8_program(model.value());
-    REQUIRE_MESSAGE(program.ok(), program.status().message());
-    auto table = build_c_model_table(program.value());
-    REQUIRE_MESSAGE(table.ok(), table.status().message());
-    const sling_model m = table->descriptor();
-    CHECK(m.arena_bytes < table->arena.unshared_bytes);  // sharing saves room on every zoo model
-    check_op_buffers_disjoint(program.value(), table->arena);
+    Exported e;
+    load_exported(name, e);
+    const sling_model m = e.table.descriptor();
+    CHECK(m.arena_bytes < e.table.arena.unshared_bytes);  // sharing saves room on every zoo model
+    check_op_buffers_disjoint(e.program, e.table.arena);
 
     constexpr int kInputs = 3;
     Tensor x;
     std::vector<int8_t> codes;
-    random_inputs(program.value(), kInputs, 42, x, codes);
-    auto engine = make_engine(EngineKind::kInt8Ref, model.value());
+    random_inputs(e.program, kInputs, 42, x, codes);
+    auto engine = make_engine(EngineKind::kInt8Ref, e.model);
     REQUIRE(engine.ok());
     Tensor logits;
     REQUIRE(engine.value()->predict(x, logits).ok());
@@ -86,7 +101,7 @@ TEST_CASE("c model: the runtime on the exported layer table equals int8-ref on e
       CHECK(hook_calls == 2 * static_cast<int>(m.layer_count));
       int differing = 0;
       for (int64_t j = 0; j < out_per; ++j) {
-        const int32_t host = program->output_grid.quantize(logits[k * out_per + j]);
+        const int32_t host = e.program.output_grid.quantize(logits[k * out_per + j]);
         differing += arena[m.output_offset + j] != host;
       }
       CHECK_MESSAGE(differing == 0, "input " << k << ": " << differing << " output codes differ from int8-ref");
@@ -95,12 +110,9 @@ TEST_CASE("c model: the runtime on the exported layer table equals int8-ref on e
 }
 
 TEST_CASE("c model: the runtime refuses broken tables and small arenas with status codes") {
-  auto model = load_quantized_model(kModels + "housenum/resnet8_int8.safetensors");
-  REQUIRE(model.ok());
-  auto program = compile_int8_program(model.value());
-  REQUIRE(program.ok());
-  auto table = build_c_model_table(program.value());
-  REQUIRE(table.ok());
+  Exported e;
+  load_exported("housenum/resnet8_int8", e);
+  const CModelTable* table = &e.table;
   sling_model m = table->descriptor();
   std::vector<int8_t> arena(m.arena_bytes);
   CHECK(sling_model_run(&m, arena.data(), m.arena_bytes - 1, nullptr, nullptr) == SLING_ERROR_ARENA_TOO_SMALL);
@@ -128,14 +140,10 @@ TEST_CASE("c model: the runtime refuses broken tables and small arenas with stat
 }
 
 TEST_CASE("c model: model_data.h carries the arena size and grids; model_data.c the table and weights") {
-  auto model = load_quantized_model(kModels + "keywords/dscnn_int8.safetensors");
-  REQUIRE(model.ok());
-  auto program = compile_int8_program(model.value());
-  REQUIRE(program.ok());
-  auto table = build_c_model_table(program.value());
-  REQUIRE(table.ok());
-  const CModelSource files = c_model_source(program.value(), table.value(), "test");
-  const std::string arena = "#define SLING_MODEL_ARENA_BYTES " + std::to_string(table->model.arena_bytes) + "u";
+  Exported e;
+  load_exported("keywords/dscnn_int8", e);
+  const CModelSource files = c_model_source(e.program, e.table, "test");
+  const std::string arena = "#define SLING_MODEL_ARENA_BYTES " + std::to_string(e.table.model.arena_bytes) + "u";
   CHECK(files.header.find(arena) != std::string::npos);
   CHECK(files.header.find("#define SLING_MODEL_INPUT_BYTES 490u") != std::string::npos);
   CHECK(files.header.find("extern const sling_model slingshot_model;") != std::string::npos);
