@@ -25,6 +25,7 @@ const std::vector<McuPart>& mcu_parts() {
   static const std::vector<McuPart> parts = {
       {"nrf52840", McuCpu::kM4, 1024 * kKiB, 256 * kKiB, "Nordic nRF52840 (Arduino Nano 33 BLE Sense)"},
       {"stm32f446re", McuCpu::kM4, 512 * kKiB, 128 * kKiB, "ST STM32F446RE (NUCLEO-F446RE)"},
+      {"stm32g431kb", McuCpu::kM4, 128 * kKiB, 32 * kKiB, "ST STM32G431KB (NUCLEO-G431KB)"},
       {"stm32f767zi", McuCpu::kM7, 2048 * kKiB, 512 * kKiB, "ST STM32F767ZI (NUCLEO-F767ZI)"},
       {"stm32f746ng", McuCpu::kM7, 1024 * kKiB, 320 * kKiB, "ST STM32F746NG (32F746G-DISCO)"},
       {"stm32f207zg", McuCpu::kM3, 1024 * kKiB, 128 * kKiB, "ST STM32F207ZG (NUCLEO-F207ZG)"},

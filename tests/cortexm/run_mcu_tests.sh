@@ -45,8 +45,8 @@ for cpu in "-mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard" "-mcpu=cortex-m3
 done
 expect_error "weights too big for the part's flash" "do not fit the flash of stm32f103c8" \
   "$bin" export-c --model "$zoo/housenum/resnet8_int8.safetensors" -o small --part stm32f103c8
-expect_error "arena too big for the part's RAM" "does not fit the RAM of stm32f103c8" \
-  "$bin" export-c --model "$zoo/keywords/dscnn_int8.safetensors" -o small --part stm32f103c8
+expect_error "arena too big for the part's RAM" "does not fit the RAM of stm32g431kb" \
+  "$bin" export-c --model "$zoo/housenum/resnet8_int8.safetensors" -o small --part stm32g431kb
 expect_error "mcu-run refuses a part of another core" "not the requested m7" \
   "$bin" mcu-run --model "$zoo/keywords/dscnn_int8.safetensors" --input random --cpu m7 --part nrf52840
 expect_error "unknown part" "unknown part 'stm32x'" \
@@ -97,6 +97,21 @@ for cpu in m4 m7; do
 done
 "$bin" mcu-run --model "$zoo/keywords/dscnn_int8.safetensors" --input "$zoo/keywords/eval" --cpu m4 --n 20 > out.txt 2> err.txt
 grep -q "firmware reused" out.txt && pass "a second run reuses the cached firmware" || fail "firmware cache: $(head -3 out.txt)"
+expect_error "a missing toolchain names the setup script" "run scripts/setup.sh" \
+  env PATH=/nonexistent "$bin" mcu-run --model "$zoo/keywords/dscnn_int8.safetensors" --input random --cpu m4
+# The harness refuses bad input files with its documented exit statuses.
+elf=$(ls "$SLINGSHOT_CACHE_DIR"/mcu/m4-*/harness-*.elf | head -1)
+harness_status() {  # harness_status INPUTS_FILE_OR_EMPTY: QEMU's exit status in a fresh dir
+  rm -rf h && mkdir h && { [ -z "$1" ] || cp "$1" h/inputs.bin; }
+  (cd h && timeout 60 qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none \
+     -semihosting-config enable=on,target=native -icount shift=0 -kernel "$elf" > /dev/null 2>&1)
+  echo $?
+}
+printf 'XXXX\1\0\0\0\1\0\0\0\1\0\0\0' > bad_magic.bin
+printf 'SLIN\1\0\0\0\1\0\0\0\7\0\0\0' > bad_size.bin
+[ "$(harness_status "")" = 2 ] && [ "$(harness_status bad_magic.bin)" = 3 ] && [ "$(harness_status bad_size.bin)" = 4 ] &&
+  pass "harness exit statuses: 2 no inputs.bin, 3 bad header, 4 wrong input size" ||
+  fail "harness exit statuses: $(harness_status "") $(harness_status bad_magic.bin) $(harness_status bad_size.bin)"
 mcu_run "dscnn_int8 (no DSP, soft float)" "$zoo/keywords/dscnn_int8.safetensors" "$zoo/keywords/eval" m3
 mcu_run "resnet8_int8 (no DSP, soft float)" "$zoo/housenum/resnet8_int8.safetensors" "$zoo/housenum/eval" m3 4
 mcu_run "dscnn_int8" "$zoo/keywords/dscnn_int8.safetensors" "$zoo/keywords/eval" m55
