@@ -49,7 +49,7 @@ std::vector<std::string> common_flags(const FirmwareTarget& t, const std::string
 std::vector<std::string> cxx_flags() { return {"-std=c++20", "-fno-exceptions", "-fno-rtti"}; }
 
 // The model-independent firmware sources, relative to the source dir.
-std::vector<std::string> library_sources(const std::string& src) {
+std::vector<std::string> library_sources(const std::string& src, bool dsp) {
   std::vector<std::string> files = {"cortexm/startup.c", "cortexm/instruction_counter.c"};
   auto add_dir = [&](const std::string& dir, auto&& keep) {
     std::error_code ec;
@@ -67,8 +67,8 @@ std::vector<std::string> library_sources(const std::string& src) {
   };
   add_dir("cortexm/runtime", [&](const std::string& n) { return ends_with(n, ".cpp"); });
   add_dir("kernels/ref", [&](const std::string& n) { return ends_with(n, "_s8__ref.cpp"); });
-  // The Cortex-M kernel variants kernel_dispatch.h may select.
-  add_dir("kernels/cortexm", [&](const std::string& n) { return ends_with(n, ".cpp") || ends_with(n, ".c"); });
+  // The Cortex-M DSP kernel variants kernel_dispatch.h may select: they need the extension.
+  if (dsp) add_dir("kernels/cortexm", [&](const std::string& n) { return ends_with(n, ".cpp") || ends_with(n, ".c"); });
   return files;
 }
 
@@ -146,14 +146,14 @@ void publish(const std::string& from, const std::string& to) {
 
 const FirmwareTarget& firmware_target(McuCpu cpu) {
   static const FirmwareTarget m3{McuCpu::kM3, "mps2-an385", {"-mcpu=cortex-m3", "-mfloat-abi=soft"},
-                                 "cortexm/mps2_an386.ld", 25000000u};
+                                 "cortexm/mps2_an386.ld", 25000000u, false};
   static const FirmwareTarget m4{McuCpu::kM4, "mps2-an386",
                                  {"-mcpu=cortex-m4", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"},
-                                 "cortexm/mps2_an386.ld", 25000000u};
+                                 "cortexm/mps2_an386.ld", 25000000u, true};
   static const FirmwareTarget m7{McuCpu::kM7, "mps2-an500", {"-mcpu=cortex-m7", "-mfpu=fpv5-d16", "-mfloat-abi=hard"},
-                                 "cortexm/mps2_an386.ld", 25000000u};
+                                 "cortexm/mps2_an386.ld", 25000000u, true};
   static const FirmwareTarget m55{McuCpu::kM55, "mps3-an547", {"-mcpu=cortex-m55", "-mfloat-abi=hard"},
-                                  "cortexm/boards/mps3_an547.ld", 32000000u};
+                                  "cortexm/boards/mps3_an547.ld", 32000000u, true};
   switch (cpu) {
     case McuCpu::kM3: return m3;
     case McuCpu::kM4: return m4;
@@ -200,7 +200,7 @@ Result<FirmwareBuild> build_harness_firmware(McuCpu cpu, const CModelSource& mod
   SLING_RETURN_IF_ERROR(hash_sources(src, lib_hash));
   const std::string root = cache_dir + "/mcu";
   const std::string lib_dir = root + "/" + cpu_name(cpu) + "-" + lib_hash.hex();
-  const std::vector<std::string> sources = library_sources(src);
+  const std::vector<std::string> sources = library_sources(src, target.dsp);
 
   std::error_code ec;
   if (!fs::is_directory(lib_dir, ec)) {

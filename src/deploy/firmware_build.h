@@ -21,6 +21,7 @@ struct FirmwareTarget {
   std::vector<std::string> cpu_flags;  // -mcpu, -mfpu, -mfloat-abi
   std::string linker_script;           // relative to the source dir (src/)
   unsigned core_clock_hz;              // SysTick's clock: instructions per tick = 1e9 / this
+  bool dsp;                            // has the DSP extension: src/kernels/cortexm is built
 };
 const FirmwareTarget& firmware_target(McuCpu cpu);
 
