@@ -1,8 +1,9 @@
 // The one place where the device runtime picks the kernel variant for conv, depthwise
 // conv and dense. For now every target uses the int8 reference kernels; the Cortex-M DSP
-// variants (src/kernels/cortexm/*__dsp.*, same signatures) will be selected here on
-// __ARM_FEATURE_DSP. Every variant is bit-exact with the reference, so the choice only
-// changes speed.
+// variants (src/kernels/cortexm/*__dsp.*) will be selected here on __ARM_FEATURE_DSP.
+// They take a scratch buffer besides the reference arguments, so switching also needs a
+// scratch region in the model format (planned by the exporter with the arena). Every
+// variant is bit-exact with the reference, so the choice only changes speed.
 #pragma once
 
 #include "kernels/ref/conv2d_s8__ref.h"
