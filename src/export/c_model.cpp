@@ -2,6 +2,7 @@
 #include "export/c_model.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <numeric>
 
 #include "core/version.h"
@@ -197,7 +198,11 @@ Result<CModelTable> build_c_model_table(const Int8Program& p) {
     }
     t.layers.push_back(layer_of(op, t.arena));
   }
-  t.constant_bytes += t.layers.size() * sizeof(sling_layer);
+  // The table and descriptor as the 32-bit device lays them out: every field 4 bytes, no
+  // padding (a 64-bit host has 8-byte pointers and pads sling_layer).
+  constexpr uint64_t kDeviceLayerBytes = offsetof(sling_layer, weights) + 4 * 4 +
+                                         (offsetof(sling_layer, output) + 4 - offsetof(sling_layer, input));
+  t.constant_bytes += t.layers.size() * kDeviceLayerBytes + (sizeof(sling_model) - (sizeof(void*) - 4));
   sling_model& m = t.model;
   m.format_version = SLING_MODEL_FORMAT_VERSION;
   m.rounding = p.rounding == RoundingMode::kSingle ? SLING_ROUNDING_SINGLE : SLING_ROUNDING_DOUBLE;

@@ -31,6 +31,7 @@ mlperf="$repo/../shared/mlperf-tiny"
 # --- export-c: compiles cleanly for M4 and M3, refuses what does not fit or does not parse.
 expect_ok "export-c resnet8_int8" "$bin" export-c --model "$zoo/housenum/resnet8_int8.safetensors" -o exported
 grep -q "fits nrf52840" out.txt && pass "export-c reports the default part" || fail "export-c output: $(cat out.txt)"
+constants=$(grep -o '[0-9]* bytes of weights and tables' out.txt | cut -d' ' -f1)
 for cpu in "-mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard" "-mcpu=cortex-m3 -mfloat-abi=soft"; do
   if arm-none-eabi-gcc $cpu -mthumb -std=c99 -pedantic -Wall -Wextra -Werror -O2 -I "$repo/src" -c exported/model_data.c \
        -o model_data.o 2> cc.txt &&
@@ -39,6 +40,9 @@ for cpu in "-mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard" "-mcpu=cortex-m3
      arm-none-eabi-g++ $cpu -mthumb -std=c++17 -Wall -Wextra -Werror -O2 -fno-exceptions -fno-rtti -I "$repo/src" \
        -c "$repo/src/cortexm/runtime/model_runtime.cpp" -o runtime.o 2>> cc.txt; then
     pass "model_data.c, the runtime and the harness compile with -Wall -Wextra -Werror (${cpu%% *})"
+    rodata=$(arm-none-eabi-size -A model_data.o | awk '$1 == ".rodata" {print $2}')
+    [ "$rodata" = "$constants" ] && pass "export-c's flash figure ($constants B) is model_data.o's .rodata" ||
+      fail "export-c says $constants bytes of constants, model_data.o has $rodata of .rodata"
   else
     fail "export-c output does not compile cleanly (${cpu%% *}): $(head -c 1500 cc.txt)"
   fi
