@@ -33,6 +33,8 @@ void register_export_dataset(CLI::App& app, CommandList& out);
 void register_card(CLI::App& app, CommandList& out);
 void register_attack(CLI::App& app, CommandList& out);
 void register_export_c_header(CLI::App& app, CommandList& out);
+void register_export_c(CLI::App& app, CommandList& out);
+void register_mcu_run(CLI::App& app, CommandList& out);
 void register_list(CLI::App& app, CommandList& out);
 void register_study(CLI::App& app, CommandList& out);
 void register_import_tflite(CLI::App& app, CommandList& out);
@@ -52,6 +54,8 @@ inline void register_all(CLI::App& app, CommandList& out) {
   register_card(app, out);
   register_attack(app, out);
   register_export_c_header(app, out);
+  register_export_c(app, out);
+  register_mcu_run(app, out);
   register_list(app, out);
   register_study(app, out);
   register_import_tflite(app, out);

@@ -1,4 +1,4 @@
-/* Cortex-M4 startup for the QEMU firmware: vector table, reset handler and fault
+/* Cortex-M startup for the QEMU firmware (M3, M4, M7, M55): vector table, reset handler and fault
  * handlers. Written in C because the M profile enters handlers with an AAPCS frame. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,11 +39,14 @@ void Reset_Handler(void) {
   for (uint32_t* dst = &_sdata; dst < &_edata;) *dst++ = *src++;
   for (uint32_t* dst = &_sbss; dst < &_ebss;) *dst++ = 0;
 
+#if defined(__ARM_FP)
   /* Grant full access to CP10 and CP11 (the FPU) before any float instruction runs;
-   * with -mfloat-abi=hard the C library may use it immediately. */
+   * with -mfloat-abi=hard the C library may use it immediately. Cores without an FPU
+   * (the M3, built with -mfloat-abi=soft) skip this. */
   volatile uint32_t* const cpacr = (volatile uint32_t*)0xE000ED88u;
   *cpacr |= (0xFu << 20);
   __asm volatile("dsb\n\tisb" ::: "memory");
+#endif
 
   initialise_monitor_handles();
   __libc_init_array();

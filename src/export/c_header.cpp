@@ -9,6 +9,7 @@
 #include "attacks/threat_model.h"
 #include "core/version.h"
 #include "engine/engine.h"
+#include "export/c_text.h"
 
 namespace slingshot {
 namespace {
@@ -20,26 +21,6 @@ bool is_c_identifier(const std::string& s) {
 
 std::string upper(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// `values` as the body of a C array initializer, 16 per line.
-std::string c_array_body(const std::vector<int8_t>& values) {
-  std::string out;
-  char cell[8];
-  for (size_t i = 0; i < values.size(); ++i) {
-    std::snprintf(cell, sizeof cell, "%d", values[i]);
-    out += (i % 16 == 0 ? "\n  " : " ") + std::string(cell) + (i + 1 < values.size() ? "," : "");
-  }
-  return out + "\n";
-}
-
-std::string float_literal(float v) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.9gf", static_cast<double>(v));
-  std::string s(buf);
-  // "1f" is not a C literal; "1.f" is.
-  if (s.find_first_of(".eE") == std::string::npos) s.insert(s.size() - 1, ".");
   return s;
 }
 
