@@ -34,10 +34,12 @@ Status run_export_c(const ExportCOptions& o) {
   if (ec) return io_error("cannot create the output directory '" + o.output + "': " + ec.message());
   SLING_RETURN_IF_ERROR(write_file_atomic(o.output + "/model_data.h", files.header));
   SLING_RETURN_IF_ERROR(write_file_atomic(o.output + "/model_data.c", files.source));
-  std::printf("%s: %u layers, %llu bytes of weights and tables (flash), arena %u bytes (%llu unshared), "
+  std::printf("%s: %u layers, %llu bytes of weights and tables (flash), arena %u bytes (%u of kernel "
+              "scratch; %llu unshared), "
               "fits %s (%llu KB flash, %llu KB RAM); wrote %s/model_data.{c,h}\n",
               o.model.c_str(), table.model.layer_count, static_cast<unsigned long long>(table.constant_bytes),
-              table.model.arena_bytes, static_cast<unsigned long long>(table.arena.unshared_bytes), part.name.c_str(),
+              table.model.arena_bytes, table.model.scratch_bytes,
+              static_cast<unsigned long long>(table.arena.unshared_bytes), part.name.c_str(),
               static_cast<unsigned long long>(part.flash_bytes / 1024),
               static_cast<unsigned long long>(part.ram_bytes / 1024), o.output.c_str());
   return Status::Ok();

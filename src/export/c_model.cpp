@@ -7,6 +7,7 @@
 
 #include "core/version.h"
 #include "export/c_text.h"
+#include "kernels/cortexm/dsp_scratch.h"
 
 namespace slingshot {
 namespace {
@@ -31,6 +32,14 @@ int64_t weight_count(const Int8Op& op) {
 }
 
 bool is_weighted(const Int8Op& op) { return weight_count(op) > 0; }
+
+// Scratch the op's Cortex-M DSP kernel needs (kernels/cortexm/dsp_scratch.h); 0 if none.
+int64_t scratch_bytes_of(const Int8Op& op) {
+  if (op.kind == Int8OpKind::kConv2D)
+    return conv2d_s8__dsp_scratch_size(op.window.kernel_h, op.window.kernel_w, op.window.input.c, op.window.output.c);
+  if (op.kind == Int8OpKind::kDense) return dense_s8__dsp_scratch_size(op.dense.in_dim, op.dense.out_dim);
+  return 0;
+}
 
 const char* kind_macro(uint32_t kind) {
   static const char* const names[SLING_LAYER_KIND_COUNT] = {
@@ -138,7 +147,11 @@ std::string kind_name(uint32_t kind) { return kind_macro(kind) + 12; }
 Result<ArenaPlan> plan_arena(const Int8Program& p) {
   const size_t buffers = p.buffer_elements.size();
   const int end = static_cast<int>(p.ops.size());
-  std::vector<int> first(buffers, end + 1), last(buffers, -2);
+  // Buffer sizes and lifetimes; index `buffers` is the kernel scratch, alive from the
+  // first to the last op that needs it, as large as the largest need.
+  std::vector<uint64_t> size(buffers + 1, 0);
+  std::vector<int> first(buffers + 1, end + 1), last(buffers + 1, -2);
+  for (size_t b = 0; b < buffers; ++b) size[b] = static_cast<uint64_t>(p.buffer_elements[b]);
   first[p.input_buffer] = -1;
   last[p.input_buffer] = -1;
   for (int i = 0; i < end; ++i) {
@@ -152,35 +165,44 @@ Result<ArenaPlan> plan_arena(const Int8Program& p) {
       return internal_error("op writes a buffer the program does not have");
     first[op.output] = std::min(first[op.output], i);
     last[op.output] = std::max(last[op.output], i);
+    const int64_t scratch = scratch_bytes_of(op);
+    if (scratch > 0) {
+      size[buffers] = std::max(size[buffers], static_cast<uint64_t>(scratch));
+      first[buffers] = std::min(first[buffers], i);
+      last[buffers] = std::max(last[buffers], i);
+    }
   }
   last[p.output_buffer] = end;  // read by the caller after the last op
   ArenaPlan plan;
-  plan.offsets.assign(buffers, 0);
-  std::vector<size_t> order(buffers);
+  std::vector<uint64_t> offsets(buffers + 1, 0);
+  std::vector<size_t> order(buffers + 1);
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return p.buffer_elements[a] > p.buffer_elements[b]; });
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return size[a] > size[b]; });
   std::vector<size_t> placed;
   uint64_t peak = 0;
   for (size_t b : order) {
     if (last[b] < first[b]) continue;  // never written nor read: takes no room
-    const uint64_t size = static_cast<uint64_t>(p.buffer_elements[b]);
-    plan.unshared_bytes += size;
+    plan.unshared_bytes += size[b];
     // Buffers alive at the same time as b, by offset.
     std::vector<std::pair<uint64_t, uint64_t>> busy;
     for (size_t o : placed)
-      if (first[o] <= last[b] && first[b] <= last[o])
-        busy.push_back({plan.offsets[o], plan.offsets[o] + static_cast<uint64_t>(p.buffer_elements[o])});
+      if (first[o] <= last[b] && first[b] <= last[o]) busy.push_back({offsets[o], offsets[o] + size[o]});
     std::sort(busy.begin(), busy.end());
     uint64_t offset = 0;
     for (const auto& [lo, hi] : busy) {
-      if (offset + size <= lo) break;
+      if (offset + size[b] <= lo) break;
       offset = std::max(offset, align_up(hi));
     }
-    if (offset + size > kMaxArenaBytes) return invalid_argument("the activations need more than 2 GB of arena");
-    plan.offsets[b] = static_cast<uint32_t>(offset);
-    peak = std::max(peak, offset + size);
+    if (offset + size[b] > kMaxArenaBytes)
+      return invalid_argument("the activations and kernel scratch need more than 2 GB of arena");
+    offsets[b] = offset;
+    peak = std::max(peak, offset + size[b]);
     placed.push_back(b);
+  }
+  plan.offsets.assign(offsets.begin(), offsets.begin() + static_cast<std::ptrdiff_t>(buffers));
+  if (last[buffers] >= first[buffers]) {
+    plan.scratch_offset = static_cast<uint32_t>(offsets[buffers]);
+    plan.scratch_bytes = static_cast<uint32_t>(size[buffers]);
   }
   plan.arena_bytes = static_cast<uint32_t>(align_up(peak));
   return plan;
@@ -208,6 +230,8 @@ Result<CModelTable> build_c_model_table(const Int8Program& p) {
   m.rounding = p.rounding == RoundingMode::kSingle ? SLING_ROUNDING_SINGLE : SLING_ROUNDING_DOUBLE;
   m.layer_count = static_cast<uint32_t>(t.layers.size());
   m.arena_bytes = t.arena.arena_bytes;
+  m.scratch_offset = t.arena.scratch_offset;
+  m.scratch_bytes = t.arena.scratch_bytes;
   m.input_offset = t.arena.offsets[p.input_buffer];
   m.input_bytes = static_cast<uint32_t>(p.buffer_elements[p.input_buffer]);
   m.output_offset = t.arena.offsets[p.output_buffer];
@@ -233,6 +257,8 @@ CModelSource c_model_source(const Int8Program& p, const CModelTable& t, const st
   h += "#ifndef SLINGSHOT_MODEL_DATA_H_\n#define SLINGSHOT_MODEL_DATA_H_\n\n";
   h += "#include \"cortexm/runtime/model_format.h\"\n\n";
   h += "#define SLING_MODEL_ARENA_BYTES " + num(m.arena_bytes) + "u\n";
+  h += "#define SLING_MODEL_SCRATCH_OFFSET " + num(m.scratch_offset) + "u /* DSP kernel scratch, in the arena */\n";
+  h += "#define SLING_MODEL_SCRATCH_BYTES " + num(m.scratch_bytes) + "u\n";
   h += "#define SLING_MODEL_CONSTANT_BYTES " + num(t.constant_bytes) + "u /* weights, tables, layer table */\n";
   h += "#define SLING_MODEL_LAYER_COUNT " + num(m.layer_count) + "u\n";
   h += "#define SLING_MODEL_INPUT_BYTES " + num(m.input_bytes) + "u\n";
@@ -255,7 +281,7 @@ CModelSource c_model_source(const Int8Program& p, const CModelTable& t, const st
   c += banner;
   c += "// Weights and requantization tables are const (flash); the layer table gives each\n";
   c += "// layer's geometry, quantization and arena offsets (planned peak " + num(m.arena_bytes) +
-       " bytes, " + num(t.arena.unshared_bytes) + " unshared).\n";
+       " bytes, " + num(t.arena.unshared_bytes) + " unshared, kernel scratch included).\n";
   c += "#include \"model_data.h\"\n\n";
   c += "#if defined(__GNUC__)\n#define SLING_MODEL_ALIGN __attribute__((aligned(4)))\n#else\n#define SLING_MODEL_ALIGN\n#endif\n";
   for (size_t i = 0; i < p.ops.size(); ++i) {
@@ -302,6 +328,7 @@ CModelSource c_model_source(const Int8Program& p, const CModelTable& t, const st
        (m.rounding == SLING_ROUNDING_SINGLE ? "SLING_ROUNDING_SINGLE" : "SLING_ROUNDING_DOUBLE") + ",\n";
   c += "    .layers = slingshot_layers,\n    .layer_count = SLING_MODEL_LAYER_COUNT,\n";
   c += "    .arena_bytes = SLING_MODEL_ARENA_BYTES,\n";
+  c += "    .scratch_offset = SLING_MODEL_SCRATCH_OFFSET,\n    .scratch_bytes = SLING_MODEL_SCRATCH_BYTES,\n";
   c += "    .input_offset = " + num(m.input_offset) + ",\n    .input_bytes = SLING_MODEL_INPUT_BYTES,\n";
   c += "    .output_offset = " + num(m.output_offset) + ",\n    .output_bytes = SLING_MODEL_OUTPUT_BYTES,\n";
   c += "    .input_scale = SLING_MODEL_INPUT_SCALE,\n    .input_zero_point = SLING_MODEL_INPUT_ZERO_POINT,\n";

@@ -2,7 +2,8 @@
 // weights and requantization tables as const arrays (flash) and the layer table the device
 // runtime (src/cortexm/runtime) executes; model_data.h holds the arena size and the input
 // and output sizes and grids as compile-time constants. Activations live in one arena,
-// planned here from buffer lifetimes: buffers alive at the same time never overlap.
+// planned here from buffer lifetimes: buffers alive at the same time never overlap. The
+// arena also holds the Cortex-M DSP kernels' scratch, planned as one more buffer.
 #pragma once
 
 #include <cstdint>
@@ -18,13 +19,17 @@ namespace slingshot {
 // Where each buffer of an Int8Program lives in the arena.
 struct ArenaPlan {
   std::vector<uint32_t> offsets;  // per program buffer, in bytes (16-byte aligned)
-  uint32_t arena_bytes = 0;       // the peak: the highest end offset of any buffer
-  uint64_t unshared_bytes = 0;    // the sum of all buffers: what the plan saves over
+  uint32_t scratch_offset = 0;    // the DSP kernels' scratch (16-byte aligned), 0 bytes if
+  uint32_t scratch_bytes = 0;     //   no op needs any: the largest need of any op
+  uint32_t arena_bytes = 0;       // the peak: the highest end offset of any buffer or the scratch
+  uint64_t unshared_bytes = 0;    // the sum of all buffers and the scratch: what the plan saves over
 };
 
 // Plans the arena: a buffer is alive from the op that writes it (the input: from the
 // start) to the last op that reads it (the output: to the end); larger buffers are
 // placed first, each at the lowest offset clear of every buffer alive at the same time.
+// The scratch (kernels/cortexm/dsp_scratch.h: the largest conv/dense need) is a buffer
+// alive from the first to the last op that needs one.
 Result<ArenaPlan> plan_arena(const Int8Program& program);
 
 // The layer table of a program, in memory: what model_data.c spells out. Its pointers

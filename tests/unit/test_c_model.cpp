@@ -1,7 +1,8 @@
 // The C model export (export/c_model.h) and the device runtime (src/cortexm/runtime) run
 // natively: the in-memory layer table the exporter writes out gives the same output codes
 // as int8-ref on every shipped int8 zoo model; the arena plan never lets buffers alive at
-// the same time share bytes; the runtime refuses broken tables with status codes.
+// the same time share bytes, nor the DSP kernels' scratch with a conv/dense layer's
+// buffers; the runtime refuses broken tables with status codes.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include "cortexm/runtime/model_runtime.h"
 #include "engine/engine.h"
 #include "export/c_model.h"
+#include "kernels/cortexm/dsp_scratch.h"
 #include "quant/quantized_model.h"
 
 namespace slingshot {
@@ -36,17 +38,54 @@ void random_inputs(const Int8Program& p, int n, uint64_t seed, Tensor& x, std::v
   }
 }
 
-// Byte ranges of the buffers each op touches must not overlap (an op never runs in place).
+// The scratch a conv or dense op's DSP kernel needs (0 for other ops).
+int64_t dsp_scratch_of(const Int8Op& op) {
+  if (op.kind == Int8OpKind::kConv2D)
+    return conv2d_s8__dsp_scratch_size(op.window.kernel_h, op.window.kernel_w, op.window.input.c, op.window.output.c);
+  if (op.kind == Int8OpKind::kDense) return dense_s8__dsp_scratch_size(op.dense.in_dim, op.dense.out_dim);
+  return 0;
+}
+
+// Byte ranges of the buffers each op touches must not overlap (an op never runs in place),
+// nor, for an op with a DSP kernel, the scratch region, which must hold what it needs.
 void check_op_buffers_disjoint(const Int8Program& p, const ArenaPlan& plan) {
+  const uint64_t scratch_lo = plan.scratch_offset, scratch_hi = scratch_lo + plan.scratch_bytes;
+  CHECK(scratch_hi <= plan.arena_bytes);
+  CHECK(plan.scratch_offset % 16 == 0);
+  int64_t largest_need = 0;
   for (const Int8Op& op : p.ops) {
     const uint64_t out_lo = plan.offsets[op.output], out_hi = out_lo + p.buffer_elements[op.output];
-    for (int b : {op.input, op.input2}) {
+    const int64_t need = dsp_scratch_of(op);
+    largest_need = std::max(largest_need, need);
+    for (int b : {op.input, op.input2, op.output}) {
       if (b < 0) continue;
       const uint64_t lo = plan.offsets[b], hi = lo + p.buffer_elements[b];
-      CHECK_MESSAGE((hi <= out_lo || out_hi <= lo), "op of node " << op.node << " reads and writes shared bytes");
+      if (b != op.output)
+        CHECK_MESSAGE((hi <= out_lo || out_hi <= lo), "op of node " << op.node << " reads and writes shared bytes");
+      if (need > 0)
+        CHECK_MESSAGE((hi <= scratch_lo || scratch_hi <= lo), "op of node " << op.node << " shares its scratch");
     }
     CHECK(out_hi <= plan.arena_bytes);
   }
+  CHECK(plan.scratch_bytes == largest_need);
+}
+
+// A program of buffers of the given sizes, buffer 0 in, the last out, and no ops yet.
+Int8Program program_of(std::vector<int64_t> buffer_elements) {
+  Int8Program p;
+  p.buffer_elements = std::move(buffer_elements);
+  p.input_buffer = 0;
+  p.output_buffer = static_cast<int>(p.buffer_elements.size()) - 1;
+  return p;
+}
+
+// Appends an op reading `input` (and `input2`) and writing `output`.
+void push_op(Int8Program& p, Int8OpKind kind, int input, int output, int input2 = -1, DenseShape dense = {}) {
+  Int8Op op;
+  op.kind = kind;
+  op.input = input, op.input2 = input2, op.output = output;
+  op.dense = dense;
+  p.ops.push_back(op);
 }
 
 // A zoo model, its program and its exported table.
@@ -77,6 +116,9 @@ TEST_CASE("c model: the runtime on the exported layer table equals int8-ref on e
     load_exported(name, e);
     const sling_model m = e.table.descriptor();
     CHECK(m.arena_bytes < e.table.arena.unshared_bytes);  // sharing saves room on every zoo model
+    CHECK(m.scratch_bytes > 0);                            // every zoo model has conv layers
+    CHECK(m.scratch_offset == e.table.arena.scratch_offset);
+    CHECK(m.scratch_bytes == e.table.arena.scratch_bytes);
     check_op_buffers_disjoint(e.program, e.table.arena);
 
     constexpr int kInputs = 3;
@@ -134,6 +176,17 @@ TEST_CASE("c model: the runtime refuses broken tables and small arenas with stat
   layers[0].stride_h = 0;
   CHECK(sling_model_check(&broken, m.arena_bytes) == SLING_ERROR_BAD_GEOMETRY);
   layers[0] = table->layers[0];
+  broken.scratch_offset = table->layers[0].output;  // the scratch on a conv layer's output
+  CHECK(sling_model_check(&broken, m.arena_bytes) == SLING_ERROR_BAD_SCRATCH);
+  broken.scratch_offset = m.arena_bytes - m.scratch_bytes + 16;  // past the end of the arena
+  CHECK(sling_model_check(&broken, m.arena_bytes) == SLING_ERROR_BAD_SCRATCH);
+  broken.scratch_offset = m.scratch_offset + 2;  // not word aligned
+  CHECK(sling_model_check(&broken, m.arena_bytes) == SLING_ERROR_BAD_SCRATCH);
+  broken.scratch_offset = m.scratch_offset;
+  broken.scratch_bytes = m.scratch_bytes - 1;  // one byte short of the largest layer's need
+  CHECK(sling_model_check(&broken, m.arena_bytes) == SLING_ERROR_BAD_SCRATCH);
+  broken.scratch_bytes = m.scratch_bytes;
+  CHECK(sling_model_check(&broken, m.arena_bytes) == SLING_OK);
   layers[0].weights = nullptr;
   CHECK(sling_model_check(&broken, m.arena_bytes) == SLING_ERROR_NULL_ARGUMENT);
   CHECK(std::string(sling_status_message(SLING_ERROR_ARENA_TOO_SMALL)) == "arena smaller than the model needs");
@@ -146,6 +199,9 @@ TEST_CASE("c model: model_data.h carries the arena size and grids; model_data.c 
   const std::string arena = "#define SLING_MODEL_ARENA_BYTES " + std::to_string(e.table.model.arena_bytes) + "u";
   CHECK(files.header.find(arena) != std::string::npos);
   CHECK(files.header.find("#define SLING_MODEL_INPUT_BYTES 490u") != std::string::npos);
+  const std::string scratch = "#define SLING_MODEL_SCRATCH_BYTES " + std::to_string(e.table.model.scratch_bytes) + "u";
+  CHECK(files.header.find(scratch) != std::string::npos);
+  CHECK(files.source.find(".scratch_bytes = SLING_MODEL_SCRATCH_BYTES,") != std::string::npos);
   CHECK(files.header.find("extern const sling_model slingshot_model;") != std::string::npos);
   CHECK(files.source.find("static const int8_t layer0_weights[") != std::string::npos);
   CHECK(files.source.find(".kind = SLING_LAYER_DEPTHWISE_CONV2D") != std::string::npos);
@@ -155,19 +211,10 @@ TEST_CASE("c model: model_data.h carries the arena size and grids; model_data.c 
 TEST_CASE("c model: the arena plan shares bytes only between buffers never alive together") {
   // input -> a -> b -> c, with c = add(a, b): a stays alive until the add, so a and b
   // must not overlap, while the input (dead after op 0) may share with b.
-  Int8Program p;
-  p.buffer_elements = {100, 64, 64, 64};
-  p.input_buffer = 0;
-  p.output_buffer = 3;
-  Int8Op op;
-  op.kind = Int8OpKind::kClamp;
-  op.input = 0, op.output = 1;
-  p.ops.push_back(op);
-  op.input = 1, op.output = 2;
-  p.ops.push_back(op);
-  op.kind = Int8OpKind::kAdd;
-  op.input = 1, op.input2 = 2, op.output = 3;
-  p.ops.push_back(op);
+  Int8Program p = program_of({100, 64, 64, 64});
+  push_op(p, Int8OpKind::kClamp, 0, 1);
+  push_op(p, Int8OpKind::kClamp, 1, 2);
+  push_op(p, Int8OpKind::kAdd, 1, 3, 2);
   auto plan = plan_arena(p);
   REQUIRE(plan.ok());
   auto disjoint = [&](int a, int b) {
@@ -182,6 +229,29 @@ TEST_CASE("c model: the arena plan shares bytes only between buffers never alive
   CHECK(plan->unshared_bytes == 292);
   CHECK(plan->arena_bytes <= 112 + 64 + 80);  // the input's room is reused: less than the sum
   CHECK(plan->arena_bytes < 292);
+  CHECK(plan->scratch_bytes == 0);  // no conv or dense op
+}
+
+TEST_CASE("c model: the kernel scratch is planned clear of the buffers of every op that needs it") {
+  // input -> dense a -> clamp b -> dense c: the scratch lives over ops 0..2, so it may
+  // not share bytes with the input (read by op 0), a, b or c; and it is the larger need.
+  Int8Program p = program_of({64, 32, 32, 8});
+  push_op(p, Int8OpKind::kDense, 0, 1, -1, {1, 64, 32});
+  push_op(p, Int8OpKind::kClamp, 1, 2);
+  push_op(p, Int8OpKind::kDense, 2, 3, -1, {1, 32, 8});
+  auto plan = plan_arena(p);
+  REQUIRE(plan.ok());
+  CHECK(plan->scratch_bytes == dense_s8__dsp_scratch_size(64, 32));
+  CHECK(plan->scratch_bytes == 2 * 32 * 4 + 2 * 64 * 2);
+  CHECK(plan->unshared_bytes == 64 + 32 + 32 + 8 + plan->scratch_bytes);
+  for (int b = 0; b < 4; ++b) {
+    const uint64_t lo = plan->offsets[b], hi = lo + p.buffer_elements[b];
+    CHECK_MESSAGE((hi <= plan->scratch_offset || plan->scratch_offset + plan->scratch_bytes <= lo),
+                  "buffer " << b << " shares bytes with the scratch");
+  }
+  CHECK(plan->arena_bytes >= plan->scratch_offset + plan->scratch_bytes);
+  CHECK(conv2d_s8__dsp_scratch_size(3, 3, 8, 16) == 2 * 16 * 4 + 2 * 72 * 2);           // Cin % 4 == 0
+  CHECK(conv2d_s8__dsp_scratch_size(3, 3, 3, 16) == 2 * 16 * 4 + 2 * 27 * 2 + 27);      // staging
 }
 
 }  // namespace slingshot

@@ -2,14 +2,16 @@
  * model_data.c fills in and the device runtime (model_runtime.h) executes. C-compatible
  * plain data: weights, biases and requantization tables are pointers to const arrays
  * (flash); activations are byte offsets into one arena the caller provides, planned by
- * the exporter so that buffers whose lifetimes overlap never share bytes. */
+ * the exporter so that buffers whose lifetimes overlap never share bytes. The arena also
+ * holds the scratch region the Cortex-M DSP kernels need (kernel_dispatch.h), planned
+ * like a buffer alive from the first to the last conv/dense layer. */
 #ifndef SLINGSHOT_CORTEXM_RUNTIME_MODEL_FORMAT_H_
 #define SLINGSHOT_CORTEXM_RUNTIME_MODEL_FORMAT_H_
 
 #include <stdint.h>
 
 /* Bumped whenever a struct below changes; the runtime refuses other versions. */
-#define SLING_MODEL_FORMAT_VERSION 1u
+#define SLING_MODEL_FORMAT_VERSION 2u
 
 /* Layer kinds (sling_layer.kind). The arithmetic of each is the int8 reference kernel's. */
 #define SLING_LAYER_CONV2D 0u          /* conv2d_s8, OHWI filter */
@@ -59,6 +61,12 @@ typedef struct sling_model {
   const sling_layer* layers;
   uint32_t layer_count;
   uint32_t arena_bytes;     /* the arena run() needs: the planned peak */
+  /* Kernel scratch inside the arena (16-byte aligned offset): the largest
+   * conv2d_s8__dsp_scratch_size / dense_s8__dsp_scratch_size of any layer
+   * (kernels/cortexm/dsp_scratch.h), clear of every buffer alive while such a layer runs.
+   * 0 bytes when the model has no conv or dense layer. The reference kernels ignore it. */
+  uint32_t scratch_offset;
+  uint32_t scratch_bytes;
   uint32_t input_offset;    /* arena offset of the int8 input tensor (NHWC) */
   uint32_t input_bytes;
   uint32_t output_offset;   /* arena offset of the int8 output codes */

@@ -1,9 +1,10 @@
 // The device runtime (model_runtime.h): validates an exported layer table, then calls the
-// int8 kernels layer by layer on arena offsets. No heap, no exceptions: every failure is
+// int8 kernels layer by layer on arena offsets (kernel_dispatch.h picks the variant). No heap, no exceptions: every failure is
 // a sling_status, found before the first kernel runs.
 #include "cortexm/runtime/model_runtime.h"
 
 #include "cortexm/runtime/kernel_dispatch.h"
+#include "kernels/cortexm/dsp_scratch.h"
 #include "kernels/ref/add_s8__ref.h"
 #include "kernels/ref/avg_pool2d_s8__ref.h"
 #include "kernels/ref/global_avg_pool_s8__ref.h"
@@ -61,7 +62,19 @@ bool window_geometry_ok(const sling_layer& l) {
   return true;
 }
 
-sling_status check_layer(const sling_layer& l, uint32_t arena_bytes) {
+// Scratch bytes the layer's DSP kernel needs (0 for kinds that take none). Checked on
+// every target, so a table that runs on the host also runs on a DSP core.
+uint64_t scratch_needed(const sling_layer& l) {
+  if (l.kind == SLING_LAYER_CONV2D)
+    return static_cast<uint64_t>(slingshot::conv2d_s8__dsp_scratch_size(l.kernel_h, l.kernel_w, l.in_c, l.out_c));
+  if (l.kind == SLING_LAYER_DENSE) return static_cast<uint64_t>(slingshot::dense_s8__dsp_scratch_size(l.in_c, l.out_c));
+  return 0;
+}
+
+bool overlaps(uint64_t a, uint64_t a_bytes, uint64_t b, uint64_t b_bytes) { return a < b + b_bytes && b < a + a_bytes; }
+
+sling_status check_layer(const sling_layer& l, const sling_model& m) {
+  const uint32_t arena_bytes = m.arena_bytes;
   if (l.kind >= SLING_LAYER_KIND_COUNT) return SLING_ERROR_BAD_LAYER_KIND;
   if (is_window_kind(l.kind)) {
     if (!window_geometry_ok(l)) return SLING_ERROR_BAD_GEOMETRY;
@@ -77,6 +90,10 @@ sling_status check_layer(const sling_layer& l, uint32_t arena_bytes) {
   buffer_bytes(l, in, out);
   if (l.input + in > arena_bytes || l.output + out > arena_bytes) return SLING_ERROR_BUFFER_OUT_OF_ARENA;
   if (l.kind == SLING_LAYER_ADD && l.input2 + in > arena_bytes) return SLING_ERROR_BUFFER_OUT_OF_ARENA;
+  const uint64_t scratch = scratch_needed(l);
+  if (scratch > 0 && (scratch > m.scratch_bytes || overlaps(m.scratch_offset, m.scratch_bytes, l.input, in) ||
+                      overlaps(m.scratch_offset, m.scratch_bytes, l.output, out)))
+    return SLING_ERROR_BAD_SCRATCH;
   return SLING_OK;
 }
 
@@ -93,20 +110,20 @@ WindowShape window_of(const sling_layer& l) {
   return s;
 }
 
-void run_layer(const sling_layer& l, RoundingMode rounding, int8_t* arena) {
+void run_layer(const sling_layer& l, RoundingMode rounding, int8_t* arena, int32_t* scratch) {
   const int8_t* in = arena + l.input;
   int8_t* out = arena + l.output;
   const ConvQuantParams conv{l.input_offset, l.output_offset, l.multipliers, l.shifts, true,
                              l.act_min,      l.act_max,       rounding};
   switch (l.kind) {
     case SLING_LAYER_CONV2D:
-      slingshot::mcu::conv2d_s8(window_of(l), conv, in, l.weights, l.bias, out);
+      slingshot::mcu::conv2d_s8(window_of(l), conv, in, l.weights, l.bias, out, scratch);
       break;
     case SLING_LAYER_DEPTHWISE_CONV2D:
       slingshot::mcu::depthwise_conv2d_s8(window_of(l), conv, in, l.weights, l.bias, out);
       break;
     case SLING_LAYER_DENSE:
-      slingshot::mcu::dense_s8({1, l.in_c, l.out_c}, conv, in, l.weights, l.bias, out);
+      slingshot::mcu::dense_s8({1, l.in_c, l.out_c}, conv, in, l.weights, l.bias, out, scratch);
       break;
     case SLING_LAYER_MAX_POOL:
       slingshot::max_pool2d_s8__ref(window_of(l), {l.act_min, l.act_max}, in, out);
@@ -146,8 +163,11 @@ extern "C" sling_status sling_model_check(const sling_model* model, uint32_t are
   if (static_cast<uint64_t>(model->input_offset) + model->input_bytes > model->arena_bytes ||
       static_cast<uint64_t>(model->output_offset) + model->output_bytes > model->arena_bytes)
     return SLING_ERROR_BUFFER_OUT_OF_ARENA;
+  if (static_cast<uint64_t>(model->scratch_offset) + model->scratch_bytes > model->arena_bytes ||
+      model->scratch_offset % 4 != 0)
+    return SLING_ERROR_BAD_SCRATCH;
   for (uint32_t i = 0; i < model->layer_count; ++i) {
-    const sling_status s = check_layer(model->layers[i], model->arena_bytes);
+    const sling_status s = check_layer(model->layers[i], *model);
     if (s != SLING_OK) return s;
   }
   return SLING_OK;
@@ -158,11 +178,15 @@ extern "C" sling_status sling_model_run(const sling_model* model, int8_t* arena,
   if (!arena) return SLING_ERROR_NULL_ARGUMENT;
   const sling_status s = sling_model_check(model, arena_bytes);
   if (s != SLING_OK) return s;
+  // The DSP kernels read and write their scratch as int32 words.
+  if (model->scratch_bytes > 0 && reinterpret_cast<uintptr_t>(arena + model->scratch_offset) % 4 != 0)
+    return SLING_ERROR_BAD_SCRATCH;
+  int32_t* const scratch = reinterpret_cast<int32_t*>(arena + model->scratch_offset);
   const RoundingMode rounding =
       model->rounding == SLING_ROUNDING_SINGLE ? RoundingMode::kSingle : RoundingMode::kDouble;
   for (uint32_t i = 0; i < model->layer_count; ++i) {
     if (hook) hook(user, i, 0);
-    run_layer(model->layers[i], rounding, arena);
+    run_layer(model->layers[i], rounding, arena, scratch);
     if (hook) hook(user, i, 1);
   }
   return SLING_OK;
@@ -177,6 +201,7 @@ extern "C" const char* sling_status_message(sling_status status) {
     case SLING_ERROR_BAD_LAYER_KIND: return "unknown layer kind";
     case SLING_ERROR_BAD_GEOMETRY: return "inconsistent layer geometry";
     case SLING_ERROR_BUFFER_OUT_OF_ARENA: return "a layer buffer lies outside the arena";
+    case SLING_ERROR_BAD_SCRATCH: return "the kernel scratch region is misplaced or smaller than a layer needs";
   }
   return "unknown status";
 }

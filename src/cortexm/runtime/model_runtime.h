@@ -20,6 +20,8 @@ typedef enum sling_status {
   SLING_ERROR_BAD_LAYER_KIND = 4,      /* a layer kind this runtime does not know */
   SLING_ERROR_BAD_GEOMETRY = 5,        /* a non-positive or inconsistent dimension */
   SLING_ERROR_BUFFER_OUT_OF_ARENA = 6, /* a layer's buffer does not lie inside the arena */
+  SLING_ERROR_BAD_SCRATCH = 7,         /* the scratch region is outside the arena, misaligned,
+                                          smaller than a layer needs or overlaps its buffers */
 } sling_status;
 
 /* Called before (after == 0) and after (after == 1) each layer, e.g. to read a cycle or

@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "kernels/cortexm/dsp_scratch.h"
 #include "kernels/cortexm/int8_dsp-inl.h"
 #include "kernels/ref/conv2d_s8__ref.h"
 
@@ -100,9 +101,7 @@ void conv_pixels(const WindowShape& s, const ConvQuantParams& q, const int8_t* i
 }  // namespace
 
 int32_t conv2d_s8__dsp_scratch_bytes(const WindowShape& s) {
-  const int32_t k = s.kernel_h * s.kernel_w * s.input.c;
-  const int32_t staging = s.input.c % 4 == 0 ? 0 : k;
-  return 2 * s.output.c * static_cast<int32_t>(sizeof(int32_t)) + 2 * k * static_cast<int32_t>(sizeof(int16_t)) + staging;
+  return static_cast<int32_t>(conv2d_s8__dsp_scratch_size(s.kernel_h, s.kernel_w, s.input.c, s.output.c));
 }
 
 void conv2d_s8__dsp(const WindowShape& s, const ConvQuantParams& q, const int8_t* input, const int8_t* filter,

@@ -18,7 +18,8 @@ namespace slingshot {
 // Bytes of scratch one conv2d_s8__dsp call of shape `s` needs: the int32 accumulators of
 // two output pixels, two int16 columns of K = kernel_h * kernel_w * input.c elements and,
 // when input.c is not a multiple of 4, K staging bytes. Layers may share one buffer (take
-// the maximum). The filter, bias and quantization arrays are read in place.
+// the maximum). The filter, bias and quantization arrays are read in place. The formula
+// is conv2d_s8__dsp_scratch_size() in dsp_scratch.h (portable, for planners).
 int32_t conv2d_s8__dsp_scratch_bytes(const WindowShape& s);
 
 // Same contract and result, bit for bit, as conv2d_s8__ref (see conv2d_s8__ref.h).

@@ -2,6 +2,7 @@
 // of int8_dsp-inl.h over output pairs.
 #include "kernels/cortexm/dense_s8__dsp.h"
 
+#include "kernels/cortexm/dsp_scratch.h"
 #include "kernels/cortexm/int8_dsp-inl.h"
 #include "kernels/ref/dense_s8__ref.h"
 
@@ -34,8 +35,7 @@ void dense_rows(const DenseShape& s, const DenseQuantParams& q, const int8_t* in
 }  // namespace
 
 int32_t dense_s8__dsp_scratch_bytes(const DenseShape& s) {
-  return 2 * s.out_dim * static_cast<int32_t>(sizeof(int32_t)) +
-         2 * s.in_dim * static_cast<int32_t>(sizeof(int16_t));
+  return static_cast<int32_t>(dense_s8__dsp_scratch_size(s.in_dim, s.out_dim));
 }
 
 void dense_s8__dsp(const DenseShape& s, const DenseQuantParams& q, const int8_t* input, const int8_t* weights,

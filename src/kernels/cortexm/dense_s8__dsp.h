@@ -15,7 +15,8 @@
 namespace slingshot {
 
 // Bytes of scratch one dense_s8__dsp call of shape `s` needs: the int32 accumulators of
-// two rows (2 x out_dim) and two widened int16 input rows of in_dim.
+// two rows (2 x out_dim) and two widened int16 input rows of in_dim
+// (dense_s8__dsp_scratch_size() in dsp_scratch.h, portable, for planners).
 int32_t dense_s8__dsp_scratch_bytes(const DenseShape& s);
 
 // Same contract and result, bit for bit, as dense_s8__ref (see dense_s8__ref.h).
