@@ -128,8 +128,9 @@ TEST_CASE("randomized_smoothing defense: with tiny sigma its vote is the base mo
   Tensor base_logits;
   REQUIRE(base->predict(x, base_logits).ok());
   // 1e-6 moves no input across an 8-bit input step, so every draw votes as the base does,
-  // unanimously: shares 1 on the base's class, and no abstention at the default alpha.
-  auto smoothed = defended(model_target(f.int8, EngineKind::kInt8Simd), "randomized_smoothing:sigma=1e-6,samples=8",
+  // unanimously: shares 1 on the base's class, and 16 unanimous votes pass the default
+  // alpha (p = 2^-15; 8 would not: 2^-7 > 0.001).
+  auto smoothed = defended(model_target(f.int8, EngineKind::kInt8Simd), "randomized_smoothing:sigma=1e-6,samples=16",
                            GradientSource::kEot, 2);
   Tensor shares;
   REQUIRE(smoothed->predict(x, shares).ok());
