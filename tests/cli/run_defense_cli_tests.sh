@@ -34,6 +34,13 @@ expect_error "two votes in one stack" "at most one voting defense" "$bin" attack
 expect_ok "defenses list smoothing" "$bin" defenses
 grep -q "randomized_smoothing" out.txt && pass "defenses lists randomized_smoothing" || fail "defenses listing: $(cat out.txt)"
 
+# In a sweep: a defense stack like any other (the same registry).
+printf '{"models": ["%s"], "engines": ["int8-simd"], "attacks": [{"name": "fgsm", "params": {}}], "eps": ["8/255"],
+ "defenses": [["randomized_smoothing:sigma=0.25,samples=8,alpha=1"]], "data": "%s", "n": 2, "batch_size": 2, "seed": 1}' \
+  "$M" "$D" > rs_sweep.json
+expect_ok "sweep with randomized_smoothing" "$bin" sweep rs_sweep.json -o rs_sweep.jsonl
+grep -q "randomized_smoothing" rs_sweep.jsonl && pass "sweep records the smoothing stack" || fail "sweep: $(head -c 400 rs_sweep.jsonl)"
+
 # certify: 4 images, a resumed run equal to an uninterrupted one.
 certify=(certify --model "$M" --data "$D" --engine int8-simd --sigma 0.25 --n0 20 --n 100 --alpha 0.01 --n-samples 4 --seed 5)
 expect_ok "certify" "$bin" "${certify[@]}" --json cert.json
