@@ -40,6 +40,8 @@ void register_study(CLI::App& app, CommandList& out);
 void register_import_tflite(CLI::App& app, CommandList& out);
 void register_sweep(CLI::App& app, CommandList& out);
 void register_merge(CLI::App& app, CommandList& out);
+void register_certify(CLI::App& app, CommandList& out);
+void register_detect(CLI::App& app, CommandList& out);
 
 inline void register_all(CLI::App& app, CommandList& out) {
   register_info(app, out);
@@ -61,6 +63,8 @@ inline void register_all(CLI::App& app, CommandList& out) {
   register_import_tflite(app, out);
   register_sweep(app, out);
   register_merge(app, out);
+  register_certify(app, out);
+  register_detect(app, out);
 }
 
 // Loads a float model file named on the command line (a float32 .tflite file too).
