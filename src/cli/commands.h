@@ -36,6 +36,7 @@ void register_export_c_header(CLI::App& app, CommandList& out);
 void register_list(CLI::App& app, CommandList& out);
 void register_study(CLI::App& app, CommandList& out);
 void register_import_tflite(CLI::App& app, CommandList& out);
+void register_export_tflite(CLI::App& app, CommandList& out);
 void register_sweep(CLI::App& app, CommandList& out);
 void register_merge(CLI::App& app, CommandList& out);
 
@@ -55,6 +56,7 @@ inline void register_all(CLI::App& app, CommandList& out) {
   register_list(app, out);
   register_study(app, out);
   register_import_tflite(app, out);
+  register_export_tflite(app, out);
   register_sweep(app, out);
   register_merge(app, out);
 }
