@@ -244,6 +244,16 @@ TEST_CASE("TFLite export: the MLPerf ResNet-8 re-exports at its original size an
   CHECK(ratio > 0.9);
   CHECK(ratio < 1.1);
   CHECK(e.operators.at("AVERAGE_POOL_2D") == 1);  // the file's own pooling, kept as it was
+
+  // The other small MLPerf int8 files re-export bit-exactly too (depthwise KWS, dense AD).
+  for (const char* name : {"kws_ref_model.tflite", "ad01_int8.tflite"}) {
+    CAPTURE(name);
+    auto bytes = read_file(kRepo + "/../shared/mlperf-tiny/" + name, int64_t{64} << 20);
+    REQUIRE(bytes.ok());
+    auto other = import_tflite(*bytes);
+    REQUIRE_MESSAGE(other.ok(), other.status().message());
+    check_round_trip(other->model, 16, 32);
+  }
 }
 
 TEST_CASE("TFLite export: models it cannot express are refused by name") {
