@@ -169,7 +169,7 @@ Status Exporter::add_weighted(int i) {
 Status Exporter::add_node(int i) {
   const Node& node = g_.node(i);
   const std::string type = node.layer->type();
-  if (tensor_of_[i] >= 0) return Status::Ok();  // a fused activation: its producer wrote it
+  if (tensor_of_[i] >= 0) return Status::Ok();  // a fused activation or input mapping: already written
   if (is_weighted_type(type)) return add_weighted(i);
   const int in = tensor_of_[node.inputs[0]];
   if (type == "add") {
@@ -249,7 +249,14 @@ Result<TfliteExport> Exporter::run() {
   buffers_.push_back(tflite::CreateBuffer(fb_));  // buffer 0: the empty sentinel
   Shape input_dims{1};
   input_dims.insert(input_dims.end(), in_shape.begin(), in_shape.end());
-  tensor_of_[0] = value_tensor(0, input_dims, "input");
+  // An input mapping (an `affine` node on the input whose grid holds the same codes, which
+  // the int8 program aliases: what the importer adds to map pixels onto [0, 1]) is no
+  // operator: the file's input tensor takes the mapped grid, as in the original file.
+  int input_node = 0;
+  for (int i = 1; i < g_.num_nodes(); ++i)
+    if (std::string(g_.node(i).layer->type()) == "affine" && g_.node(i).inputs[0] == 0) input_node = i;
+  tensor_of_[0] = value_tensor(input_node, input_dims, "input");
+  tensor_of_[input_node] = tensor_of_[0];
   for (int i = 1; i < g_.num_nodes(); ++i) SLING_RETURN_IF_ERROR(add_node(i));
 
   const std::vector<int32_t> inputs{tensor_of_[0]}, outputs{tensor_of_[g_.output_node()]};
