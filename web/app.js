@@ -3,7 +3,7 @@
 // worker API, docs/js-api.md) or from the model's .md card; forms are built from the
 // core's schemas, so a new attack or defense in C++ appears here with no JS change.
 import { createSlingshot } from './slingshot.js';
-import { drawHeat, drawImage, el, evalSamples, fetchBytes, paint, signedColour, wavBlob } from './shared.js';
+import { classLabel, drawHeat, drawImage, el, evalSamples, fetchBytes, paint, signedColour, wavBlob } from './shared.js';
 
 const $ = (id) => document.getElementById(id);
 const fmt = (n) => Number(n).toLocaleString('en-US');
@@ -672,10 +672,10 @@ async function showResult(request, result) {
   const attack = currentAttack();
   $('verdict').className = `verdict ${result.success ? 'bad' : 'good'}`;
   $('verdict').textContent = !result.attacked
-    ? `Not attacked: the clean input is already misclassified (${names[result.cleanPrediction]}) or the reference gets it wrong.`
+    ? `Not attacked: the clean input is already misclassified (${classLabel(names, result.cleanPrediction)}) or the reference gets it wrong.`
     : result.success
-      ? `${attack.name} fooled ${request.engine}: ${names[result.cleanPrediction]} → ${names[result.adversarialPrediction]}.`
-      : `${attack.name} did not fool ${request.engine}: it still says ${names[result.adversarialPrediction]}.`;
+      ? `${attack.name} fooled ${request.engine}: ${classLabel(names, result.cleanPrediction)} → ${classLabel(names, result.adversarialPrediction)}.`
+      : `${attack.name} did not fool ${request.engine}: it still says ${classLabel(names, result.adversarialPrediction)}.`;
 
   for (const u of objectUrls) URL.revokeObjectURL(u);
   objectUrls = [];
@@ -764,7 +764,7 @@ async function showPredictions(request, result) {
     const fill = el('div', { className: 'pfill' });
     fill.style.width = `${(100 * p.probabilities[top1]).toFixed(1)}%`;
     b.append(fill);
-    return el('div', { className: 'pcell' }, el('span', { className: 'pclass', textContent: names[top1] ?? top1 }),
+    return el('div', { className: 'pcell' }, el('span', { className: 'pclass', textContent: classLabel(names, top1) }),
       b, el('span', { className: 'pnum', textContent: `${(100 * p.probabilities[top1]).toFixed(0)}%` }));
   };
   for (const row of rows) {

@@ -7,7 +7,7 @@
 // plus theme=light|dark. Every parameter is checked against zoo.json and the core's
 // schemas before anything runs, and a mistake is shown in the widget, naming it.
 import { createSlingshot } from './slingshot.js';
-import { drawHeat, drawImage, el, evalSamples, fetchBytes, wavBlob } from './shared.js';
+import { classLabel, drawHeat, drawImage, el, evalSamples, fetchBytes, wavBlob } from './shared.js';
 
 const $ = (id) => document.getElementById(id);
 const KEYS = new Set(['model', 'input', 'label', 'attack', 'engine', 'grad', 'defense', 'dgrad', 'run', 'theme']);
@@ -168,7 +168,7 @@ let plan;
 let controller = null;
 const audioUrls = [];   // object URLs of the <audio> sources: the clean input's first
 
-const className = (i) => plan.family.classNames[i] ?? String(i);
+const className = (i) => classLabel(plan.family.classNames, i);
 const isImage = () => plan.model.inputKind !== 'keywords';
 
 // The engines shown: the attacked one and, for a quantized model, its float master.

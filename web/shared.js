@@ -8,6 +8,9 @@ export const el = (tag, props = {}, ...children) => {
   return e;
 };
 
+// A predicted class's name; -1 is a randomized-smoothing vote that abstained.
+export const classLabel = (names, i) => (i < 0 ? 'abstain (no majority)' : names[i] ?? String(i));
+
 export const fetchBytes = async (url) => {
   const r = await fetch(url);
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);

@@ -23,6 +23,7 @@ int64_t best_other(const float* z, int64_t k, int64_t skip) {
 int top1_class(const Tensor& logits, int64_t row) {
   const int64_t k = logits.dim(1);
   const float* z = logits.data() + row * k;
+  if (std::any_of(z, z + k, [](float v) { return std::isnan(v); })) return kAbstain;
   return static_cast<int>(std::max_element(z, z + k) - z);
 }
 

@@ -26,7 +26,10 @@ struct Objective {
   float confidence = std::numeric_limits<float>::infinity();  // cap of the CW margin
 };
 
-// The predicted class of row `row` of logits [N, K]: the first largest logit.
+// The class of an abstaining prediction (randomized smoothing's vote), which no label equals.
+inline constexpr int kAbstain = -1;
+// The predicted class of row `row` of logits [N, K]: the first largest logit; kAbstain for
+// a row holding NaN (how an abstaining smoothed target answers).
 int top1_class(const Tensor& logits, int64_t row);
 // top1_class of every row.
 std::vector<int> top1_classes(const Tensor& logits);

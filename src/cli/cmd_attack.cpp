@@ -41,50 +41,11 @@
 namespace slingshot::cli {
 namespace {
 
-struct AttackCliOptions {
-  std::string model, data = "shapes", attack, engine, grad, inner_grad, json, save_examples, save_model, norm, eps,
-                     eps_step = "0", loss = "ce";  // norm, eps "": the attack's first norm, default_eps(norm)
-  std::vector<std::string> settings;  // key=value, attack-specific
-  std::vector<std::string> defenses;  // pre-processor specs, applied in order
-  int eot_samples = 8;
-  int n = 100, max_iter = -1, restarts = 0, target = -1, batch_size = 32, max_batches = 0, patch_train_n = 200;
-  int64_t max_queries = 10000;
-  uint64_t seed = 0;
-  bool targeted = false, no_pixel_valid = false, resume = false;
-  float fd_step = 0;
+struct AttackCliOptions : AttackFlags {
+  std::string json, save_examples, save_model;
+  int max_batches = 0, patch_train_n = 200;
+  bool resume = false;
 };
-
-// `default_max_iter` and `default_norm`: the attack's own, used when --max-iter or --norm
-// is not given; without --eps, eps is default_eps(norm).
-Result<AttackParams> params_from(const AttackCliOptions& o, int default_max_iter, Norm default_norm) {
-  AttackParams p;
-  p.norm = default_norm;
-  if (!o.norm.empty()) {
-    SLING_ASSIGN_OR_RETURN(p.norm, parse_norm(o.norm));
-  }
-  p.eps = default_eps(p.norm);
-  if (!o.eps.empty()) {
-    SLING_ASSIGN_OR_RETURN(p.eps, parse_eps(o.eps));
-  }
-  SLING_ASSIGN_OR_RETURN(p.eps_step, parse_eps(o.eps_step));
-  SLING_ASSIGN_OR_RETURN(p.loss, parse_loss(o.loss));
-  p.max_iter = o.max_iter == -1 ? default_max_iter : o.max_iter;  // -1: not given
-  p.num_random_init = o.restarts;
-  p.targeted = o.targeted || o.target >= 0;
-  p.target = o.target;
-  p.batch_size = o.batch_size;
-  p.seed = o.seed;
-  p.max_queries = o.max_queries;
-  p.pixel_valid = !o.no_pixel_valid;
-  for (const std::string& kv : o.settings) {
-    const size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return invalid_argument("--set expects key=value, got '" + kv + "'");
-    SLING_ASSIGN_OR_RETURN(float v, parse_eps(kv.substr(eq + 1)));
-    p.extra[kv.substr(0, eq)] = v;
-  }
-  return p;
-}
 
 // Reads the records file of an interrupted run. A torn last line (the batch in flight)
 // is cut off; anything else malformed is an error, so no result is silently dropped.
@@ -125,24 +86,11 @@ Status save_examples(const std::string& dir, const BatchOutcome& out, const Shap
   return Status::Ok();
 }
 
-// How the options build each model's target.
-TargetRecipe recipe_from(const AttackCliOptions& o) {
-  TargetRecipe r;
-  r.engine = o.engine;
-  r.grad = o.grad;
-  r.inner_grad = o.inner_grad;
-  r.defenses = o.defenses;
-  r.eot_samples = o.eot_samples;
-  r.seed = o.seed;
-  r.fd_step = o.fd_step;
-  return r;
-}
-
 // Puts the --defense pre-processors in front of `target`; returns their report entries.
 Result<nlohmann::json> add_defenses(const AttackCliOptions& o, std::unique_ptr<Target>& target) {
   if (o.defenses.empty() && !o.inner_grad.empty())
     return invalid_argument("--inner-grad sets the model's gradient source behind a --defense; use --grad");
-  return add_defenses_described(recipe_from(o), target);
+  return add_defenses_described(attack_recipe_from(o), target);
 }
 
 // The universal patch's protocol: train it on the training split (never on the images it
@@ -266,14 +214,14 @@ Status run_bit_flip(const AttackCliOptions& o, const AttackParams& p) {
 
 Status run_attack(const AttackCliOptions& o) {
   if (o.attack == kBitFlipAttackName) {
-    SLING_ASSIGN_OR_RETURN(AttackParams p, params_from(o, BitFlipOptions{}.max_flips, Norm::kLinf));
+    SLING_ASSIGN_OR_RETURN(AttackParams p, attack_params_from(o, BitFlipOptions{}.max_flips, Norm::kLinf));
     return run_bit_flip(o, p);
   }
   if (!o.save_model.empty()) return invalid_argument("--save-model keeps the flipped model of --attack bitflip only");
   SLING_ASSIGN_OR_RETURN(auto attack, make_attack(o.attack));
-  SLING_ASSIGN_OR_RETURN(AttackParams p, params_from(o, attack->default_max_iter(), attack->norms().front()));
+  SLING_ASSIGN_OR_RETURN(AttackParams p, attack_params_from(o, attack->default_max_iter(), attack->norms().front()));
   LoadedModels loaded;
-  SLING_ASSIGN_OR_RETURN(auto target, build_attack_target(o.model, recipe_from(o), loaded));
+  SLING_ASSIGN_OR_RETURN(auto target, build_attack_target(o.model, attack_recipe_from(o), loaded));
   std::unique_ptr<Target> reference;
   if (attack->needs_reference()) {
     SLING_ASSIGN_OR_RETURN(reference, build_reference_target(o.attack, o.model, loaded));
@@ -380,52 +328,16 @@ Status run_attack(const AttackCliOptions& o) {
 void register_attack(CLI::App& app, CommandList& out) {
   auto o = std::make_shared<AttackCliOptions>();
   CLI::App* sub = app.add_subcommand("attack", "Run an adversarial attack, judged on the deployed engine");
-  sub->add_option("--model", o->model,
-                  "Model file (quantized for the integer engines), or an ensemble file (*.json, e.g. "
-                  "models/housenum/resnet8_multibit_ensemble.json)")
-      ->required();
-  sub->add_option("--data", o->data, "Dataset (test split): shapes, housenum, cifar10:, folder:, labels:CSV")
-      ->capture_default_str();
-  std::string names;
-  for (const std::string& n : attack_names()) names += (names.empty() ? "" : ", ") + n;
-  sub->add_option("--attack", o->attack, "Attack: " + names)->required();
-  sub->add_option("--engine", o->engine, "Deployed engine that judges (default int8-ref, or float for float models)");
-  sub->add_option("--grad", o->grad,
-                  "Gradient source: float, ste (default) or fd; with --defense bpda or eot (default: eot if a "
-                  "defense is randomized, else bpda)");
-  std::string defense_names;
-  for (const std::string& d : preprocessor_descriptions()) defense_names += (defense_names.empty() ? "" : ", ") + d;
-  sub->add_option("--defense", o->defenses,
-                  "Pre-processing defense NAME[:KEY=VALUE,...] in front of the model (repeatable, applied in order): " +
-                      defense_names);
-  sub->add_option("--eot-samples", o->eot_samples, "eot: draws averaged per gradient")->capture_default_str();
-  sub->add_option("--inner-grad", o->inner_grad,
-                  "With --defense: the model's own gradient source behind it (default ste, float for float models)");
-  sub->add_option("--n", o->n, "Samples to attack")->capture_default_str()->check(CLI::Range(1, 1000000));
+  add_attack_flags(sub, *o);
   sub->add_option("--json", o->json, "Report file (JSON); OUT.records.jsonl holds progress until it is written")
       ->required();
-  sub->add_option("--norm", o->norm, "Threat-model norm: inf, 2, 1 or 0 (default: the attack's first, see `slingshot attacks`)");
-  sub->add_option("--eps", o->eps,
-                  "Radius, a number or a fraction such as 8/255 (default per norm: inf 8/255, 2 0.5, 1 12, 0 24 values)");
-  sub->add_option("--eps-step", o->eps_step, "Step size (0: the attack's default)")->capture_default_str();
-  sub->add_option("--max-iter", o->max_iter, "Iterations (default: the attack's own, e.g. 10 for PGD, 100 for APGD and EAD)");
-  sub->add_option("--restarts", o->restarts, "Random restarts (num_random_init)")->capture_default_str();
-  sub->add_flag("--targeted", o->targeted, "Targeted mode: a random wrong class per sample unless --target");
-  sub->add_option("--target", o->target, "Target class for every sample (implies --targeted)");
-  sub->add_option("--loss", o->loss, "Objective: ce, cw, dlr or prob")->capture_default_str();
-  sub->add_option("--batch-size", o->batch_size, "Samples per attack call")->capture_default_str();
-  sub->add_option("--seed", o->seed, "Seed of every random choice")->capture_default_str();
-  sub->add_option("--max-queries", o->max_queries, "Black-box query budget per sample")->capture_default_str();
   std::string bitflip_keys;
   for (const SettingSpec& k : bit_flip_settings()) bitflip_keys += (bitflip_keys.empty() ? "" : ", ") + k.name;
-  sub->add_option("--set", o->settings,
-                  "Attack-specific setting key=value (repeatable); bitflip takes " + bitflip_keys +
-                      " and flips up to --max-iter bits");
+  sub->get_option("--set")->description("Attack-specific setting key=value (repeatable); bitflip takes " + bitflip_keys +
+                                        " and flips up to --max-iter bits");
   sub->add_option("--patch-train-n", o->patch_train_n, "patch: training-split images the universal patch is trained on")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
-  sub->add_option("--fd-step", o->fd_step, "Finite-difference step for --grad fd (0: one grid step)");
-  sub->add_flag("--no-pixel-valid", o->no_pixel_valid, "Let iterates leave the 8-bit grid (not reproducible on an MCU)");
   sub->add_option("--save-examples", o->save_examples, "Write each attacked example here (PNG, or WAV for keyword models)");
   sub->add_option("--save-model", o->save_model, "bitflip: write the flipped model here (evaluate it with `slingshot eval`)");
   sub->add_flag("--resume", o->resume, "Continue an interrupted run from OUT.records.jsonl");

@@ -38,8 +38,11 @@ void register_mcu_run(CLI::App& app, CommandList& out);
 void register_list(CLI::App& app, CommandList& out);
 void register_study(CLI::App& app, CommandList& out);
 void register_import_tflite(CLI::App& app, CommandList& out);
+void register_export_tflite(CLI::App& app, CommandList& out);
 void register_sweep(CLI::App& app, CommandList& out);
 void register_merge(CLI::App& app, CommandList& out);
+void register_certify(CLI::App& app, CommandList& out);
+void register_detect(CLI::App& app, CommandList& out);
 
 inline void register_all(CLI::App& app, CommandList& out) {
   register_info(app, out);
@@ -59,8 +62,11 @@ inline void register_all(CLI::App& app, CommandList& out) {
   register_list(app, out);
   register_study(app, out);
   register_import_tflite(app, out);
+  register_export_tflite(app, out);
   register_sweep(app, out);
   register_merge(app, out);
+  register_certify(app, out);
+  register_detect(app, out);
 }
 
 // Loads a float model file named on the command line (a float32 .tflite file too).

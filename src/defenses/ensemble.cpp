@@ -14,8 +14,8 @@ namespace {
 
 class EnsembleTarget final : public Target {
  public:
-  EnsembleTarget(std::vector<std::unique_ptr<Target>> members, EnsembleCombine combine)
-      : members_(std::move(members)), combine_(combine) {}
+  EnsembleTarget(std::vector<std::unique_ptr<Target>> members, EnsembleCombine combine, int eot_samples)
+      : members_(std::move(members)), combine_(combine), eot_samples_(eot_samples) {}
 
   Shape input_shape() const override { return members_[0]->input_shape(); }
   int num_classes() const override { return members_[0]->num_classes(); }
@@ -25,7 +25,13 @@ class EnsembleTarget final : public Target {
     for (const auto& m : members_) s += " " + m->engine_name();
     return s;
   }
-  GradientSource gradient_source() const override { return members_[0]->gradient_source(); }
+  GradientSource gradient_source() const override {
+    if (randomized() && eot_samples_ > 1) return GradientSource::kEot;
+    for (const auto& m : members_)
+      if (m->gradient_source() == GradientSource::kBpda || m->gradient_source() == GradientSource::kEot)
+        return GradientSource::kBpda;
+    return members_[0]->gradient_source();
+  }
   bool randomized() const override {
     for (const auto& m : members_)
       if (m->randomized()) return true;
@@ -88,10 +94,23 @@ class EnsembleTarget final : public Target {
   }
 
   Status loss_grad_uncounted(const Tensor& x, const Objective& objective, Tensor& value, Tensor& grad) override {
-    Tensor logits, dlogits;
-    SLING_RETURN_IF_ERROR(differentiable_logits(x, logits));
-    SLING_RETURN_IF_ERROR(attack_objective(logits, objective, value, &dlogits));
-    return backward_logits(dlogits, grad);
+    // Randomized members draw once per chained pass; EOT averages whole-ensemble draws.
+    const int draws = randomized() ? eot_samples_ : 1;
+    Tensor logits, dlogits, v, g;
+    for (int k = 0; k < draws; ++k) {
+      SLING_RETURN_IF_ERROR(differentiable_logits(x, logits));
+      SLING_RETURN_IF_ERROR(attack_objective(logits, objective, k ? v : value, &dlogits));
+      SLING_RETURN_IF_ERROR(backward_logits(dlogits, k ? g : grad));
+      if (k == 0) continue;
+      for (int64_t i = 0; i < value.numel(); ++i) value[i] += v[i];
+      for (int64_t i = 0; i < grad.numel(); ++i) grad[i] += g[i];
+    }
+    if (draws > 1) {
+      for (int64_t i = 0; i < value.numel(); ++i) value[i] /= static_cast<float>(draws);
+      for (int64_t i = 0; i < grad.numel(); ++i) grad[i] /= static_cast<float>(draws);
+      counts_.gradients += static_cast<int64_t>(draws - 1) * x.dim(0);  // Target::loss_grad counts the first
+    }
+    return Status::Ok();
   }
 
  private:
@@ -129,6 +148,7 @@ class EnsembleTarget final : public Target {
 
   std::vector<std::unique_ptr<Target>> members_;
   EnsembleCombine combine_;
+  int eot_samples_;  // draws per loss_grad when a member is randomized
   std::vector<Tensor> member_logits_, member_probs_;
   Tensor mean_probs_;
 };
@@ -140,7 +160,8 @@ const char* ensemble_combine_name(EnsembleCombine c) {
 }
 
 Result<std::unique_ptr<Target>> make_ensemble_target(std::vector<std::unique_ptr<Target>> members,
-                                                     EnsembleCombine combine) {
+                                                     EnsembleCombine combine, int eot_samples) {
+  if (eot_samples < 1) return invalid_argument("eot_samples must be >= 1, got " + std::to_string(eot_samples));
   if (members.size() < 2) return invalid_argument("an ensemble needs at least 2 members, got " + std::to_string(members.size()));
   for (size_t m = 1; m < members.size(); ++m) {
     if (members[m]->input_shape() != members[0]->input_shape())
@@ -155,8 +176,46 @@ Result<std::unique_ptr<Target>> make_ensemble_target(std::vector<std::unique_ptr
     if (a.lo != b.lo || a.hi != b.hi || a.levels != b.levels)
       return invalid_argument("ensemble member " + std::to_string(m) + " reads a different input domain");
   }
-  return std::unique_ptr<Target>(new EnsembleTarget(std::move(members), combine));
+  return std::unique_ptr<Target>(new EnsembleTarget(std::move(members), combine, eot_samples));
 }
+
+namespace {
+
+// A member entry: a path, or (version 2) {"model", "defenses", "engine"}.
+Result<EnsembleMember> parse_member(const nlohmann::json& j, int version, const std::string& where) {
+  EnsembleMember m;
+  if (j.is_string()) {
+    m.model = j.get<std::string>();
+  } else if (j.is_object() && version >= 2) {
+    for (const auto& [key, value] : j.items()) {
+      (void)value;
+      if (key != "model" && key != "defenses" && key != "engine")
+        return invalid_argument(where + ": unknown key '" + key + "' (members take model, defenses, engine)");
+    }
+    if (!j.contains("model") || !j["model"].is_string()) return invalid_argument(where + ": 'model' must be a model file path");
+    m.model = j["model"].get<std::string>();
+    if (j.contains("defenses")) {
+      if (!j["defenses"].is_array()) return invalid_argument(where + ": 'defenses' must be an array of defense specs");
+      for (const auto& d : j["defenses"]) {
+        if (!d.is_string() || d.get<std::string>().empty())
+          return invalid_argument(where + ": every defense must be a spec string such as \"bit_depth:bits=5\"");
+        m.defenses.push_back(d.get<std::string>());
+      }
+    }
+    if (j.contains("engine")) {
+      if (!j["engine"].is_string() || j["engine"].get<std::string>().empty())
+        return invalid_argument(where + ": 'engine' must be an engine name such as \"int8-ref\"");
+      m.engine = j["engine"].get<std::string>();
+    }
+  } else {
+    return invalid_argument(where + (version >= 2 ? " must be a model file path or an object with 'model'"
+                                                  : " must be a model file path (objects with defenses need version 2)"));
+  }
+  if (m.model.empty()) return invalid_argument(where + ": the model file path is empty");
+  return m;
+}
+
+}  // namespace
 
 bool is_ensemble_path(const std::string& path) { return std::filesystem::path(path).extension() == ".json"; }
 
@@ -172,8 +231,10 @@ Result<EnsembleSpec> load_ensemble_spec(const std::string& path) {
   }
   if (j.value("format", "") != "slingshot-ensemble")
     return invalid_argument(where + ": 'format' must be \"slingshot-ensemble\"");
-  if (!j.contains("version") || !j["version"].is_number_integer() || j["version"].get<int>() != 1)
-    return invalid_argument(where + ": 'version' must be 1");
+  if (!j.contains("version") || !j["version"].is_number_integer() || j["version"].get<int>() < 1 ||
+      j["version"].get<int>() > 2)
+    return invalid_argument(where + ": 'version' must be 1 or 2 (2: members may carry defenses and an engine)");
+  const int version = j["version"].get<int>();
   EnsembleSpec s;
   if (j.contains("description")) {
     if (!j["description"].is_string()) return invalid_argument(where + ": 'description' must be a string");
@@ -192,10 +253,10 @@ Result<EnsembleSpec> load_ensemble_spec(const std::string& path) {
   if (!j.contains("members") || !j["members"].is_array() || j["members"].size() < 2)
     return invalid_argument(where + ": 'members' must list at least 2 model files");
   const std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  for (const auto& m : j["members"]) {
-    if (!m.is_string() || m.get<std::string>().empty())
-      return invalid_argument(where + ": every member must be a model file path");
-    s.members.push_back((dir / m.get<std::string>()).lexically_normal().string());
+  for (size_t i = 0; i < j["members"].size(); ++i) {
+    SLING_ASSIGN_OR_RETURN(EnsembleMember m, parse_member(j["members"][i], version, where + ": member " + std::to_string(i)));
+    m.model = (dir / m.model).lexically_normal().string();
+    s.members.push_back(std::move(m));
   }
   return s;
 }

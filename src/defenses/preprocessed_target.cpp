@@ -3,6 +3,10 @@
 #include "defenses/preprocessed_target.h"
 
 #include <cmath>
+#include <limits>
+
+#include "attacks/objective.h"
+#include "defenses/randomized_smoothing.h"
 
 namespace slingshot {
 namespace {
@@ -11,7 +15,10 @@ class PreprocessedTarget final : public Target {
  public:
   PreprocessedTarget(std::unique_ptr<Target> inner, std::vector<std::unique_ptr<Preprocessor>> preprocessors,
                      const PreprocessedTargetOptions& options)
-      : inner_(std::move(inner)), preprocessors_(std::move(preprocessors)), options_(options), rng_(options.seed) {}
+      : inner_(std::move(inner)), preprocessors_(std::move(preprocessors)), options_(options), rng_(options.seed) {
+    for (const auto& p : preprocessors_)
+      if (p->prediction_vote().draws > 0) vote_ = p->prediction_vote();
+  }
 
   Shape input_shape() const override { return inner_->input_shape(); }
   int num_classes() const override { return inner_->num_classes(); }
@@ -59,6 +66,7 @@ class PreprocessedTarget final : public Target {
  protected:
   Status predict_uncounted(const Tensor& x, Tensor& logits) override {
     std::vector<Tensor> stages;
+    if (vote_.draws > 0) return vote(x, logits);
     SLING_RETURN_IF_ERROR(preprocess(x, rng_, stages));
     return inner_->predict(stages.back(), logits);
   }
@@ -102,6 +110,42 @@ class PreprocessedTarget final : public Target {
     return Status::Ok();
   }
 
+  // The majority vote of vote_.draws draws: each row holds the classes' vote shares, or
+  // NaN where the binomial test fails (an abstention, which top1_class reads as -1).
+  Status vote(const Tensor& x, Tensor& shares) {
+    const int64_t rows = x.dim(0);
+    const int classes = num_classes();
+    std::vector<int64_t> counts(static_cast<size_t>(rows * classes), 0);
+    std::vector<Tensor> stages;
+    Tensor logits;
+    for (int k = 0; k < vote_.draws; ++k) {
+      SLING_RETURN_IF_ERROR(preprocess(x, rng_, stages));
+      SLING_RETURN_IF_ERROR(inner_->predict(stages.back(), logits));
+      for (int64_t i = 0; i < rows; ++i) {
+        const int c = top1_class(logits, i);
+        if (c >= 0) ++counts[static_cast<size_t>(i * classes + c)];  // an abstaining voter votes for nothing
+      }
+    }
+    shares.resize({rows, classes});
+    for (int64_t i = 0; i < rows; ++i) {
+      const int64_t* row = counts.data() + i * classes;
+      int64_t top = 0, second = 0;
+      for (int c = 0; c < classes; ++c) {
+        if (row[c] > top) {
+          second = top;
+          top = row[c];
+        } else if (row[c] > second) {
+          second = row[c];
+        }
+      }
+      const bool abstain = vote_.alpha < 1 && binomial_test_half(top, top + second) > vote_.alpha;
+      for (int c = 0; c < classes; ++c)
+        shares[i * classes + c] = abstain ? std::numeric_limits<float>::quiet_NaN()
+                                          : static_cast<float>(row[c]) / static_cast<float>(vote_.draws);
+    }
+    return Status::Ok();
+  }
+
   // dx from the gradient at the last stage: exact through differentiable
   // pre-processors, the identity (BPDA) through the others.
   Status backward(const std::vector<Tensor>& stages, Tensor g, Tensor& dx) const {
@@ -121,6 +165,7 @@ class PreprocessedTarget final : public Target {
   PreprocessedTargetOptions options_;
   Rng rng_;
   std::vector<Tensor> chain_stages_;  // differentiable_logits' stages, for backward_logits
+  Preprocessor::Vote vote_;           // randomized smoothing's, if in the stack
 };
 
 std::string spec_list(const std::vector<std::unique_ptr<Preprocessor>>& preprocessors) {
@@ -153,6 +198,9 @@ Result<std::unique_ptr<Target>> make_preprocessed_target(std::unique_ptr<Target>
     return invalid_argument("gradient source '" + source + "' belongs to the model behind the defenses [" +
                             spec_list(preprocessors) + "]; the defended target takes bpda or eot");
   }
+  int voting = 0;
+  for (const auto& p : preprocessors) voting += p->prediction_vote().draws > 0;
+  if (voting > 1) return invalid_argument("at most one voting defense (randomized_smoothing) per defense stack, got [" + spec_list(preprocessors) + "]");
   if (options.eot_samples < 1)
     return invalid_argument("eot_samples must be >= 1, got " + std::to_string(options.eot_samples));
   const std::string specs = spec_list(preprocessors);

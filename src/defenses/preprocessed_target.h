@@ -12,6 +12,13 @@
 // float, ste and fd belong to the model behind and are refused here; against a
 // non-differentiable defense they would measure masking, not robustness.
 //
+// Randomized smoothing in the stack makes predict() Cohen et al.'s PREDICT: each draw of
+// the whole stack votes with the inner target's top-1 class, the logits returned are the
+// vote shares, and a row abstains (all NaN, which top1_class reads as class -1, so it
+// counts as wrong for accuracy and as a success for an untargeted attack) unless the top
+// class beats the runner-up in a two-sided binomial test at the defense's alpha. Its
+// gradient is adaptive like any randomized defense: eot by default.
+//
 // differentiable_logits / backward_logits chain with BPDA semantics and one draw per
 // call, so ensembles of defended models work. A randomized target draws from its own
 // Rng, which attack_batch restarts per batch through reseed().

@@ -1,5 +1,6 @@
 // Input pre-processing defenses: one transform of the input each (bit-depth reduction,
-// median filtering, JPEG, Gaussian blur and noise, total-variation minimization),
+// median filtering, JPEG, Gaussian blur and noise, total-variation minimization, and
+// randomized smoothing, whose noise comes with a majority vote over draws),
 // applied in front of a model by defenses/preprocessed_target.h.
 //
 // A pre-processor says whether it is randomized (EOT averages over its draws) and whether
@@ -48,6 +49,17 @@ class Preprocessor {
   virtual Status backward(const Tensor& x, const Tensor& out, const InputDomain& domain, const Tensor& dout,
                           Tensor& dx) const;
 
+  // How a defended target classifies behind this pre-processor. `draws` 0 (every
+  // pre-processor but randomized smoothing): predict() classifies one draw. Otherwise its
+  // answer is the majority vote of the model over `draws` draws, and it abstains unless
+  // the top class beats the runner-up in a two-sided binomial test at level `alpha`
+  // (Cohen et al.'s PREDICT; alpha 1 never abstains). See preprocessed_target.h.
+  struct Vote {
+    int draws = 0;
+    double alpha = 1;
+  };
+  virtual Vote prediction_vote() const { return {}; }
+
   // The canonical spec, every setting spelled out: "bit_depth:bits=4".
   std::string spec() const;
 };
@@ -77,6 +89,7 @@ Result<std::unique_ptr<Preprocessor>> make_median_filter(const PreprocessorSetti
 Result<std::unique_ptr<Preprocessor>> make_jpeg(const PreprocessorSettings& settings);
 Result<std::unique_ptr<Preprocessor>> make_spatial_smoothing(const PreprocessorSettings& settings);
 Result<std::unique_ptr<Preprocessor>> make_gaussian_noise(const PreprocessorSettings& settings);
+Result<std::unique_ptr<Preprocessor>> make_randomized_smoothing(const PreprocessorSettings& settings);
 Result<std::unique_ptr<Preprocessor>> make_tv_minimization(const PreprocessorSettings& settings);
 
 }  // namespace slingshot

@@ -53,7 +53,10 @@ Result<std::vector<int64_t>> vote(Target& base, const Tensor& x, int64_t draws, 
     for (int64_t i = 0; i < count; ++i)
       for (int64_t j = 0; j < per; ++j) batch[i * per + j] = x[j] + c.sigma * rng.normal();
     SLING_RETURN_IF_ERROR(base.predict(batch, logits));
-    for (int64_t i = 0; i < count; ++i) ++counts[static_cast<size_t>(top1_class(logits, i))];
+    for (int64_t i = 0; i < count; ++i) {
+      const int c = top1_class(logits, i);
+      if (c != kAbstain) ++counts[static_cast<size_t>(c)];  // an abstaining base votes for nothing
+    }
   }
   return counts;
 }

@@ -186,8 +186,8 @@ Result<std::string> model_fingerprint(const std::string& file) {
   std::string print = fnv1a_hex(bytes);
   if (is_ensemble_path(file)) {
     SLING_ASSIGN_OR_RETURN(const EnsembleSpec ensemble, load_ensemble_spec(file));
-    for (const std::string& member : ensemble.members) {
-      SLING_ASSIGN_OR_RETURN(const std::string member_bytes, read_file(member, kMaxModelBytes));
+    for (const EnsembleMember& member : ensemble.members) {
+      SLING_ASSIGN_OR_RETURN(const std::string member_bytes, read_file(member.model, kMaxModelBytes));
       print += fnv1a_hex(member_bytes);
     }
   }

@@ -2,6 +2,7 @@
 // quantization (see tflite_import.h for the operator mapping).
 #include "tflite/tflite_import.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -66,7 +67,8 @@ class Importer {
   Result<int> input_tensor(const tflite::Operator& op, uint32_t i, const std::string& what) const;
   Result<int> input_node(const tflite::Operator& op, uint32_t i, const std::string& what) const;
   Result<int> add_node(int op_index, std::unique_ptr<Layer> layer, const std::vector<int>& inputs);
-  Status bind_output(const tflite::Operator& op, int node, const std::string& what, int producer = -1);
+  Status bind_output(const tflite::Operator& op, int node, const std::string& what, int producer = -1,
+                     bool kept_dims = false);
   Result<int> add_fused_activation(int op_index, int node, tflite::ActivationFunctionType f, const std::string& what);
   Status load_weights(int t, int axis, int64_t channels, int in_node, Layer& layer, NodeQuantization& q,
                       int bias_tensor, const std::string& what);
@@ -77,6 +79,7 @@ class Importer {
   Status map_add(int k, const tflite::Operator& op, const std::string& what);
   Status map_pool(int k, const tflite::Operator& op, PoolKind kind, const std::string& what);
   Status map_reshape(int k, const tflite::Operator& op, const std::string& what);
+  Status map_mean(int k, const tflite::Operator& op, const std::string& what);
   Status map_activation(int k, const tflite::Operator& op, ActivationKind kind, const std::string& what);
   Status same_grid(int from_tensor, int to_tensor, const std::string& what) const;
   Status map_input_domain(int in_t, json& card);
@@ -136,16 +139,20 @@ Result<int> Importer::add_node(int op_index, std::unique_ptr<Layer> layer, const
 
 // Records the operator's output value as `node`: checks shape, type and (int8) takes its grid.
 // `producer`, if given, is the node a fused activation `node` follows: it shares the grid.
-Status Importer::bind_output(const tflite::Operator& op, int node, const std::string& what, int producer) {
+// `kept_dims`: the tensor is [N, 1, 1, C] (MEAN with keep_dims) for the node's [N, C].
+Status Importer::bind_output(const tflite::Operator& op, int node, const std::string& what, int producer,
+                             bool kept_dims) {
   const int t = op.outputs()->Get(0);
   if (op.outputs()->size() != 1) return unimplemented(what + " has more than one output");
   const tflite::TensorType want = int8_ ? tflite::TensorType_INT8 : tflite::TensorType_FLOAT32;
   if (tensor(t).type() != want)
     return unimplemented(what + " writes " + tname(t) + " of type " + tflite::EnumNameTensorType(tensor(t).type()) +
                          " in a " + (int8_ ? "full-int8" : "float32") + " model");
-  if (graph().node(node).output_shape != shape_of(t))
+  Shape expected = graph().node(node).output_shape;
+  if (kept_dims) expected = {expected[0], 1, 1, expected[1]};
+  if (expected != shape_of(t))
     return data_loss(what + " output " + tname(t) + " has shape " + shape_text(shape_of(t)) +
-                     ", but its inputs and options give " + shape_text(graph().node(node).output_shape));
+                     ", but its inputs and options give " + shape_text(expected));
   if (int8_) {
     SLING_ASSIGN_OR_RETURN(qm_.nodes[node].output, grid_of(t));
     if (producer >= 0) qm_.nodes[producer].output = qm_.nodes[node].output;
@@ -413,6 +420,26 @@ Status Importer::map_reshape(int k, const tflite::Operator& op, const std::strin
   return bind_output(op, node, what);
 }
 
+// MEAN over H and W of [1, H, W, C] with keep_dims is TFLite's integer mean (rescale by
+// s_in/s_out, divide by H x W rounding half away from zero): our global average pool.
+// Other reductions run other TFLite code paths and are refused.
+Status Importer::map_mean(int k, const tflite::Operator& op, const std::string& what) {
+  SLING_ASSIGN_OR_RETURN(int in, input_node(op, 0, what));
+  SLING_ASSIGN_OR_RETURN(int axis_t, input_tensor(op, 1, what));
+  const Shape& xs = graph().node(in).output_shape;
+  const tflite::ReducerOptions* o = op.builtin_options_as_ReducerOptions();
+  std::vector<int32_t> axes;
+  if (constant(axis_t) && tensor(axis_t).type() == tflite::TensorType_INT32) axes = read_scalars<int32_t>(*constant(axis_t));
+  for (int32_t& a : axes)
+    if (a < 0) a += 4;
+  std::sort(axes.begin(), axes.end());
+  if (xs.size() != 4 || !o || !o->keep_dims() || axes != std::vector<int32_t>{1, 2})
+    return unimplemented(what + " is supported only as a global average pool: axes [1, 2] of a [1, H, W, C] "
+                         "input, with keep_dims");
+  SLING_ASSIGN_OR_RETURN(int node, add_node(k, std::make_unique<GlobalAvgPool>(), {in}));
+  return bind_output(op, node, what, -1, /*kept_dims=*/true);
+}
+
 Status Importer::map_activation(int k, const tflite::Operator& op, ActivationKind kind, const std::string& what) {
   SLING_ASSIGN_OR_RETURN(int in, input_node(op, 0, what));
   SLING_RETURN_IF_ERROR(same_grid(op.inputs()->Get(0), op.outputs()->Get(0), what));
@@ -511,6 +538,7 @@ Status Importer::map_operator(int k) {
     case tflite::BuiltinOperator_AVERAGE_POOL_2D: s = map_pool(k, op, PoolKind::kAverage, what); break;
     case tflite::BuiltinOperator_MAX_POOL_2D: s = map_pool(k, op, PoolKind::kMax, what); break;
     case tflite::BuiltinOperator_RESHAPE: s = map_reshape(k, op, what); break;
+    case tflite::BuiltinOperator_MEAN: s = map_mean(k, op, what); break;
     case tflite::BuiltinOperator_RELU: s = map_activation(k, op, ActivationKind::kRelu, what); break;
     case tflite::BuiltinOperator_RELU6: s = map_activation(k, op, ActivationKind::kRelu6, what); break;
     case tflite::BuiltinOperator_SOFTMAX:

@@ -10,6 +10,8 @@
 //       the integer engines fuse back into the producer's clamp, as TFLite does
 //   ADD (same shapes), AVERAGE_POOL_2D, MAX_POOL_2D, RELU, RELU6
 //   RESHAPE                      only flattening to [1, N] (a flatten node, or nothing)
+//   MEAN                         only over axes [1, 2] of [1, H, W, C] with keep_dims: a
+//                                global average pool (what the exporter writes)
 //   SOFTMAX                      only as the last operator: dropped, our models end at logits
 //   QUANTIZE / DEQUANTIZE        only float -> int8 at the input and int8 -> float at the
 //                                output: engines quantize and dequantize there themselves

@@ -258,7 +258,8 @@ expect_ok "defenses json" "$bin" defenses --json
 "${PYTHON:-/usr/bin/python3}" - <<'PY' && pass "filtering defenses: adaptive gradients and listing" || fail "filtering defenses: $(head -c 600 tv_minimization.json)"
 import json
 names = [d["name"] for d in json.load(open("out.txt"))]
-assert names == ["bit_depth", "median_filter", "jpeg", "spatial_smoothing", "gaussian_noise", "tv_minimization"], names
+assert names == ["bit_depth", "median_filter", "jpeg", "spatial_smoothing", "gaussian_noise", "randomized_smoothing",
+                 "tv_minimization"], names
 want = {"median_filter": ("bpda", False, False), "jpeg": ("bpda", False, False),
         "spatial_smoothing": ("bpda", False, True), "tv_minimization": ("eot", True, False)}
 for name, (source, randomized, differentiable) in want.items():

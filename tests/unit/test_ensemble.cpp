@@ -11,6 +11,7 @@
 #include "attack_test_support.h"
 #include "attacks/evaluate.h"
 #include "data/synthetic_shapes.h"
+#include "defense_test_support.h"
 #include "defenses/ensemble.h"
 #include "quant/post_training.h"
 
@@ -141,8 +142,30 @@ TEST_CASE("ensemble files: strict keys, paths relative to the file") {
                       "members": ["a.safetensors", "../b.safetensors"]})");
   REQUIRE(ok.ok());
   CHECK(ok->combine == EnsembleCombine::kMeanLogits);
-  CHECK(ok->members[0] == dir + "/a.safetensors");
-  CHECK(ok->members[1] == "b.safetensors");
+  CHECK(ok->members[0].model == dir + "/a.safetensors");
+  CHECK(ok->members[1].model == "b.safetensors");
+  CHECK(ok->members[0].defenses.empty());
+  CHECK(ok->members[0].engine.empty());
+  // Version 2: members may carry their own defenses and engine; paths still work.
+  auto v2 = write(R"({"format": "slingshot-ensemble", "version": 2, "members": [
+                      {"model": "a.safetensors", "defenses": ["bit_depth:bits=5", "median_filter"], "engine": "int8-simd"},
+                      "b.safetensors"]})");
+  REQUIRE_MESSAGE(v2.ok(), v2.status().message());
+  CHECK(v2->members[0].model == dir + "/a.safetensors");
+  CHECK(v2->members[0].defenses == std::vector<std::string>{"bit_depth:bits=5", "median_filter"});
+  CHECK(v2->members[0].engine == "int8-simd");
+  CHECK(v2->members[1].model == dir + "/b.safetensors");
+  CHECK(v2->members[1].defenses.empty());
+  CHECK(contains(write(R"({"format": "slingshot-ensemble", "version": 1, "members": [{"model": "a"}, "b"]})").status(),
+                 "need version 2"));
+  CHECK(contains(write(R"({"format": "slingshot-ensemble", "version": 2, "members": [{"model": "a", "defence": []}, "b"]})").status(),
+                 "member 0: unknown key 'defence'"));
+  CHECK(contains(write(R"({"format": "slingshot-ensemble", "version": 2, "members": [{"defenses": []}, "b"]})").status(),
+                 "'model' must be"));
+  CHECK(contains(write(R"({"format": "slingshot-ensemble", "version": 2, "members": [{"model": "a", "defenses": "jpeg"}, "b"]})").status(),
+                 "'defenses' must be an array"));
+  CHECK(contains(write(R"({"format": "slingshot-ensemble", "version": 3, "members": ["a", "b"]})").status(),
+                 "'version' must be 1 or 2"));
   CHECK(contains(write(R"({"format": "slingshot-ensemble", "version": 1, "members": ["a"]})").status(),
                  "at least 2 model files"));
   CHECK(contains(write(R"({"format": "slingshot-ensemble", "version": 1, "memebrs": []})").status(),
@@ -155,4 +178,55 @@ TEST_CASE("ensemble files: strict keys, paths relative to the file") {
   CHECK(is_ensemble_path("models/x.json"));
   CHECK(!is_ensemble_path("models/x.safetensors"));
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("an ensemble of defended models: bpda per member, eot when a member is randomized") {
+  const Tensor x = first(8);
+  const std::vector<int> labels(members().test.labels.begin(), members().test.labels.begin() + 8);
+  auto member = [](const QuantizedModel& m) {
+    ModelTargetOptions o;
+    o.engine = EngineKind::kInt8Ref;
+    return make_model_target(m, o).value();
+  };
+  // Every member behind the same squeezer: the chained BPDA gradient at x is the plain
+  // ensemble's gradient at the squeezed input, exactly.
+  std::vector<std::unique_ptr<Target>> squeezed_members;
+  for (const QuantizedModel& m : members().models)
+    squeezed_members.push_back(defended(member(m), "bit_depth:bits=3", GradientSource::kBpda));
+  auto defended_ensemble = make_ensemble_target(std::move(squeezed_members), EnsembleCombine::kMeanProbability, 4).value();
+  CHECK(defended_ensemble->gradient_source() == GradientSource::kBpda);
+  CHECK(defended_ensemble->inner_gradient_source() == GradientSource::kSte);
+  auto plain = ensemble(GradientSource::kSte, EnsembleCombine::kMeanProbability);
+  const Tensor xs = preprocessed("bit_depth:bits=3", x, image_domain());
+  Objective obj;
+  obj.labels = labels;
+  Tensor v_def, g_def, v_plain, g_plain;
+  REQUIRE(defended_ensemble->loss_grad(x, obj, v_def, g_def).ok());
+  REQUIRE(plain->loss_grad(xs, obj, v_plain, g_plain).ok());
+  for (int64_t i = 0; i < v_def.numel(); ++i) CHECK(v_def[i] == v_plain[i]);
+  int64_t differ_from_clean = 0;
+  Tensor v_clean, g_clean;
+  REQUIRE(plain->loss_grad(x, obj, v_clean, g_clean).ok());
+  for (int64_t i = 0; i < g_def.numel(); ++i) {
+    CHECK(g_def[i] == g_plain[i]);
+    differ_from_clean += g_def[i] != g_clean[i];
+  }
+  CHECK(differ_from_clean > 0);  // 3 bits move the inputs, so the squeezing is seen
+  CHECK(defended_ensemble->counts().gradients == 8);  // deterministic members: one pass
+
+  // A randomized member makes the ensemble average 4 draws (EOT), counted as 4 gradients.
+  std::vector<std::unique_ptr<Target>> mixed;
+  mixed.push_back(defended(member(members().models[0]), "gaussian_noise:sigma=0.05", GradientSource::kEot));
+  mixed.push_back(defended(member(members().models[1]), "median_filter:size=2", GradientSource::kBpda));
+  auto noisy = make_ensemble_target(std::move(mixed), EnsembleCombine::kMeanProbability, 4).value();
+  CHECK(noisy->randomized());
+  CHECK(noisy->gradient_source() == GradientSource::kEot);
+  Tensor v1, g1, v2, g2;
+  noisy->reseed(7);
+  REQUIRE(noisy->loss_grad(x, obj, v1, g1).ok());
+  CHECK(noisy->counts().gradients == 32);
+  noisy->reseed(7);
+  REQUIRE(noisy->loss_grad(x, obj, v2, g2).ok());
+  for (int64_t i = 0; i < g1.numel(); ++i) REQUIRE(g1[i] == g2[i]);  // reseeded: the same draws
+  CHECK(!make_ensemble_target({}, EnsembleCombine::kMeanProbability, 0).ok());
 }

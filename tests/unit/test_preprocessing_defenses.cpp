@@ -248,8 +248,8 @@ TEST_CASE("defense specs and gradient sources: clear errors") {
   };
   CHECK(contains(error("jpg:quality=75"),
                  "unknown defense 'jpg'; known: bit_depth (bits=5), median_filter (size=2), jpeg (quality=75), "
-                 "spatial_smoothing (sigma=1), gaussian_noise (sigma=0.05), tv_minimization (keep=0.5, lambda=0.03, "
-                 "iterations=200)"));
+                 "spatial_smoothing (sigma=1), gaussian_noise (sigma=0.05), randomized_smoothing (sigma=0.25, "
+                 "samples=32, alpha=0.001), tv_minimization (keep=0.5, lambda=0.03, iterations=200)"));
   CHECK(contains(error("bit_depth:depth=4"), "unknown key 'depth'"));
   CHECK(contains(error("bit_depth:bits=0"), "bits must be a whole number in 1..8"));
   CHECK(contains(error("bit_depth:bits=9"), "bits must be a whole number in 1..8"));

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "attack_test_support.h"
+#include "defense_test_support.h"
 #include "defenses/randomized_smoothing.h"
 
 using namespace slingshot;
@@ -118,4 +119,80 @@ TEST_CASE("randomized smoothing on the int8 shapes model: small noise keeps most
   }
   CHECK(certified >= 4);
   CHECK(correct >= certified - 1);
+}
+
+TEST_CASE("randomized_smoothing defense: with tiny sigma its vote is the base model's prediction") {
+  const ShapesFixture& f = shapes_fixture();
+  const Tensor x = grid_samples(f.test.inputs, 32);
+  auto base = model_target(f.int8, EngineKind::kInt8Simd);
+  Tensor base_logits;
+  REQUIRE(base->predict(x, base_logits).ok());
+  // 1e-6 moves no input across an 8-bit input step, so every draw votes as the base does,
+  // unanimously: shares 1 on the base's class, and 16 unanimous votes pass the default
+  // alpha (p = 2^-15; 8 would not: 2^-7 > 0.001).
+  auto smoothed = defended(model_target(f.int8, EngineKind::kInt8Simd), "randomized_smoothing:sigma=1e-6,samples=16",
+                           GradientSource::kEot, 2);
+  Tensor shares;
+  REQUIRE(smoothed->predict(x, shares).ok());
+  REQUIRE(shares.shape() == base_logits.shape());
+  for (int64_t i = 0; i < x.dim(0); ++i) {
+    CHECK(top1_class(shares, i) == top1_class(base_logits, i));
+    CHECK(shares[i * 4 + top1_class(base_logits, i)] == 1.0f);
+  }
+  CHECK(smoothed->randomized());
+  CHECK(smoothed->gradient_source() == GradientSource::kEot);
+  CHECK(smoothed->counts().predictions == x.dim(0));  // the vote's draws count on the inner target
+}
+
+TEST_CASE("randomized_smoothing defense: abstains (class -1, counted wrong) when the vote is split") {
+  const ShapesFixture& f = shapes_fixture();
+  const Tensor x = grid_samples(f.test.inputs, 16);
+  // With 4 draws no vote can pass the binomial test at 0.001 (even 4 of 4 gives p =
+  // 0.125), so every row abstains; alpha = 1 turns the test off.
+  auto strict = defended(model_target(f.int8, EngineKind::kInt8Simd), "randomized_smoothing:sigma=0.5,samples=4",
+                         GradientSource::kEot, 1);
+  Tensor shares;
+  REQUIRE(strict->predict(x, shares).ok());
+  for (int64_t i = 0; i < x.dim(0); ++i) CHECK(top1_class(shares, i) == kAbstain);
+  auto plain = defended(model_target(f.int8, EngineKind::kInt8Simd),
+                        "randomized_smoothing:sigma=0.5,samples=4,alpha=1", GradientSource::kEot, 1);
+  REQUIRE(plain->predict(x, shares).ok());
+  for (int64_t i = 0; i < x.dim(0); ++i) {
+    const int c = top1_class(shares, i);
+    REQUIRE(c >= 0);
+    float sum = 0;
+    for (int k = 0; k < 4; ++k) sum += shares[i * 4 + k];
+    CHECK(sum == doctest::Approx(1.0f));
+    CHECK(shares[i * 4 + c] >= 0.25f);  // the majority of 4 votes has at least one
+  }
+  // The evaluation counts an abstention as wrong.
+  auto attack = named_attack("fgsm");
+  AttackParams p;
+  p.eps = 0;
+  const std::vector<int> labels(f.test.labels.begin(), f.test.labels.begin() + 16);
+  auto out = attack_batch(*attack, *strict, x, labels, 0, p);
+  REQUIRE_MESSAGE(out.ok(), out.status().message());
+  for (const ExampleRecord& r : out->records) {
+    CHECK(r.clean_prediction == kAbstain);
+    CHECK(!r.attacked);
+  }
+  CHECK(summarize(out->records).clean_accuracy == 0.0);
+}
+
+TEST_CASE("randomized_smoothing defense: spec errors, and one vote per stack") {
+  CHECK(contains(make_preprocessor("randomized_smoothing:sigma=0").status(), "sigma"));
+  CHECK(contains(make_preprocessor("randomized_smoothing:samples=0").status(), "samples"));
+  CHECK(contains(make_preprocessor("randomized_smoothing:alpha=0").status(), "alpha"));
+  CHECK(contains(make_preprocessor("randomized_smoothing:votes=3").status(), "unknown key 'votes'"));
+  auto made = make_preprocessor("randomized_smoothing");
+  REQUIRE(made.ok());
+  CHECK((*made)->spec() == "randomized_smoothing:alpha=0.001,samples=32,sigma=0.25");
+  const ShapesFixture& f = shapes_fixture();
+  std::vector<std::unique_ptr<Preprocessor>> two;
+  two.push_back(preprocessor("randomized_smoothing"));
+  two.push_back(preprocessor("randomized_smoothing:sigma=0.5"));
+  PreprocessedTargetOptions o;
+  o.source = GradientSource::kEot;
+  auto t = make_preprocessed_target(model_target(f.int8, EngineKind::kInt8Simd), std::move(two), o);
+  CHECK(contains(t.status(), "at most one voting defense"));
 }

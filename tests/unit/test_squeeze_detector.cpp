@@ -4,6 +4,9 @@
 // clean ones. Bad configurations are named.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "attack_test_support.h"
 #include "defenses/squeeze_detector.h"
 
@@ -49,4 +52,30 @@ TEST_CASE("squeeze detector: identity scores 0, calibration meets the FPR, adver
   CHECK(!SqueezeDetector::make({"gaussian_noise"}).ok());
   CHECK(!SqueezeDetector::make({"nosuch"}).ok());
   CHECK(!detector->calibrate(*target, calib, 1.5).ok());
+}
+
+TEST_CASE("squeeze detector calibration: the calibration FPR never exceeds the requested rate") {
+  const ShapesFixture& f = shapes_fixture();
+  auto target = model_target(f.int8, EngineKind::kInt8Simd);
+  const Tensor calib = grid_samples(f.test.inputs, 40);
+  auto detector = SqueezeDetector::make({"bit_depth:bits=3", "median_filter:size=3"});
+  REQUIRE(detector.ok());
+  auto scores = detector->scores(*target, calib);
+  REQUIRE(scores.ok());
+  double previous = INFINITY;
+  for (double fpr : {0.0, 0.02, 0.05, 0.1, 0.25, 0.5, 0.9}) {
+    REQUIRE(detector->calibrate(*target, calib, fpr).ok());
+    auto self = detector->evaluate(*target, calib, calib);
+    REQUIRE(self.ok());
+    CAPTURE(fpr);
+    CHECK(self->false_positive_rate <= fpr);
+    // The threshold is one of the calibration scores (a quantile), and a higher rate
+    // never raises it.
+    CHECK(std::find(scores->begin(), scores->end(), detector->threshold()) != scores->end());
+    CHECK(detector->threshold() <= previous);
+    previous = detector->threshold();
+  }
+  // Rate 0 flags nothing: the threshold is the largest calibration score.
+  REQUIRE(detector->calibrate(*target, calib, 0.0).ok());
+  CHECK(detector->threshold() == *std::max_element(scores->begin(), scores->end()));
 }

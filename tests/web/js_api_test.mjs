@@ -99,12 +99,14 @@ await test('listings: every registered attack and defense with a schema', async 
   check(mifgsm.params.some((p) => p.name === 'decay' && p.default === 1 && p.min === 0 && p.minExclusive), 'mifgsm decay');
   const simba = sling.attacks.find((a) => a.name === 'simba');
   check(simba.params.some((p) => p.name === 'basis' && p.type === 'choice' && p.default === 'pixels'), 'simba basis');
-  check(sling.defenses.map((d) => d.name).join() === 'bit_depth,median_filter,jpeg,spatial_smoothing,gaussian_noise,tv_minimization',
+  check(sling.defenses.map((d) => d.name).join() === 'bit_depth,median_filter,jpeg,spatial_smoothing,gaussian_noise,randomized_smoothing,tv_minimization',
     `defenses ${sling.defenses.map((d) => d.name)}`);
   const noise = sling.defenses.find((d) => d.name === 'gaussian_noise');
   check(noise.randomized && noise.params[0].name === 'sigma' && noise.params[0].default === 0.05, 'gaussian_noise schema');
   const blur = sling.defenses.find((d) => d.name === 'spatial_smoothing');
   check(blur.differentiable && !blur.randomized && blur.params[0].unit === 'pixels', 'spatial_smoothing schema');
+  const smoothing = sling.defenses.find((d) => d.name === 'randomized_smoothing');
+  check(smoothing.randomized && smoothing.params.map((p) => p.name).join() === 'sigma,samples,alpha', 'randomized_smoothing schema');
   const tv = sling.defenses.find((d) => d.name === 'tv_minimization');
   check(tv.randomized && !tv.differentiable && tv.params.map((p) => p.name).join() === 'keep,lambda,iterations', 'tv_minimization schema');
   const engines = sling.engines.map((e) => e.name);
