@@ -4,6 +4,7 @@
 // model judges. Reads ../shared/mlperf-tiny and skips with a message when it is absent.
 #include <doctest/doctest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -191,11 +192,15 @@ TEST_CASE("TFLite float shadow: white-box attacks on imported int8 models, judge
     int size;
     int count;
     std::vector<const char*> attacks;
+    bool ste_must_flip;
   };
   // FGSM's single step at 8/255 flips none of the two (confident) VWW images, with either
-  // gradient: VWW runs the iterative attacks only.
-  const Case cases[] = {{"pretrainedResnet_quant.tflite", 32, 4, {"fgsm", "pgd", "apgd-ce"}},
-                        {"vww_96_int8.tflite", 96, 2, {"pgd", "apgd-ce"}}};
+  // gradient: VWW runs the iterative attacks only. Through VWW's deep stack of fake-quant nodes the
+  // STE gradient is weak: five steps of it flip one image or none, depending on float
+  // rounding (native vs wasm), so there the float gradient must flip both images and the
+  // STE attack must do no better than it.
+  const Case cases[] = {{"pretrainedResnet_quant.tflite", 32, 4, {"fgsm", "pgd", "apgd-ce"}, true},
+                        {"vww_96_int8.tflite", 96, 2, {"pgd", "apgd-ce"}, false}};
   for (const Case& c : cases) {
     CAPTURE(c.file);
     const QuantizedModel m = import_file(c.file);
@@ -203,7 +208,8 @@ TEST_CASE("TFLite float shadow: white-box attacks on imported int8 models, judge
     // Labels: the deployed model's own clean answers, so clean accuracy is 1 and every
     // sample is attacked.
     const std::vector<int> labels = top1(predict(EngineKind::kInt8Ref, m, x));
-    for (const char* grad : {"ste", "float"}) {
+    std::map<std::string, double> float_robust;  // by attack
+    for (const char* grad : {"float", "ste"}) {
       for (const char* name : c.attacks) {
         CAPTURE(grad);
         CAPTURE(name);
@@ -229,7 +235,15 @@ TEST_CASE("TFLite float shadow: white-box attacks on imported int8 models, judge
         const std::string line = std::string(c.file) + " " + name + " --grad " + grad + ": robust accuracy at 8/255 " +
                                  std::to_string(s.robust_accuracy);
         MESSAGE(line);
-        CHECK(s.robust_accuracy < s.clean_accuracy);
+        if (std::string(grad) == "float") {
+          float_robust[name] = s.robust_accuracy;
+          CHECK(s.robust_accuracy < s.clean_accuracy);
+          if (!c.ste_must_flip) CHECK(s.robust_accuracy == 0.0);
+        } else if (c.ste_must_flip) {
+          CHECK(s.robust_accuracy < s.clean_accuracy);
+        } else {
+          CHECK(float_robust[name] <= s.robust_accuracy);
+        }
       }
     }
   }
