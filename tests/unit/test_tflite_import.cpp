@@ -294,24 +294,35 @@ TEST_CASE("TFLite: MLPerf int8 and float models agree in top-1 on generated inpu
     REQUIRE(f.ok());
     return std::make_pair(std::move(q->model), std::move(f->model));
   };
-  // Housenum digits are far from CIFAR-10, so many logits are near ties: agreement there
-  // is 0.87 (174 of 200), below the 0.9 of in-distribution-like inputs.
-  SUBCASE("ResNet-8 on the housenum evaluation images") {
+  // The issue's image set: 200 housenum evaluation images and 200 smooth random textures.
+  // Housenum digits are far from CIFAR-10: their logits are often near ties (median float
+  // top-2 margin 1.15, under 0.5 for most disagreements, where one output step is 0.17),
+  // so agreement there alone is 0.87 (174 of 200) against 0.995 on textures. The
+  // dequantized weights with float activations agree with the float file on 194 of the
+  // housenum images: the gap is the file's own activation quantization, not the import.
+  SUBCASE("ResNet-8 on housenum images and smooth random textures") {
     auto [q, f] = pair("pretrainedResnet_quant.tflite", "pretrainedResnet.tflite", "0:255");
-    Tensor x({200, 32, 32, 3});
-    for (int i = 0; i < 200; ++i) {
+    constexpr int kEach = 200;
+    constexpr int64_t kPixels = 32 * 32 * 3;
+    const Tensor textures = smooth_textures(kEach, 32, 32, 3, 5);
+    Tensor digits({kEach, 32, 32, 3}), both({2 * kEach, 32, 32, 3});
+    for (int i = 0; i < kEach; ++i) {
       char name[64];
       std::snprintf(name, sizeof name, "/models/housenum/eval/housenum_test_%05d.png", i);
       auto img = load_image(std::string(SLING_SOURCE_DIR) + name, 3);
       REQUIRE(img.ok());
-      for (int64_t k = 0; k < 32 * 32 * 3; ++k) x[i * 32 * 32 * 3 + k] = (*img)[k];
+      for (int64_t k = 0; k < kPixels; ++k) {
+        digits[i * kPixels + k] = both[i * kPixels + k] = (*img)[k];
+        both[(kEach + i) * kPixels + k] = textures[i * kPixels + k];
+      }
     }
-    CHECK(int8_float_agreement(q, f, x, "ResNet-8") >= 0.85);
-  }
-  SUBCASE("ResNet-8 on smooth random textures") {
-    auto [q, f] = pair("pretrainedResnet_quant.tflite", "pretrainedResnet.tflite", "0:255");
-    const Tensor x = smooth_textures(64, 32, 32, 3, 5);
-    CHECK(int8_float_agreement(q, f, x, "ResNet-8") >= 0.9);
+    CHECK(int8_float_agreement(q, f, both, "ResNet-8, housenum + textures") >= 0.9);
+    CHECK(int8_float_agreement(q, f, textures, "ResNet-8, textures") >= 0.9);
+    CHECK(int8_float_agreement(q, f, digits, "ResNet-8, housenum") >= 0.85);
+    auto shadow = engine(EngineKind::kFloat, q), fl = engine(EngineKind::kFloat, f);
+    const double weights_only = top1_agreement(*shadow, *fl, digits);
+    MESSAGE("ResNet-8 dequantized int8 weights vs float file, housenum: " << weights_only);
+    CHECK(weights_only >= 0.95);
   }
   SUBCASE("MobileNetV1 VWW on smooth random textures") {
     auto [q, f] = pair("vww_96_int8.tflite", "vww_96_float.tflite");
