@@ -30,8 +30,25 @@ bool is_tflite_file(const std::string& path) {
   return f.read(head, sizeof head) && is_tflite_model(std::string_view(head, sizeof head));
 }
 
+// What the shared --input-range / --raw-input flags were given (one subcommand runs).
+struct TfliteModelFlags {
+  std::string input_range;
+  bool raw_input = false;
+  bool given() const { return !input_range.empty() || raw_input; }
+};
+TfliteModelFlags g_tflite_flags;
+
+Status refuse_tflite_flags_for(const std::string& path) {
+  if (!g_tflite_flags.given()) return Status::Ok();
+  return invalid_argument(std::string(g_tflite_flags.raw_input ? "--raw-input" : "--input-range") +
+                          " applies to .tflite models only; '" + path +
+                          "' is a Slingshot model file, whose input domain is in the file");
+}
+
 Result<QuantizedModel> import_tflite_arg(const std::string& path, nlohmann::json* extra) {
-  auto imported = load_tflite(path);
+  SLING_ASSIGN_OR_RETURN(const TfliteImportOptions options,
+                         tflite_options_from_flags(g_tflite_flags.input_range, g_tflite_flags.raw_input));
+  auto imported = load_tflite(path, options);
   if (!imported.ok()) return imported.status().with_context("TFLite model '" + path + "'");
   if (extra) {
     *extra = imported->card;
@@ -49,6 +66,7 @@ Result<Graph> load_model_arg(const std::string& path) {
       return invalid_argument("model '" + path + "' is a full-int8 TFLite model; this needs a float model");
     return std::move(m.graph);
   }
+  SLING_RETURN_IF_ERROR(refuse_tflite_flags_for(path));
   auto g = load_model(path);
   if (!g.ok()) return g.status().with_context("model '" + path + "'");
   return g;
@@ -56,9 +74,33 @@ Result<Graph> load_model_arg(const std::string& path) {
 
 Result<QuantizedModel> load_any_model_arg(const std::string& path, nlohmann::json* extra) {
   if (is_tflite_file(path)) return import_tflite_arg(path, extra);
+  SLING_RETURN_IF_ERROR(refuse_tflite_flags_for(path));
   auto m = load_quantized_model(path, extra, /*allow_float=*/true);
   if (!m.ok()) return m.status().with_context("model '" + path + "'");
   return m;
+}
+
+Result<TfliteImportOptions> tflite_options_from_flags(const std::string& input_range, bool raw_input) {
+  TfliteImportOptions options;
+  options.map_input = !raw_input;
+  if (!input_range.empty()) {
+    if (raw_input) return invalid_argument("--input-range maps image pixels, which --raw-input turns off");
+    SLING_RETURN_IF_ERROR(parse_tflite_input_range(input_range, options));
+  }
+  return options;
+}
+
+void add_tflite_model_flags(CLI::App& app) {
+  for (CLI::App* sub : app.get_subcommands({})) {
+    // import-tflite has its own; the others take the model as --model (info, card: positional).
+    if (sub->get_name() == "import-tflite") continue;
+    if (!sub->get_option_no_throw("--model") && !sub->get_option_no_throw("model")) continue;
+    sub->add_option("--input-range", g_tflite_flags.input_range,
+                    "For a .tflite model: the file's input values of pixels 0 and 255, LO:HI (float files; "
+                    "default 0:1. int8 files: fixed by their input grid, checked if given)");
+    sub->add_flag("--raw-input", g_tflite_flags.raw_input,
+                  "For a .tflite model: keep the file's own input domain (no mapping onto pixels in [0, 1])");
+  }
 }
 
 Result<Dataset> load_data_arg(const std::string& spec, const std::string& split, int count, const Shape& shape) {

@@ -17,12 +17,7 @@ struct ImportTfliteOptions {
 };
 
 Status run_import_tflite(const ImportTfliteOptions& o) {
-  TfliteImportOptions options;
-  options.map_input = !o.raw_input;
-  if (!o.input_range.empty()) {
-    if (o.raw_input) return invalid_argument("--input-range maps image pixels, which --raw-input turns off");
-    SLING_RETURN_IF_ERROR(parse_tflite_input_range(o.input_range, options));
-  }
+  SLING_ASSIGN_OR_RETURN(const TfliteImportOptions options, tflite_options_from_flags(o.input_range, o.raw_input));
   auto imported = load_tflite(o.input, options);
   if (!imported.ok()) return imported.status().with_context("TFLite model '" + o.input + "'");
   imported->card["tflite"]["file"] = o.input;

@@ -12,6 +12,7 @@
 #include "data/dataset.h"
 #include "model/graph.h"
 #include "quant/quantized_model.h"
+#include "tflite/tflite_import.h"
 
 namespace slingshot::cli {
 
@@ -44,6 +45,14 @@ void register_merge(CLI::App& app, CommandList& out);
 void register_certify(CLI::App& app, CommandList& out);
 void register_detect(CLI::App& app, CommandList& out);
 
+// Adds --input-range and --raw-input (how a .tflite model's input maps onto pixels in
+// [0, 1]; see import-tflite) to every subcommand that reads a model, for the model loaders
+// below. They are refused for models that are not .tflite files.
+void add_tflite_model_flags(CLI::App& app);
+
+// The TFLite import options those flags give, checked ("" and false: the defaults).
+Result<TfliteImportOptions> tflite_options_from_flags(const std::string& input_range, bool raw_input);
+
 inline void register_all(CLI::App& app, CommandList& out) {
   register_info(app, out);
   register_grad(app, out);
@@ -67,6 +76,7 @@ inline void register_all(CLI::App& app, CommandList& out) {
   register_merge(app, out);
   register_certify(app, out);
   register_detect(app, out);
+  add_tflite_model_flags(app);
 }
 
 // Loads a float model file named on the command line (a float32 .tflite file too).

@@ -16,6 +16,7 @@
 #include "core/file_io.h"
 #include "core/version.h"
 #include "model/layers/activation.h"
+#include "model/layers/affine.h"
 #include "model/layers/batch_norm.h"
 #include "model/layers/conv2d.h"
 #include "model/layers/dense.h"
@@ -404,6 +405,13 @@ class Exporter {
       if (in_shape[1] != 1 || in_shape[2] != 1)
         nhwc = snap(transpose(x.name, {0, 2, 3, 1}, name + "_nhwc"), i, name + "_nhwc");
       flatten(i, nhwc);
+    } else if (type == "affine") {
+      // An imported model's input mapping (pixels in [0, 1] to the file's domain). In an
+      // int8 export its output grid holds the input's codes, so the snap below is exact.
+      const AffineConfig& c = static_cast<const Affine&>(*node.layer).config();
+      const std::string scaled =
+          b_.op("Mul", {x.name, b_.f32(name + "_scale", {}, {static_cast<float>(c.scale)})}, name + "_mul");
+      finish(i, b_.op("Add", {scaled, b_.f32(name + "_offset", {}, {static_cast<float>(c.offset)})}, name), x.rank);
     } else if (type == "softmax") {
       NodeProto* n = b_.add_op("Softmax", {x.name}, name);
       GraphBuilder::attr(n, "axis", int64_t{x.rank == 4 ? 1 : -1});  // the channel axis

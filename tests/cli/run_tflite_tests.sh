@@ -66,6 +66,28 @@ expect_error "a bad input range" "must be LO:HI with LO < HI" \
   "$bin" import-tflite "$mlperf/pretrainedResnet.tflite" --input-range 255 -o bad.safetensors
 expect_ok "the float ResNet-8 takes 0..255" "$bin" import-tflite "$mlperf/pretrainedResnet.tflite" --input-range 0:255 \
   -o r8f.safetensors
+# Every command that reads a model takes the same flags: --model FILE.tflite --input-range
+# gives the logits of the file imported with that range.
+img="$repo/models/housenum/eval/housenum_test_00000.png"
+expect_ok "grad of the imported float file" "$bin" grad --model r8f.safetensors --input "$img" --label 0 --json
+mv out.txt grad_imported.json
+expect_ok "grad --model FILE.tflite --input-range 0:255" "$bin" grad --model "$mlperf/pretrainedResnet.tflite" \
+  --input-range 0:255 --input "$img" --label 0 --json
+mv out.txt grad_direct.json
+expect_ok "grad --model FILE.tflite, default range 0:1" "$bin" grad --model "$mlperf/pretrainedResnet.tflite" \
+  --input "$img" --label 0 --json
+mv out.txt grad_default.json
+/usr/bin/python3 - grad_imported.json grad_direct.json grad_default.json <<'PY' &&
+import json, sys
+imported, direct, default = (json.load(open(p))["logits"] for p in sys.argv[1:])
+assert imported == direct, (imported, direct)
+assert max(abs(a - b) for a, b in zip(direct, default)) > 0.1, "--input-range changed nothing"
+PY
+  pass "--input-range on grad equals import-tflite --input-range" || fail "grad --input-range: $(head -c 300 grad_direct.json)"
+expect_error "--input-range on a Slingshot model file" "--input-range applies to .tflite models only" \
+  "$bin" attack --model r8f.safetensors --input-range 0:255 --data housenum --attack fgsm --n 2 --json a.json
+expect_error "--input-range with --raw-input" "which --raw-input turns off" \
+  "$bin" info "$mlperf/pretrainedResnet.tflite" --input-range 0:255 --raw-input
 
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]
