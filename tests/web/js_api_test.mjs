@@ -166,6 +166,26 @@ await test('loadModel: an MLPerf .tflite file imports with its input mapping and
   const a = await sling.predict(m.id, x, 'int8-ref');
   const b = await sling.predict(m.id, x, 'int8-simd');
   check(a.logits.every((v, i) => v === b.logits[i]), 'imported int8-simd == int8-ref');
+  if (cli) {
+    // wasm against the native int8-ref: the output codes `export-c-header` writes for a
+    // housenum image, byte for byte.
+    const png = 'models/housenum/eval/housenum_test_00000.png';
+    const header = resolve(tmpdir(), `slingshot_js_api_r8_${process.pid}.h`);
+    execFileSync(cli, ['export-c-header', '--model', resolve(mlperf, 'pretrainedResnet_quant.tflite'), '--input',
+      resolve(root, png), '-o', header]);
+    const text = readFileSync(header, 'utf8');
+    rmSync(header);
+    const number = (name) => Number(text.match(new RegExp(`#define SLINGSHOT_EXAMPLE_${name} \\(?(-?[0-9.e+-]+)`))[1]);
+    const body = text.slice(text.indexOf('expected_output'));
+    const expected = body.slice(body.indexOf('{') + 1, body.indexOf('}')).split(',').map(Number);
+    const [scale, zero] = [number('OUTPUT_SCALE'), number('OUTPUT_ZERO_POINT')];
+    const x8 = await sling.decodeImage(bytesOf(png), 32, 32, 3);
+    for (const engine of ['int8-ref', 'int8-simd']) {
+      const codes = Array.from((await sling.predict(m.id, x8, engine)).logits, (v) => Math.round(v / scale) + zero);
+      check(expected.length === 10 && codes.every((c, i) => c === expected[i]),
+        `wasm ${engine} codes ${codes} vs native int8-ref ${expected}`);
+    }
+  }
   const r = await sling.runAttack({ modelId: m.id, input: x, label: a.top1, attack: 'pgd', engine: 'int8-ref', grad: 'ste',
     params: { eps: '8/255', max_iter: 10 } });
   check(r.report.engine === 'int8-ref' && r.adversarialPrediction !== a.top1, `PGD on the imported model: ${r.adversarialPrediction}`);
