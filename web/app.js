@@ -24,8 +24,11 @@ const state = {
 const loaded = new Map();   // zoo id -> Promise<ModelInfo>
 
 const isImage = () => state.model?.inputKind !== 'keywords';
-const classNames = () => state.family?.classNames ??
+// The model's output classes: names the user gave a file of theirs, else its family's.
+const classNames = () => state.userClassNames ?? state.family?.classNames ??
   Array.from({ length: state.model?.classes ?? 0 }, (_, i) => String(i));
+// The gallery's labels: always the classes of the data it shows.
+const dataClassNames = () => state.family?.classNames ?? classNames();
 const gridSteps = () => (isImage() ? 255 : 32768);
 
 function setStatus(text, kind) {
@@ -129,7 +132,8 @@ async function selectZooModel(id) {
   const [info, md] = await Promise.all([loadZooModel(id),
     fetch(`../${family.models.find((m) => m.id === id).file.replace(/\.safetensors$/, '.md')}`).then((r) => (r.ok ? r.text() : ''))]);
   const familyChanged = state.family !== family;
-  Object.assign(state, { family, model: info, modelKey: id });
+  Object.assign(state, { family, model: info, modelKey: id, userClassNames: null });
+  $('class-names-row').hidden = true;
   renderModel(info, md ? parseCard(md) : null);
   await afterModelChange(familyChanged);
 }
@@ -141,7 +145,10 @@ async function selectModelFile(file) {
     const family = zoo.families.find((f) => f.classNames.length === info.classes &&
       (f.id === 'keywords') === (info.inputKind === 'keywords')) ?? null;
     const familyChanged = state.family !== family || state.model?.inputKind !== info.inputKind;
-    Object.assign(state, { family, model: info, modelKey: `file:${file.name}` });
+    Object.assign(state, { family, model: info, modelKey: `file:${file.name}`, userClassNames: null });
+    $('class-names-row').hidden = !info.classes;
+    $('class-names').value = '';
+    $('class-names-error').textContent = '';
     const opt = el('option', { value: state.modelKey, textContent: `your file: ${file.name}` });
     $('model').querySelector('option[data-user]')?.remove();
     opt.dataset.user = '1';
@@ -152,6 +159,48 @@ async function selectModelFile(file) {
   } catch (e) {
     $('model-error').textContent = `${file.name}: ${e.message}`;
   }
+}
+
+const targetOptions = () => [['', 'none (untargeted)'], ...classNames().map((n, i) => [String(i), `class ${n}`])];
+
+// Class names typed or read from a labels file: one per line, or comma-separated on one
+// line. Applied only when there is one per output class.
+function applyClassNames(text, source) {
+  const lines = text.split(/\r?\n/).map((t) => t.trim()).filter(Boolean);
+  const names = (lines.length === 1 ? lines[0].split(',') : lines).map((t) => t.trim()).filter(Boolean);
+  const classes = state.model.classes;
+  if (!names.length) {
+    state.userClassNames = null;
+    $('class-names-error').textContent = '';
+  } else if (names.length !== classes) {
+    $('class-names-error').textContent =
+      `${source}: ${names.length} class name${names.length === 1 ? '' : 's'} for a model with ${classes} classes`;
+    return;
+  } else {
+    state.userClassNames = names;
+    $('class-names-error').textContent = '';
+  }
+  // Rename in place: the chosen label, target and attack settings stay as they are.
+  const label = $('label').value;
+  fillLabelSelect();
+  $('label').value = label;
+  const target = document.getElementById('p-target');
+  if (target) {
+    const chosen = target.value;
+    fillSelect(target, targetOptions());
+    target.value = chosen;
+  }
+  if (state.result) showResult(state.resultRequest, state.result);
+}
+
+async function readClassNamesFile(file) {
+  if (file.size > 1 << 20) {
+    $('class-names-error').textContent = `${file.name}: ${file.size} bytes is too large for a labels file`;
+    return;
+  }
+  const text = await file.text();
+  $('class-names').value = text.split(/\r?\n/).map((t) => t.trim()).filter(Boolean).join(', ');
+  applyClassNames(text, file.name);
 }
 
 // A shown result no longer matches the form: hidden when the model or input changes,
@@ -191,7 +240,7 @@ async function buildGallery() {
   state.input = null;
   if (!state.family) return;
   evalLabels = await evalSamples(state.family);
-  const names = classNames();
+  const names = dataClassNames();
   for (const { file, label } of evalLabels.slice(0, isImage() ? 60 : 36)) {
     const b = el('button', { type: 'button', className: 'sample', title: `${file} (label ${names[label]})` });
     b.setAttribute('role', 'option');
@@ -295,7 +344,7 @@ function paramField(spec, idPrefix, opts = {}) {
     input = el('select', { id });
     const options = spec.type === 'choice'
       ? spec.choices.map((c) => [c, c])
-      : [['', 'none (untargeted)'], ...classNames().map((n, i) => [String(i), `class ${n}`])];
+      : targetOptions();
     fillSelect(input, options, false);
     input.value = spec.type === 'choice' ? String(spec.default ?? spec.choices[0]) : '';
     row.append(label, input);
@@ -557,7 +606,7 @@ async function run() {
     const result = await sling.runAttack(request, { signal: controller.signal, onProgress: showProgress });
     $('progress').value = 1;
     $('progress-text').textContent = `done in ${result.seconds.toFixed(2)} s`;
-    state.result = result;
+    Object.assign(state, { result, resultRequest: request });
     await showResult(request, result);
   } catch (e) {
     if (e.name === 'AbortError') {
@@ -973,6 +1022,8 @@ function wire() {
     if (!$('model').value.startsWith('file:')) selectZooModel($('model').value).catch((e) => { $('model-error').textContent = e.message; });
   });
   $('model-file').addEventListener('change', (ev) => ev.target.files[0] && selectModelFile(ev.target.files[0]));
+  $('class-names').addEventListener('change', () => applyClassNames($('class-names').value, 'class names'));
+  $('class-names-file').addEventListener('change', (ev) => ev.target.files[0] && readClassNamesFile(ev.target.files[0]));
   const drop = $('drop');
   drop.addEventListener('dragover', (ev) => { ev.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));

@@ -2,7 +2,8 @@
 // Debian's Chromium: the MLPerf Tiny ResNet-8 int8 file (read from ../shared/mlperf-tiny
 // in node, dispatched as a DataTransfer drop) imports in the page, the model summary shows
 // "imported int8 (TFLite)", and PGD at 8/255 through the float shadow changes the int8
-// prediction of a gallery image labelled with the model's own answer. The float file shows
+// prediction of a gallery image labelled with the model's own answer; CIFAR-10 class names
+// typed or read from a labels file name its classes in the page. The float file shows
 // "imported float (TFLite)". Errors stay in the page as messages: a file that is no model,
 // a truncated .tflite, an unsupported operator, and the anomaly autoencoder (no attack
 // domain). A screenshot after the import goes to OUT_DIR (docs/screenshots/tflite-import.png
@@ -142,6 +143,31 @@ try {
     const pgd = await row();
     check(pgd.clean === clean && pgd.adv !== pgd.clean, `PGD 8/255 did not change the int8 prediction: ${JSON.stringify(pgd)}`);
     log(`PGD (ste, int8-ref): ${await page.locator('#verdict').innerText()}`);
+
+    // The user names its classes (CIFAR-10): a wrong count is refused in the page, a
+    // labels file is read, and the verdict and the label and target lists use the names.
+    check(await page.locator('#class-names-row').isVisible(), 'no class-name field for an imported model');
+    await page.fill('#class-names', 'cat, dog');
+    await page.locator('#class-names').dispatchEvent('change');
+    const wrong = await page.locator('#class-names-error').innerText();
+    check(/2 class names for a model with 10 classes/.test(wrong), `wrong class-name count: ${wrong}`);
+    const cifar = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+    await page.setInputFiles('#class-names-file', { name: 'labels.txt', mimeType: 'text/plain',
+      buffer: Buffer.from(cifar.join('\n') + '\n') });
+    await page.waitForFunction((n) => document.getElementById('verdict').textContent.includes(n), cifar[pgd.adv],
+      { timeout: 10000 });
+    check(await page.locator('#class-names-error').innerText() === '', 'an error is left after the labels file');
+    const labelOptions = await page.$$eval('#label option', (os) => os.map((o) => o.textContent));
+    check(labelOptions.join() === cifar.join(), `label options: ${labelOptions}`);
+    check(await page.locator('#label').inputValue() === String(clean), 'the chosen label changed with the names');
+    const targets = await page.$$eval('#p-target option', (os) => os.map((o) => o.textContent));
+    check(targets.includes('class truck'), `target options: ${targets}`);
+    check(await page.locator('#p-eps').inputValue() === '8', 'naming the classes reset the attack settings');
+    check(!(await page.locator('#results').getAttribute('class') ?? '').includes('stale'),
+      'naming the classes marked the result stale');
+    const galleryLabel = await page.locator('.sample[data-file="housenum_test_00000.png"] .sample-label').innerText();
+    check(!cifar.includes(galleryLabel), `the gallery's digit label became a CIFAR name: ${galleryLabel}`);
+    log(`named: ${await page.locator('#verdict').innerText()}`);
     await page.locator('#results').screenshot({ path: resolve(outDir, 'tflite-attack.png') });
 
     // The float file: the float engine, its own label.
