@@ -36,11 +36,11 @@ Status run_export_c(const ExportCOptions& o) {
   SLING_RETURN_IF_ERROR(write_file_atomic(o.output + "/model_data.h", files.header));
   SLING_RETURN_IF_ERROR(write_file_atomic(o.output + "/model_data.c", files.source));
   std::printf("%s: %u layers, %s weights, %llu bytes of weights and tables (flash), arena %u bytes (%u of "
-              "kernel scratch, %u to unpack weights; %llu unshared), "
+              "kernel scratch, up to %u of unpacked weights; %llu unshared), "
               "fits %s (%llu KB flash, %llu KB RAM); wrote %s/model_data.{c,h}\n",
               o.model.c_str(), table.model.layer_count, weight_scheme_name(model.weights),
               static_cast<unsigned long long>(table.constant_bytes), table.model.arena_bytes,
-              table.model.scratch_bytes, table.model.unpack_bytes,
+              table.model.scratch_bytes, table.arena.unpack_bytes,
               static_cast<unsigned long long>(table.arena.unshared_bytes), part.name.c_str(),
               static_cast<unsigned long long>(part.flash_bytes / 1024),
               static_cast<unsigned long long>(part.ram_bytes / 1024), o.output.c_str());

@@ -169,14 +169,14 @@ std::string kind_name(uint32_t kind) { return kind_macro(kind) + 12; }
 
 Result<ArenaPlan> plan_arena(const Int8Program& p, WeightScheme weights) {
   const size_t buffers = p.buffer_elements.size();
-  const size_t scratch = buffers, unpack = buffers + 1;
   const uint32_t format = weight_format_of(weights);
   const int end = static_cast<int>(p.ops.size());
-  // Buffer sizes and lifetimes, then two regions planned like buffers: the kernel scratch,
-  // alive from the first to the last op that needs it, as large as the largest need; and
-  // the unpack buffer, likewise for packed filters.
-  std::vector<uint64_t> size(buffers + 2, 0);
-  std::vector<int> first(buffers + 2, end + 1), last(buffers + 2, -2);
+  // Regions planned like buffers after the program's buffers: the kernel scratch, alive
+  // from the first to the last op that needs it, as large as the largest need; then one
+  // unpack buffer per op, alive during that op, as large as its packed filter (or empty).
+  const size_t scratch = buffers, unpack = buffers + 1, regions = unpack + p.ops.size();
+  std::vector<uint64_t> size(regions, 0);
+  std::vector<int> first(regions, end + 1), last(regions, -2);
   auto need = [&](size_t region, int op, uint64_t bytes) {
     if (bytes == 0) return;
     size[region] = std::max(size[region], bytes);
@@ -198,12 +198,12 @@ Result<ArenaPlan> plan_arena(const Int8Program& p, WeightScheme weights) {
     first[op.output] = std::min(first[op.output], i);
     last[op.output] = std::max(last[op.output], i);
     need(scratch, i, static_cast<uint64_t>(scratch_bytes_of(op)));
-    need(unpack, i, sling_unpack_buffer_bytes(format, static_cast<uint64_t>(weight_count(op))));
+    need(unpack + static_cast<size_t>(i), i, sling_unpack_buffer_bytes(format, static_cast<uint64_t>(weight_count(op))));
   }
   last[p.output_buffer] = end;  // read by the caller after the last op
   ArenaPlan plan;
-  std::vector<uint64_t> offsets(buffers + 2, 0);
-  std::vector<size_t> order(buffers + 2);
+  std::vector<uint64_t> offsets(regions, 0);
+  std::vector<size_t> order(regions);
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return size[a] > size[b]; });
   std::vector<size_t> placed;
@@ -232,9 +232,9 @@ Result<ArenaPlan> plan_arena(const Int8Program& p, WeightScheme weights) {
     plan.scratch_offset = static_cast<uint32_t>(offsets[scratch]);
     plan.scratch_bytes = static_cast<uint32_t>(size[scratch]);
   }
-  if (last[unpack] >= first[unpack]) {
-    plan.unpack_offset = static_cast<uint32_t>(offsets[unpack]);
-    plan.unpack_bytes = static_cast<uint32_t>(size[unpack]);
+  for (size_t i = 0; i < p.ops.size(); ++i) {
+    plan.unpack_offsets.push_back(static_cast<uint32_t>(offsets[unpack + i]));
+    plan.unpack_bytes = std::max(plan.unpack_bytes, static_cast<uint32_t>(size[unpack + i]));
   }
   plan.arena_bytes = static_cast<uint32_t>(align_up(peak));
   return plan;
@@ -292,6 +292,7 @@ Result<CModelTable> build_c_model_table(const Int8Program& p, WeightScheme weigh
         t.packed_weights[i] = std::move(packed.value());
         l.weight_format = format;
         l.weights = t.packed_weights[i].data();
+        l.unpack = t.arena.unpack_offsets[i];
       }
     }
     t.layers.push_back(l);
@@ -299,7 +300,7 @@ Result<CModelTable> build_c_model_table(const Int8Program& p, WeightScheme weigh
   // The table and descriptor as the 32-bit device lays them out: every field 4 bytes, no
   // padding (a 64-bit host has 8-byte pointers and pads sling_layer before `weights`).
   constexpr uint64_t kDeviceLayerBytes = offsetof(sling_layer, weight_format) + 4 + 4 * 4 +
-                                         (offsetof(sling_layer, output) + 4 - offsetof(sling_layer, input));
+                                         (offsetof(sling_layer, unpack) + 4 - offsetof(sling_layer, input));
   t.constant_bytes += t.layers.size() * kDeviceLayerBytes + (sizeof(sling_model) - (sizeof(void*) - 4));
   sling_model& m = t.model;
   m.format_version = SLING_MODEL_FORMAT_VERSION;
@@ -308,8 +309,6 @@ Result<CModelTable> build_c_model_table(const Int8Program& p, WeightScheme weigh
   m.arena_bytes = t.arena.arena_bytes;
   m.scratch_offset = t.arena.scratch_offset;
   m.scratch_bytes = t.arena.scratch_bytes;
-  m.unpack_offset = t.arena.unpack_offset;
-  m.unpack_bytes = t.arena.unpack_bytes;
   m.input_offset = t.arena.offsets[p.input_buffer];
   m.input_bytes = static_cast<uint32_t>(p.buffer_elements[p.input_buffer]);
   m.output_offset = t.arena.offsets[p.output_buffer];
@@ -337,8 +336,6 @@ CModelSource c_model_source(const Int8Program& p, const CModelTable& t, const st
   h += "#define SLING_MODEL_ARENA_BYTES " + num(m.arena_bytes) + "u\n";
   h += "#define SLING_MODEL_SCRATCH_OFFSET " + num(m.scratch_offset) + "u /* DSP kernel scratch, in the arena */\n";
   h += "#define SLING_MODEL_SCRATCH_BYTES " + num(m.scratch_bytes) + "u\n";
-  h += "#define SLING_MODEL_UNPACK_OFFSET " + num(m.unpack_offset) + "u /* packed weights expand here, in the arena */\n";
-  h += "#define SLING_MODEL_UNPACK_BYTES " + num(m.unpack_bytes) + "u\n";
   h += "#define SLING_MODEL_CONSTANT_BYTES " + num(t.constant_bytes) + "u /* weights, tables, layer table */\n";
   h += "#define SLING_MODEL_LAYER_COUNT " + num(m.layer_count) + "u\n";
   h += "#define SLING_MODEL_INPUT_BYTES " + num(m.input_bytes) + "u\n";
@@ -361,7 +358,7 @@ CModelSource c_model_source(const Int8Program& p, const CModelTable& t, const st
   c += banner;
   c += "// Weights and requantization tables are const (flash); the layer table gives each\n";
   c += "// layer's geometry, quantization and arena offsets (planned peak " + num(m.arena_bytes) +
-       " bytes, " + num(t.arena.unshared_bytes) + " unshared, kernel scratch" + (m.unpack_bytes > 0 ? " and unpack buffer" : "") + " included).\n";
+       " bytes, " + num(t.arena.unshared_bytes) + " unshared, kernel scratch" + (t.arena.unpack_bytes > 0 ? " and unpack buffers" : "") + " included).\n";
   c += "#include \"model_data.h\"\n\n";
   c += "#if defined(__GNUC__)\n#define SLING_MODEL_ALIGN __attribute__((aligned(4)))\n#else\n#define SLING_MODEL_ALIGN\n#endif\n";
   for (size_t i = 0; i < p.ops.size(); ++i) {
@@ -410,6 +407,7 @@ CModelSource c_model_source(const Int8Program& p, const CModelTable& t, const st
       c += " .multipliers = " + n + "_multipliers, .shifts = " + n + "_shifts,";
     }
     field("input", l.input), field("input2", l.input2), field("output", l.output);
+    if (l.weight_format != SLING_WEIGHTS_INT8) field("unpack", l.unpack);  // int8 tables stay as they were
     c += "},\n";
   }
   c += "};\n\nconst sling_model slingshot_model = {\n";
@@ -419,8 +417,6 @@ CModelSource c_model_source(const Int8Program& p, const CModelTable& t, const st
   c += "    .layers = slingshot_layers,\n    .layer_count = SLING_MODEL_LAYER_COUNT,\n";
   c += "    .arena_bytes = SLING_MODEL_ARENA_BYTES,\n";
   c += "    .scratch_offset = SLING_MODEL_SCRATCH_OFFSET,\n    .scratch_bytes = SLING_MODEL_SCRATCH_BYTES,\n";
-  if (m.unpack_bytes > 0)  // left 0 (no unpack buffer) for int8 models
-    c += "    .unpack_offset = SLING_MODEL_UNPACK_OFFSET,\n    .unpack_bytes = SLING_MODEL_UNPACK_BYTES,\n";
   c += "    .input_offset = " + num(m.input_offset) + ",\n    .input_bytes = SLING_MODEL_INPUT_BYTES,\n";
   c += "    .output_offset = " + num(m.output_offset) + ",\n    .output_bytes = SLING_MODEL_OUTPUT_BYTES,\n";
   c += "    .input_scale = SLING_MODEL_INPUT_SCALE,\n    .input_zero_point = SLING_MODEL_INPUT_ZERO_POINT,\n";

@@ -4,9 +4,10 @@
 // and output sizes and grids as compile-time constants. Activations live in one arena,
 // planned here from buffer lifetimes: buffers alive at the same time never overlap. The
 // arena also holds the Cortex-M DSP kernels' scratch, planned as one more buffer, and the
-// unpack buffer of packed weights: low-bit models (int4, ternary, binary, as the quantized
+// unpack buffers of packed weights: low-bit models (int4, ternary, binary, as the quantized
 // model records its weight scheme) keep 4, 2 or 1 bit per weight in flash
-// (model_format.h, SLING_WEIGHTS_*), which the runtime expands to int8 before each layer.
+// (model_format.h, SLING_WEIGHTS_*), which the runtime expands to int8 in a buffer alive
+// only while the layer runs, planned like any other.
 #pragma once
 
 #include <cstdint>
@@ -25,8 +26,9 @@ struct ArenaPlan {
   std::vector<uint32_t> offsets;  // per program buffer, in bytes (16-byte aligned)
   uint32_t scratch_offset = 0;    // the DSP kernels' scratch (16-byte aligned), 0 bytes if
   uint32_t scratch_bytes = 0;     //   no op needs any: the largest need of any op
-  uint32_t unpack_offset = 0;     // the buffer packed weights are expanded into (16-byte
-  uint32_t unpack_bytes = 0;      //   aligned), 0 bytes if every op is int8: the largest filter
+  std::vector<uint32_t> unpack_offsets;  // per op: where its packed filter is expanded (16-byte
+                                        //   aligned; 0 for ops without packed weights)
+  uint32_t unpack_bytes = 0;            // the largest such filter (0 if every op is int8)
   uint32_t arena_bytes = 0;       // the peak: the highest end offset of any buffer or the scratch
   uint64_t unshared_bytes = 0;    // the sum of all buffers and the scratch: what the plan saves over
 };
@@ -35,9 +37,9 @@ struct ArenaPlan {
 // start) to the last op that reads it (the output: to the end); larger buffers are
 // placed first, each at the lowest offset clear of every buffer alive at the same time.
 // The scratch (kernels/cortexm/dsp_scratch.h: the largest conv/dense need) is a buffer
-// alive from the first to the last op that needs one; with packed `weights` (any scheme
-// but int8) so is the unpack buffer (cortexm/runtime/weight_packing.h: the largest
-// filter), from the first to the last weighted op.
+// alive from the first to the last op that needs one. With packed `weights` (any scheme
+// but int8) each weighted op's unpack buffer (cortexm/runtime/weight_packing.h: its
+// filter as int8) is a buffer alive during that op only.
 Result<ArenaPlan> plan_arena(const Int8Program& program, WeightScheme weights = WeightScheme::kInt8);
 
 // The flash format of a weight scheme's codes (SLING_WEIGHTS_*).

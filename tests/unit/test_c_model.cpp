@@ -63,21 +63,28 @@ bool disjoint(uint64_t a, uint64_t a_bytes, uint64_t b, uint64_t b_bytes) { retu
 
 // Byte ranges of the buffers each op touches must not overlap (an op never runs in place),
 // nor, for an op with a DSP kernel, the scratch region, which must hold what it needs; nor,
-// with `packed` weights, the unpack buffer (nor the scratch), which must hold the filter.
+// with `packed` weights, the op's unpack buffer (nor the scratch), which holds its filter.
 void check_op_buffers_disjoint(const Int8Program& p, const ArenaPlan& plan, bool packed = false) {
   CHECK(plan.scratch_offset + plan.scratch_bytes <= plan.arena_bytes);
   CHECK(plan.scratch_offset % 16 == 0);
-  CHECK(plan.unpack_offset + plan.unpack_bytes <= plan.arena_bytes);
-  CHECK(plan.unpack_offset % 16 == 0);
+  REQUIRE(plan.unpack_offsets.size() == p.ops.size());
   int64_t largest_need = 0, largest_filter = 0;
-  for (const Int8Op& op : p.ops) {
+  for (size_t i = 0; i < p.ops.size(); ++i) {
+    const Int8Op& op = p.ops[i];
     const uint64_t out_lo = plan.offsets[op.output], out_bytes = p.buffer_elements[op.output];
     const int64_t need = dsp_scratch_of(op), filter = packed ? filter_codes_of(op) : 0;
+    const uint64_t unpack = plan.unpack_offsets[i];
     largest_need = std::max(largest_need, need);
     largest_filter = std::max(largest_filter, filter);
-    if (need > 0 && filter > 0)
-      CHECK_MESSAGE(disjoint(plan.scratch_offset, plan.scratch_bytes, plan.unpack_offset, plan.unpack_bytes),
-                    "op of node " << op.node << " unpacks its weights into its scratch");
+    if (filter > 0) {
+      CHECK(unpack % 16 == 0);
+      CHECK(unpack + static_cast<uint64_t>(filter) <= plan.arena_bytes);
+      if (need > 0)
+        CHECK_MESSAGE(disjoint(plan.scratch_offset, plan.scratch_bytes, unpack, static_cast<uint64_t>(filter)),
+                      "op of node " << op.node << " unpacks its weights into its scratch");
+    } else {
+      CHECK(unpack == 0);
+    }
     for (int b : {op.input, op.input2, op.output}) {
       if (b < 0) continue;
       const uint64_t lo = plan.offsets[b], bytes = p.buffer_elements[b];
@@ -87,8 +94,8 @@ void check_op_buffers_disjoint(const Int8Program& p, const ArenaPlan& plan, bool
         CHECK_MESSAGE(disjoint(lo, bytes, plan.scratch_offset, plan.scratch_bytes),
                       "op of node " << op.node << " shares its scratch");
       if (filter > 0)
-        CHECK_MESSAGE(disjoint(lo, bytes, plan.unpack_offset, plan.unpack_bytes),
-                      "op of node " << op.node << " shares its unpack buffer");
+        CHECK_MESSAGE(disjoint(lo, bytes, unpack, static_cast<uint64_t>(filter)),
+                      "op of node " << op.node << " unpacks its weights onto its buffers");
     }
     CHECK(out_lo + out_bytes <= plan.arena_bytes);
   }
@@ -146,12 +153,14 @@ TEST_CASE("c model: the runtime on the exported layer table equals int8-ref on e
     CHECK(m.scratch_offset == e.table.arena.scratch_offset);
     CHECK(m.scratch_bytes == e.table.arena.scratch_bytes);
     const bool packed = e.model.weights != WeightScheme::kInt8;
-    CHECK((m.unpack_bytes > 0) == packed);  // low-bit models unpack, int8 ones read flash directly
-    CHECK(m.unpack_offset == e.table.arena.unpack_offset);
-    CHECK(m.unpack_bytes == e.table.arena.unpack_bytes);
+    CHECK((e.table.arena.unpack_bytes > 0) == packed);  // low-bit models unpack, int8 ones read flash directly
     check_op_buffers_disjoint(e.program, e.table.arena, packed);
-    for (const sling_layer& l : e.table.layers)
-      if (l.weights) CHECK(l.weight_format == weight_format_of(e.model.weights));
+    for (size_t i = 0; i < e.table.layers.size(); ++i) {
+      const sling_layer& l = e.table.layers[i];
+      if (!l.weights) continue;
+      CHECK(l.weight_format == weight_format_of(e.model.weights));
+      CHECK(l.unpack == e.table.arena.unpack_offsets[i]);
+    }
 
     constexpr int kInputs = 3;
     Tensor x;
@@ -390,18 +399,22 @@ TEST_CASE("c model: packed weights shrink the flash; the runtime refuses bad wei
   REQUIRE(codes > 70000);
   CHECK(ternary.table.constant_bytes == int8_model.table.constant_bytes - codes + ternary_bytes);
   CHECK(binary.table.constant_bytes == int8_model.table.constant_bytes - codes + binary_bytes);
-  CHECK(int8_model.table.model.unpack_bytes == 0);
-  CHECK(ternary.table.model.unpack_bytes == 3 * 3 * 64 * 64);  // the largest conv filter, as int8
+  CHECK(int8_model.table.arena.unpack_bytes == 0);
+  CHECK(ternary.table.arena.unpack_bytes == 3 * 3 * 64 * 64);  // the largest conv filter, as int8
+  // Each filter is unpacked into room dead while its layer runs: the arena grows by less
+  // than one buffer alive throughout for the largest filter would cost.
   CHECK(ternary.table.model.arena_bytes > int8_model.table.model.arena_bytes);
+  CHECK(ternary.table.model.arena_bytes < int8_model.table.model.arena_bytes + ternary.table.arena.unpack_bytes);
 
-  // model_data.c: packed layers say their format and hold uint8 bytes; int8 ones do not.
+  // model_data.c: packed layers say their format and unpack offset and hold uint8 bytes;
+  // int8 ones do not.
   const CModelSource t_files = c_model_source(ternary.program, ternary.table, "test");
   CHECK(t_files.source.find(".weight_format = SLING_WEIGHTS_TERNARY, .weights = layer0_weights,") !=
         std::string::npos);
   CHECK(t_files.source.find("static const uint8_t layer0_weights[108] SLING_MODEL_ALIGN = { /* 432 codes, "
                             "ternary packed */") != std::string::npos);
-  CHECK(t_files.source.find(".unpack_bytes = SLING_MODEL_UNPACK_BYTES,") != std::string::npos);
-  CHECK(t_files.header.find("#define SLING_MODEL_UNPACK_BYTES 36864u") != std::string::npos);
+  CHECK(t_files.source.find(" .unpack = " + std::to_string(ternary.table.layers[0].unpack) + ",},") !=
+        std::string::npos);
   const CModelSource i_files = c_model_source(int8_model.program, int8_model.table, "test");
   CHECK(i_files.source.find("weight_format") == std::string::npos);
   CHECK(i_files.source.find("unpack") == std::string::npos);
@@ -414,27 +427,25 @@ TEST_CASE("c model: packed weights shrink the flash; the runtime refuses bad wei
   CHECK(sling_model_check(&m, m.arena_bytes) == SLING_ERROR_BAD_WEIGHT_FORMAT);
   CHECK(std::string(sling_status_message(SLING_ERROR_BAD_WEIGHT_FORMAT)) ==
         "a layer's weight format is unknown to this runtime");
-  layers[0] = ternary.table.layers[0];
-  sling_model broken = m;
-  broken.unpack_bytes = m.unpack_bytes - 1;  // one byte short of the largest filter
-  CHECK(sling_model_check(&broken, m.arena_bytes) == SLING_ERROR_BAD_UNPACK_BUFFER);
-  broken = m;
-  broken.unpack_offset = layers[0].output;  // on a conv layer's output
-  CHECK(sling_model_check(&broken, m.arena_bytes) == SLING_ERROR_BAD_UNPACK_BUFFER);
-  broken.unpack_offset = m.scratch_offset;  // on the DSP kernels' scratch
-  CHECK(sling_model_check(&broken, m.arena_bytes) == SLING_ERROR_BAD_UNPACK_BUFFER);
-  broken.unpack_offset = m.unpack_offset + 2;  // not word aligned
-  CHECK(sling_model_check(&broken, m.arena_bytes) == SLING_ERROR_BAD_UNPACK_BUFFER);
-  broken.unpack_offset = m.arena_bytes - m.unpack_bytes + 16;  // past the end of the arena
-  CHECK(sling_model_check(&broken, m.arena_bytes) == SLING_ERROR_BAD_UNPACK_BUFFER);
-  // An int8 layer in a packed model needs no unpack buffer: a model with none still runs it.
+  const sling_layer conv0 = ternary.table.layers[0];
+  layers[0] = conv0;
+  layers[0].unpack = conv0.output;  // on the layer's output
+  CHECK(sling_model_check(&m, m.arena_bytes) == SLING_ERROR_BAD_UNPACK_BUFFER);
+  layers[0].unpack = conv0.input;  // on its input
+  CHECK(sling_model_check(&m, m.arena_bytes) == SLING_ERROR_BAD_UNPACK_BUFFER);
+  layers[0].unpack = m.scratch_offset;  // on the DSP kernels' scratch
+  CHECK(sling_model_check(&m, m.arena_bytes) == SLING_ERROR_BAD_UNPACK_BUFFER);
+  layers[0].unpack = conv0.unpack + 2;  // not word aligned
+  CHECK(sling_model_check(&m, m.arena_bytes) == SLING_ERROR_BAD_UNPACK_BUFFER);
+  layers[0].unpack = m.arena_bytes - 432 + 4;  // its 432 codes would run past the arena
+  CHECK(sling_model_check(&m, m.arena_bytes) == SLING_ERROR_BAD_UNPACK_BUFFER);
+  layers[0] = conv0;
+  // An int8 layer reads flash directly and ignores its unpack offset.
   std::vector<sling_layer> int8_layers = int8_model.table.layers;
   sling_model int8_m = int8_model.table.descriptor();
   int8_m.layers = int8_layers.data();
-  int8_m.unpack_offset = int8_m.unpack_bytes = 0;
+  int8_layers[0].unpack = 3;
   CHECK(sling_model_check(&int8_m, int8_m.arena_bytes) == SLING_OK);
-  int8_layers[0].weight_format = SLING_WEIGHTS_BINARY;  // now it needs one, and there is none
-  CHECK(sling_model_check(&int8_m, int8_m.arena_bytes) == SLING_ERROR_BAD_UNPACK_BUFFER);
 }
 
 }  // namespace slingshot

@@ -4,15 +4,15 @@
  * (flash); activations are byte offsets into one arena the caller provides, planned by
  * the exporter so that buffers whose lifetimes overlap never share bytes. The arena also
  * holds the scratch region the Cortex-M DSP kernels need (kernel_dispatch.h), planned
- * like a buffer alive from the first to the last conv/dense layer, and, for models with
- * low-bit weights, the unpack buffer those weights are expanded into before a layer runs. */
+ * like a buffer alive from the first to the last conv/dense layer, and, for a layer with
+ * packed low-bit weights, the buffer its filter is expanded into while it runs. */
 #ifndef SLINGSHOT_CORTEXM_RUNTIME_MODEL_FORMAT_H_
 #define SLINGSHOT_CORTEXM_RUNTIME_MODEL_FORMAT_H_
 
 #include <stdint.h>
 
 /* Bumped whenever a struct below changes; the runtime refuses other versions.
- * 3: per-layer weight_format (packed low-bit weights) and the model's unpack buffer. */
+ * 3: per-layer weight_format (packed low-bit weights) and unpack buffer offset. */
 #define SLING_MODEL_FORMAT_VERSION 3u
 
 /* Layer kinds (sling_layer.kind). The arithmetic of each is the int8 reference kernel's. */
@@ -70,8 +70,11 @@ typedef struct sling_layer {
   const int32_t* bias; /* may be null */
   const int32_t* multipliers;
   const int32_t* shifts;
-  /* Arena byte offsets of the buffers this layer reads and writes (input2: add only). */
-  uint32_t input, input2, output;
+  /* Arena byte offsets of the buffers this layer reads and writes (input2: add only), and
+   * of the buffer a packed layer's filter is expanded into (16-byte aligned,
+   * sling_unpack_buffer_bytes() long (weight_packing.h), alive only while the layer runs,
+   * so the exporter places it in room no live buffer uses then; unused for int8 weights). */
+  uint32_t input, input2, output, unpack;
 } sling_layer;
 
 typedef struct sling_model {
@@ -86,12 +89,6 @@ typedef struct sling_model {
    * 0 bytes when the model has no conv or dense layer. The reference kernels ignore it. */
   uint32_t scratch_offset;
   uint32_t scratch_bytes;
-  /* The unpack buffer inside the arena (16-byte aligned offset): packed weights are
-   * expanded here to int8 before their layer runs. As large as the largest
-   * sling_unpack_buffer_bytes() of any layer (weight_packing.h), clear of every buffer
-   * and of the scratch while such a layer runs; 0 bytes when every layer is int8. */
-  uint32_t unpack_offset;
-  uint32_t unpack_bytes;
   uint32_t input_offset;    /* arena offset of the int8 input tensor (NHWC) */
   uint32_t input_bytes;
   uint32_t output_offset;   /* arena offset of the int8 output codes */

@@ -1,6 +1,6 @@
 // The device runtime (model_runtime.h): validates an exported layer table, then calls the
 // int8 kernels layer by layer on arena offsets (kernel_dispatch.h picks the variant),
-// expanding packed low-bit weights into the arena's unpack buffer first (weight_packing.h)
+// expanding packed low-bit weights into the layer's unpack buffer first (weight_packing.h)
 // so the kernels only ever see int8 codes. No heap, no exceptions: every failure is a
 // sling_status, found before the first kernel runs.
 #include "cortexm/runtime/model_runtime.h"
@@ -100,9 +100,9 @@ sling_status check_layer(const sling_layer& l, const sling_model& m) {
   if (l.weight_format >= SLING_WEIGHTS_FORMAT_COUNT) return SLING_ERROR_BAD_WEIGHT_FORMAT;
   const uint64_t unpack =
       is_weighted_kind(l.kind) ? sling_unpack_buffer_bytes(l.weight_format, sling_layer_weight_count(&l)) : 0;
-  if (unpack > 0 && (unpack > m.unpack_bytes || overlaps(m.unpack_offset, m.unpack_bytes, l.input, in) ||
-                     overlaps(m.unpack_offset, m.unpack_bytes, l.output, out) ||
-                     (scratch > 0 && overlaps(m.unpack_offset, m.unpack_bytes, m.scratch_offset, m.scratch_bytes))))
+  if (unpack > 0 && (l.unpack % 4 != 0 || l.unpack + unpack > arena_bytes || overlaps(l.unpack, unpack, l.input, in) ||
+                     overlaps(l.unpack, unpack, l.output, out) ||
+                     (scratch > 0 && overlaps(l.unpack, unpack, m.scratch_offset, m.scratch_bytes))))
     return SLING_ERROR_BAD_UNPACK_BUFFER;
   return SLING_OK;
 }
@@ -120,15 +120,16 @@ WindowShape window_of(const sling_layer& l) {
   return s;
 }
 
-void run_layer(const sling_layer& l, RoundingMode rounding, int8_t* arena, int32_t* scratch, int8_t* unpack) {
+void run_layer(const sling_layer& l, RoundingMode rounding, int8_t* arena, int32_t* scratch) {
   const int8_t* in = arena + l.input;
   int8_t* out = arena + l.output;
   const int8_t* weights = static_cast<const int8_t*>(l.weights);
   if (is_weighted_kind(l.kind) && l.weight_format != SLING_WEIGHTS_INT8) {
-    // check_layer bounded the count by unpack_bytes, a uint32.
+    // check_layer kept the whole filter inside the arena, so its count fits a uint32.
+    int8_t* const unpacked = arena + l.unpack;
     sling_unpack_weights(l.weight_format, static_cast<const uint8_t*>(l.weights),
-                         static_cast<uint32_t>(sling_layer_weight_count(&l)), unpack);
-    weights = unpack;
+                         static_cast<uint32_t>(sling_layer_weight_count(&l)), unpacked);
+    weights = unpacked;
   }
   const ConvQuantParams conv{l.input_offset, l.output_offset, l.multipliers, l.shifts, true,
                              l.act_min,      l.act_max,       rounding};
@@ -183,9 +184,6 @@ extern "C" sling_status sling_model_check(const sling_model* model, uint32_t are
   if (static_cast<uint64_t>(model->scratch_offset) + model->scratch_bytes > model->arena_bytes ||
       model->scratch_offset % 4 != 0)
     return SLING_ERROR_BAD_SCRATCH;
-  if (static_cast<uint64_t>(model->unpack_offset) + model->unpack_bytes > model->arena_bytes ||
-      model->unpack_offset % 4 != 0)
-    return SLING_ERROR_BAD_UNPACK_BUFFER;
   for (uint32_t i = 0; i < model->layer_count; ++i) {
     const sling_status s = check_layer(model->layers[i], *model);
     if (s != SLING_OK) return s;
@@ -206,7 +204,7 @@ extern "C" sling_status sling_model_run(const sling_model* model, int8_t* arena,
       model->rounding == SLING_ROUNDING_SINGLE ? RoundingMode::kSingle : RoundingMode::kDouble;
   for (uint32_t i = 0; i < model->layer_count; ++i) {
     if (hook) hook(user, i, 0);
-    run_layer(model->layers[i], rounding, arena, scratch, arena + model->unpack_offset);
+    run_layer(model->layers[i], rounding, arena, scratch);
     if (hook) hook(user, i, 1);
   }
   return SLING_OK;
@@ -224,7 +222,7 @@ extern "C" const char* sling_status_message(sling_status status) {
     case SLING_ERROR_BAD_SCRATCH: return "the kernel scratch region is misplaced or smaller than a layer needs";
     case SLING_ERROR_BAD_WEIGHT_FORMAT: return "a layer's weight format is unknown to this runtime";
     case SLING_ERROR_BAD_UNPACK_BUFFER:
-      return "the unpack buffer of packed weights is misplaced or smaller than a layer's filter";
+      return "a packed layer's unpack buffer is outside the arena, misaligned or on the layer's buffers";
   }
   return "unknown status";
 }
