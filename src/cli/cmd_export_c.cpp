@@ -1,7 +1,8 @@
 // `slingshot export-c --model M -o DIR [--part NAME]`: a quantized model as model_data.c
 // and model_data.h for a microcontroller project (export/c_model.h): const weights, the
-// layer table the device runtime runs, and the arena size as a compile-time constant. The
-// model is refused if its constants do not fit the part's flash or its arena its RAM.
+// layer table the device runtime runs, and the arena size as a compile-time constant.
+// Low-bit weights (int4, ternary, binary) are stored packed. The model is refused if its
+// constants do not fit the part's flash or its arena its RAM.
 #include <cstdio>
 #include <filesystem>
 
@@ -23,7 +24,7 @@ Status run_export_c(const ExportCOptions& o) {
   if (model.nodes.empty())
     return invalid_argument("export-c needs a quantized model; '" + o.model + "' is float (run `slingshot quantize`)");
   SLING_ASSIGN_OR_RETURN(Int8Program program, compile_int8_program(model));
-  SLING_ASSIGN_OR_RETURN(CModelTable table, build_c_model_table(program));
+  SLING_ASSIGN_OR_RETURN(CModelTable table, build_c_model_table(program, model.weights));
   SLING_RETURN_IF_ERROR(check_part_fits(part, table.constant_bytes, table.model.arena_bytes)
                             .with_context("cannot deploy '" + o.model + "' on " + part.name));
   const std::string comment = "Model: " + std::filesystem::path(o.model).filename().string() + "; checked against " +
@@ -34,11 +35,12 @@ Status run_export_c(const ExportCOptions& o) {
   if (ec) return io_error("cannot create the output directory '" + o.output + "': " + ec.message());
   SLING_RETURN_IF_ERROR(write_file_atomic(o.output + "/model_data.h", files.header));
   SLING_RETURN_IF_ERROR(write_file_atomic(o.output + "/model_data.c", files.source));
-  std::printf("%s: %u layers, %llu bytes of weights and tables (flash), arena %u bytes (%u of kernel "
-              "scratch; %llu unshared), "
+  std::printf("%s: %u layers, %s weights, %llu bytes of weights and tables (flash), arena %u bytes (%u of "
+              "kernel scratch, up to %u of unpacked weights; %llu unshared), "
               "fits %s (%llu KB flash, %llu KB RAM); wrote %s/model_data.{c,h}\n",
-              o.model.c_str(), table.model.layer_count, static_cast<unsigned long long>(table.constant_bytes),
-              table.model.arena_bytes, table.model.scratch_bytes,
+              o.model.c_str(), table.model.layer_count, weight_scheme_name(model.weights),
+              static_cast<unsigned long long>(table.constant_bytes), table.model.arena_bytes,
+              table.model.scratch_bytes, table.arena.unpack_bytes,
               static_cast<unsigned long long>(table.arena.unshared_bytes), part.name.c_str(),
               static_cast<unsigned long long>(part.flash_bytes / 1024),
               static_cast<unsigned long long>(part.ram_bytes / 1024), o.output.c_str());

@@ -123,7 +123,7 @@ Status run_mcu_run(const McuRunOptions& o) {
   if (model.nodes.empty())
     return invalid_argument("mcu-run needs a quantized model; '" + o.model + "' is float (run `slingshot quantize`)");
   SLING_ASSIGN_OR_RETURN(Int8Program program, compile_int8_program(model));
-  SLING_ASSIGN_OR_RETURN(CModelTable table, build_c_model_table(program));
+  SLING_ASSIGN_OR_RETURN(CModelTable table, build_c_model_table(program, model.weights));
   SLING_RETURN_IF_ERROR(check_part_fits(part, table.constant_bytes, table.model.arena_bytes)
                             .with_context("cannot deploy '" + o.model + "' on " + part.name));
   SLING_ASSIGN_OR_RETURN(NamedInputs inputs, load_inputs(o, model, program));

@@ -7,6 +7,7 @@
 
 #include "core/version.h"
 #include "export/c_text.h"
+#include "cortexm/runtime/weight_packing.h"
 #include "kernels/cortexm/dsp_scratch.h"
 
 namespace slingshot {
@@ -32,6 +33,13 @@ int64_t weight_count(const Int8Op& op) {
 }
 
 bool is_weighted(const Int8Op& op) { return weight_count(op) > 0; }
+
+// Flash bytes of a layer's weight array: int8 codes as they are, packed ones padded to a
+// multiple of 4 bytes (the arrays are word aligned, so the padding is in .rodata anyway).
+uint64_t flash_weight_bytes(uint32_t format, uint64_t count) {
+  if (format == SLING_WEIGHTS_INT8) return count;
+  return (sling_packed_weight_bytes(format, count) + 3) / 4 * 4;
+}
 
 // Scratch the op's Cortex-M DSP kernel needs (kernels/cortexm/dsp_scratch.h); 0 if none.
 int64_t scratch_bytes_of(const Int8Op& op) {
@@ -139,18 +147,42 @@ sling_layer layer_of(const Int8Op& op, const ArenaPlan& arena) {
   return l;
 }
 
+// "ternary" for SLING_WEIGHTS_TERNARY, and the codes it holds.
+const char* weight_format_name(uint32_t format) {
+  static const char* const names[SLING_WEIGHTS_FORMAT_COUNT] = {"int8", "int4", "ternary", "binary"};
+  return format < SLING_WEIGHTS_FORMAT_COUNT ? names[format] : "unknown";
+}
+const char* weight_format_codes(uint32_t format) {
+  static const char* const codes[SLING_WEIGHTS_FORMAT_COUNT] = {"-128..127", "-7..7", "-1, 0, 1", "-1, 1"};
+  return format < SLING_WEIGHTS_FORMAT_COUNT ? codes[format] : "none";
+}
+const char* weight_format_macro(uint32_t format) {
+  static const char* const names[SLING_WEIGHTS_FORMAT_COUNT] = {"SLING_WEIGHTS_INT8", "SLING_WEIGHTS_INT4",
+                                                                "SLING_WEIGHTS_TERNARY", "SLING_WEIGHTS_BINARY"};
+  return names[format];
+}
+
 // "CONV2D" for SLING_LAYER_CONV2D.
 std::string kind_name(uint32_t kind) { return kind_macro(kind) + 12; }
 
 }  // namespace
 
-Result<ArenaPlan> plan_arena(const Int8Program& p) {
+Result<ArenaPlan> plan_arena(const Int8Program& p, WeightScheme weights) {
   const size_t buffers = p.buffer_elements.size();
+  const uint32_t format = weight_format_of(weights);
   const int end = static_cast<int>(p.ops.size());
-  // Buffer sizes and lifetimes; index `buffers` is the kernel scratch, alive from the
-  // first to the last op that needs it, as large as the largest need.
-  std::vector<uint64_t> size(buffers + 1, 0);
-  std::vector<int> first(buffers + 1, end + 1), last(buffers + 1, -2);
+  // Regions planned like buffers after the program's buffers: the kernel scratch, alive
+  // from the first to the last op that needs it, as large as the largest need; then one
+  // unpack buffer per op, alive during that op, as large as its packed filter (or empty).
+  const size_t scratch = buffers, unpack = buffers + 1, regions = unpack + p.ops.size();
+  std::vector<uint64_t> size(regions, 0);
+  std::vector<int> first(regions, end + 1), last(regions, -2);
+  auto need = [&](size_t region, int op, uint64_t bytes) {
+    if (bytes == 0) return;
+    size[region] = std::max(size[region], bytes);
+    first[region] = std::min(first[region], op);
+    last[region] = std::max(last[region], op);
+  };
   for (size_t b = 0; b < buffers; ++b) size[b] = static_cast<uint64_t>(p.buffer_elements[b]);
   first[p.input_buffer] = -1;
   last[p.input_buffer] = -1;
@@ -165,17 +197,13 @@ Result<ArenaPlan> plan_arena(const Int8Program& p) {
       return internal_error("op writes a buffer the program does not have");
     first[op.output] = std::min(first[op.output], i);
     last[op.output] = std::max(last[op.output], i);
-    const int64_t scratch = scratch_bytes_of(op);
-    if (scratch > 0) {
-      size[buffers] = std::max(size[buffers], static_cast<uint64_t>(scratch));
-      first[buffers] = std::min(first[buffers], i);
-      last[buffers] = std::max(last[buffers], i);
-    }
+    need(scratch, i, static_cast<uint64_t>(scratch_bytes_of(op)));
+    need(unpack + static_cast<size_t>(i), i, sling_unpack_buffer_bytes(format, static_cast<uint64_t>(weight_count(op))));
   }
   last[p.output_buffer] = end;  // read by the caller after the last op
   ArenaPlan plan;
-  std::vector<uint64_t> offsets(buffers + 1, 0);
-  std::vector<size_t> order(buffers + 1);
+  std::vector<uint64_t> offsets(regions, 0);
+  std::vector<size_t> order(regions);
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return size[a] > size[b]; });
   std::vector<size_t> placed;
@@ -194,36 +222,85 @@ Result<ArenaPlan> plan_arena(const Int8Program& p) {
       offset = std::max(offset, align_up(hi));
     }
     if (offset + size[b] > kMaxArenaBytes)
-      return invalid_argument("the activations and kernel scratch need more than 2 GB of arena");
+      return invalid_argument("the activations, kernel scratch and unpacked weights need more than 2 GB of arena");
     offsets[b] = offset;
     peak = std::max(peak, offset + size[b]);
     placed.push_back(b);
   }
   plan.offsets.assign(offsets.begin(), offsets.begin() + static_cast<std::ptrdiff_t>(buffers));
-  if (last[buffers] >= first[buffers]) {
-    plan.scratch_offset = static_cast<uint32_t>(offsets[buffers]);
-    plan.scratch_bytes = static_cast<uint32_t>(size[buffers]);
+  if (last[scratch] >= first[scratch]) {
+    plan.scratch_offset = static_cast<uint32_t>(offsets[scratch]);
+    plan.scratch_bytes = static_cast<uint32_t>(size[scratch]);
+  }
+  for (size_t i = 0; i < p.ops.size(); ++i) {
+    plan.unpack_offsets.push_back(static_cast<uint32_t>(offsets[unpack + i]));
+    plan.unpack_bytes = std::max(plan.unpack_bytes, static_cast<uint32_t>(size[unpack + i]));
   }
   plan.arena_bytes = static_cast<uint32_t>(align_up(peak));
   return plan;
 }
 
-Result<CModelTable> build_c_model_table(const Int8Program& p) {
+uint32_t weight_format_of(WeightScheme scheme) {
+  switch (scheme) {
+    case WeightScheme::kInt4: return SLING_WEIGHTS_INT4;
+    case WeightScheme::kTernary: return SLING_WEIGHTS_TERNARY;
+    case WeightScheme::kBinary: return SLING_WEIGHTS_BINARY;
+    case WeightScheme::kInt8: break;
+  }
+  return SLING_WEIGHTS_INT8;
+}
+
+Result<std::vector<uint8_t>> pack_weights(uint32_t format, const int8_t* codes, uint64_t count) {
+  const uint32_t bits = sling_weight_bits(format);
+  if (bits == 0) return invalid_argument("unknown weight format " + std::to_string(format));
+  if (format == SLING_WEIGHTS_INT8) return std::vector<uint8_t>(codes, codes + count);
+  const int32_t lowest = format == SLING_WEIGHTS_INT4 ? -7 : -1, highest = -lowest;
+  std::vector<uint8_t> packed(sling_packed_weight_bytes(format, count), 0);
+  const uint32_t per_byte = 8 / bits, mask = (1u << bits) - 1;
+  for (uint64_t i = 0; i < count; ++i) {
+    const int32_t v = codes[i];
+    if (v < lowest || v > highest || (format == SLING_WEIGHTS_BINARY && v == 0))
+      return invalid_argument("weight " + std::to_string(i) + " is " + std::to_string(v) + ", outside the " +
+                              weight_format_name(format) + " codes (" + weight_format_codes(format) + ")");
+    // Binary keeps the sign bit (1 = +1); the others keep the code's low bits (two's complement).
+    const uint32_t field = format == SLING_WEIGHTS_BINARY ? (v > 0 ? 1u : 0u) : static_cast<uint32_t>(v) & mask;
+    packed[i / per_byte] |= static_cast<uint8_t>(field << (i % per_byte * bits));
+  }
+  return packed;
+}
+
+Result<CModelTable> build_c_model_table(const Int8Program& p, WeightScheme weights) {
   CModelTable t;
-  SLING_ASSIGN_OR_RETURN(t.arena, plan_arena(p));
-  for (const Int8Op& op : p.ops) {
+  SLING_ASSIGN_OR_RETURN(t.arena, plan_arena(p, weights));
+  const uint32_t format = weight_format_of(weights);
+  t.packed_weights.resize(p.ops.size());
+  for (size_t i = 0; i < p.ops.size(); ++i) {
+    const Int8Op& op = p.ops[i];
     if (op.elements > INT32_MAX) return invalid_argument("a layer has more than 2^31 elements");
+    sling_layer l = layer_of(op, t.arena);
     if (is_weighted(op)) {
       if (!op.weights) return internal_error("a weighted op has no weights");
+      const uint64_t count = static_cast<uint64_t>(weight_count(op));
+      if (sling_layer_weight_count(&l) != count) return internal_error("the layer table miscounts a layer's weights");
       const int64_t channels = static_cast<int64_t>(op.multipliers.size());
-      t.constant_bytes += static_cast<uint64_t>(weight_count(op)) + channels * (op.bias ? 12 : 8);
+      t.constant_bytes += flash_weight_bytes(format, count) + channels * (op.bias ? 12 : 8);
+      if (format != SLING_WEIGHTS_INT8) {
+        auto packed = pack_weights(format, op.weights, count);
+        if (!packed.ok())
+          return packed.status().with_context("layer " + std::to_string(i) + " (" + kind_name(l.kind) + ") of a " +
+                                              weight_scheme_name(weights) + " model");
+        t.packed_weights[i] = std::move(packed.value());
+        l.weight_format = format;
+        l.weights = t.packed_weights[i].data();
+        l.unpack = t.arena.unpack_offsets[i];
+      }
     }
-    t.layers.push_back(layer_of(op, t.arena));
+    t.layers.push_back(l);
   }
   // The table and descriptor as the 32-bit device lays them out: every field 4 bytes, no
-  // padding (a 64-bit host has 8-byte pointers and pads sling_layer).
-  constexpr uint64_t kDeviceLayerBytes = offsetof(sling_layer, weights) + 4 * 4 +
-                                         (offsetof(sling_layer, output) + 4 - offsetof(sling_layer, input));
+  // padding (a 64-bit host has 8-byte pointers and pads sling_layer before `weights`).
+  constexpr uint64_t kDeviceLayerBytes = offsetof(sling_layer, weight_format) + 4 + 4 * 4 +
+                                         (offsetof(sling_layer, unpack) + 4 - offsetof(sling_layer, input));
   t.constant_bytes += t.layers.size() * kDeviceLayerBytes + (sizeof(sling_model) - (sizeof(void*) - 4));
   sling_model& m = t.model;
   m.format_version = SLING_MODEL_FORMAT_VERSION;
@@ -281,7 +358,7 @@ CModelSource c_model_source(const Int8Program& p, const CModelTable& t, const st
   c += banner;
   c += "// Weights and requantization tables are const (flash); the layer table gives each\n";
   c += "// layer's geometry, quantization and arena offsets (planned peak " + num(m.arena_bytes) +
-       " bytes, " + num(t.arena.unshared_bytes) + " unshared, kernel scratch included).\n";
+       " bytes, " + num(t.arena.unshared_bytes) + " unshared, kernel scratch" + (t.arena.unpack_bytes > 0 ? " and unpack buffers" : "") + " included).\n";
   c += "#include \"model_data.h\"\n\n";
   c += "#if defined(__GNUC__)\n#define SLING_MODEL_ALIGN __attribute__((aligned(4)))\n#else\n#define SLING_MODEL_ALIGN\n#endif\n";
   for (size_t i = 0; i < p.ops.size(); ++i) {
@@ -290,8 +367,16 @@ CModelSource c_model_source(const Int8Program& p, const CModelTable& t, const st
     const std::string n = "layer" + num(i);
     const size_t channels = op.multipliers.size();
     c += "\n// Layer " + num(i) + " (" + kind_name(t.layers[i].kind) + ")\n";
-    c += "static const int8_t " + n + "_weights[" + num(weight_count(op)) + "] SLING_MODEL_ALIGN = {" +
-         c_array_body(op.weights, static_cast<size_t>(weight_count(op))) + "};\n";
+    const std::vector<uint8_t>& packed = t.packed_weights[i];
+    if (t.layers[i].weight_format == SLING_WEIGHTS_INT8)
+      c += "static const int8_t " + n + "_weights[" + num(weight_count(op)) + "] SLING_MODEL_ALIGN = {" +
+           c_array_body(op.weights, static_cast<size_t>(weight_count(op))) + "};\n";
+    else  // the declared length pads the packed bytes with zeros to a whole word
+      c += "static const uint8_t " + n + "_weights[" +
+           num(flash_weight_bytes(t.layers[i].weight_format, static_cast<uint64_t>(weight_count(op)))) +
+           "] SLING_MODEL_ALIGN = { /* " + num(weight_count(op)) + " codes, " +
+           weight_format_name(t.layers[i].weight_format) + " packed */" + c_array_body(packed.data(), packed.size()) +
+           "};\n";
     if (op.bias)
       c += "static const int32_t " + n + "_bias[" + num(channels) + "] = {" + c_array_body(op.bias, channels) + "};\n";
     c += "static const int32_t " + n + "_multipliers[" + num(channels) + "] = {" +
@@ -315,11 +400,14 @@ CModelSource c_model_source(const Int8Program& p, const CModelTable& t, const st
     field("input1_multiplier", l.input1_multiplier), field("input1_shift", l.input1_shift);
     field("input2_multiplier", l.input2_multiplier), field("input2_shift", l.input2_shift);
     if (l.weights) {
+      if (l.weight_format != SLING_WEIGHTS_INT8)
+        c += std::string(" .weight_format = ") + weight_format_macro(l.weight_format) + ",";
       c += " .weights = " + n + "_weights,";
       if (l.bias) c += " .bias = " + n + "_bias,";
       c += " .multipliers = " + n + "_multipliers, .shifts = " + n + "_shifts,";
     }
     field("input", l.input), field("input2", l.input2), field("output", l.output);
+    if (l.weight_format != SLING_WEIGHTS_INT8) field("unpack", l.unpack);  // int8 tables stay as they were
     c += "},\n";
   }
   c += "};\n\nconst sling_model slingshot_model = {\n";

@@ -7,12 +7,15 @@ namespace slingshot {
 namespace {
 
 template <class T>
-std::string array_body(const T* values, size_t count) {
+std::string array_body(const T* values, size_t count, bool hex = false) {
   std::string out;
   out.reserve(count * 5 + 8);
   char cell[16];
   for (size_t i = 0; i < count; ++i) {
-    std::snprintf(cell, sizeof cell, "%ld", static_cast<long>(values[i]));
+    if (hex)
+      std::snprintf(cell, sizeof cell, "0x%02lx", static_cast<unsigned long>(values[i]));
+    else
+      std::snprintf(cell, sizeof cell, "%ld", static_cast<long>(values[i]));
     out += i % 16 == 0 ? "\n  " : " ";
     out += cell;
     if (i + 1 < count) out += ',';
@@ -24,6 +27,7 @@ std::string array_body(const T* values, size_t count) {
 
 std::string c_array_body(const int8_t* values, size_t count) { return array_body(values, count); }
 std::string c_array_body(const int32_t* values, size_t count) { return array_body(values, count); }
+std::string c_array_body(const uint8_t* values, size_t count) { return array_body(values, count, true); }
 
 std::string float_literal(float v) {
   char buf[48];

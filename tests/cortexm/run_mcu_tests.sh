@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # ctest `cortexm_mcu`: the exported models on emulated Cortex-M cores (slingshot export-c,
 # slingshot mcu-run), end to end:
-#  - export-c output compiles with -Wall -Wextra -Werror for M4 and M3; too-small parts and
+#  - export-c output (int8 and packed ternary weights) compiles with -Wall -Wextra -Werror
+#    for M4 and M3, its .rodata is the flash figure export-c prints; too-small parts and
 #    corrupted model files are refused with one clear line;
 #  - every shipped int8 zoo model and the MLPerf Tiny int8 models (when ../shared/mlperf-tiny
 #    exists) give, on 20 inputs each, output codes equal byte for byte to the host int8-ref
 #    on M4 (mps2-an386) and M7 (mps2-an500); M3 (an385) and M55 (an547) on one model each;
-#    M4, M7 and M55 run the DSP kernels, M3 the reference ones (the JSON's "kernels");
+#    M4, M7 and M55 run the DSP kernels, M3 the reference ones (the JSON's "kernels"); the
+#    low-bit models (packed weights, unpacked by the runtime) on M4, M7 and, two of them, M3;
 #  - the MLPerf Tiny ResNet-8 takes at most 36,000,000 instructions per inference on the M4
 #    (issue 9's goal; an exact count under -icount, not a timing);
 #  - adversarial examples saved by `slingshot attack --save-examples` get on the M4 the
@@ -31,24 +33,35 @@ start=$SECONDS
 zoo="$repo/models"
 mlperf="$repo/../shared/mlperf-tiny"
 
-# --- export-c: compiles cleanly for M4 and M3, refuses what does not fit or does not parse.
-expect_ok "export-c resnet8_int8" "$bin" export-c --model "$zoo/housenum/resnet8_int8.safetensors" -o exported
-grep -q "fits nrf52840" out.txt && pass "export-c reports the default part" || fail "export-c output: $(cat out.txt)"
-constants=$(grep -o '[0-9]* bytes of weights and tables' out.txt | cut -d' ' -f1)
-for cpu in "-mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard" "-mcpu=cortex-m3 -mfloat-abi=soft"; do
-  if arm-none-eabi-gcc $cpu -mthumb -std=c99 -pedantic -Wall -Wextra -Werror -O2 -I "$repo/src" -c exported/model_data.c \
-       -o model_data.o 2> cc.txt &&
-     arm-none-eabi-g++ $cpu -mthumb -std=c++17 -Wall -Wextra -Werror -O2 -fno-exceptions -fno-rtti -I "$repo/src" \
-       -I exported -c "$repo/src/cortexm/harness_main.cpp" -o harness.o 2>> cc.txt &&
-     arm-none-eabi-g++ $cpu -mthumb -std=c++17 -Wall -Wextra -Werror -O2 -fno-exceptions -fno-rtti -I "$repo/src" \
-       -c "$repo/src/cortexm/runtime/model_runtime.cpp" -o runtime.o 2>> cc.txt; then
-    pass "model_data.c, the runtime and the harness compile with -Wall -Wextra -Werror (${cpu%% *})"
-    rodata=$(arm-none-eabi-size -A model_data.o | awk '$1 == ".rodata" {print $2}')
-    [ "$rodata" = "$constants" ] && pass "export-c's flash figure ($constants B) is model_data.o's .rodata" ||
-      fail "export-c says $constants bytes of constants, model_data.o has $rodata of .rodata"
-  else
-    fail "export-c output does not compile cleanly (${cpu%% *}): $(head -c 1500 cc.txt)"
-  fi
+# --- export-c: compiles cleanly for M4 and M3 (int8 weights, and packed ternary ones), refuses
+# what does not fit or does not parse.
+# compile_export CPU_FLAGS DIR: DIR/model_data.c (C99), the harness and every runtime source
+# with warnings as errors; errors go to cc.txt, model_data.c's object to model_data.o.
+compile_export() {
+  local f
+  arm-none-eabi-gcc $1 -mthumb -std=c99 -pedantic -Wall -Wextra -Werror -O2 -I "$repo/src" -c "$2/model_data.c" \
+    -o model_data.o 2> cc.txt || return 1
+  arm-none-eabi-g++ $1 -mthumb -std=c++17 -Wall -Wextra -Werror -O2 -fno-exceptions -fno-rtti -I "$repo/src" \
+    -I "$2" -c "$repo/src/cortexm/harness_main.cpp" -o harness.o 2>> cc.txt || return 1
+  for f in "$repo"/src/cortexm/runtime/*.cpp; do
+    arm-none-eabi-g++ $1 -mthumb -std=c++17 -Wall -Wextra -Werror -O2 -fno-exceptions -fno-rtti -I "$repo/src" \
+      -c "$f" -o runtime.o 2>> cc.txt || return 1
+  done
+}
+for m in resnet8_int8 resnet8_ternary; do
+  expect_ok "export-c $m" "$bin" export-c --model "$zoo/housenum/$m.safetensors" -o exported_$m
+  grep -q "fits nrf52840" out.txt && pass "export-c reports the default part ($m)" || fail "export-c output: $(cat out.txt)"
+  constants=$(grep -o '[0-9]* bytes of weights and tables' out.txt | cut -d' ' -f1)
+  for cpu in "-mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard" "-mcpu=cortex-m3 -mfloat-abi=soft"; do
+    if compile_export "$cpu" exported_$m; then
+      pass "model_data.c ($m), the runtime and the harness compile with -Wall -Wextra -Werror (${cpu%% *})"
+      rodata=$(arm-none-eabi-size -A model_data.o | awk '$1 == ".rodata" {print $2}')
+      [ "$rodata" = "$constants" ] && pass "export-c's flash figure ($constants B) is model_data.o's .rodata ($m)" ||
+        fail "export-c says $constants bytes of constants for $m, model_data.o has $rodata of .rodata"
+    else
+      fail "export-c output of $m does not compile cleanly (${cpu%% *}): $(head -c 1500 cc.txt)"
+    fi
+  done
 done
 expect_error "weights too big for the part's flash" "do not fit the flash of stm32f103c8" \
   "$bin" export-c --model "$zoo/housenum/resnet8_int8.safetensors" -o small --part stm32f103c8
@@ -134,6 +147,8 @@ printf 'SLIN\1\0\0\0\1\0\0\0\7\0\0\0' > bad_size.bin
   fail "harness exit statuses: $(harness_status "") $(harness_status bad_magic.bin) $(harness_status bad_size.bin)"
 mcu_run "dscnn_int8 (no DSP, soft float)" "$zoo/keywords/dscnn_int8.safetensors" "$zoo/keywords/eval" m3
 mcu_run "resnet8_int8 (no DSP, soft float)" "$zoo/housenum/resnet8_int8.safetensors" "$zoo/housenum/eval" m3 4
+mcu_run "resnet8_ternary (packed, no DSP)" "$zoo/housenum/resnet8_ternary.safetensors" "$zoo/housenum/eval" m3 4
+mcu_run "resnet8_binary (packed, no DSP)" "$zoo/housenum/resnet8_binary.safetensors" "$zoo/housenum/eval" m3 4
 mcu_run "dscnn_int8" "$zoo/keywords/dscnn_int8.safetensors" "$zoo/keywords/eval" m55
 mcu_run "resnet8_int8" "$zoo/housenum/resnet8_int8.safetensors" "$zoo/housenum/eval" m55 4
 

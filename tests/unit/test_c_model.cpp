@@ -1,14 +1,17 @@
 // The C model export (export/c_model.h) and the device runtime (src/cortexm/runtime) run
 // natively: the in-memory layer table the exporter writes out gives the same output codes
-// as int8-ref on every shipped int8 zoo model; the arena plan never lets buffers alive at
-// the same time share bytes, nor the DSP kernels' scratch with a conv/dense layer's
-// buffers; the runtime refuses broken tables with status codes.
+// as int8-ref on every shipped zoo model (the low-bit ones with packed weights); the arena
+// plan never lets buffers alive at the same time share bytes, nor the DSP kernels' scratch
+// or the unpack buffer with a layer's buffers; packed weights unpack to the codes they
+// came from, and codes outside a format are refused; the runtime refuses broken tables
+// with status codes.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 
 #include "core/rng.h"
 #include "cortexm/runtime/model_runtime.h"
+#include "cortexm/runtime/weight_packing.h"
 #include "engine/engine.h"
 #include "export/c_model.h"
 #include "kernels/cortexm/dsp_scratch.h"
@@ -46,28 +49,58 @@ int64_t dsp_scratch_of(const Int8Op& op) {
   return 0;
 }
 
+// The codes of a weighted op's filter (0 for other ops).
+int64_t filter_codes_of(const Int8Op& op) {
+  if (op.kind == Int8OpKind::kConv2D)
+    return static_cast<int64_t>(op.window.output.c) * op.window.kernel_h * op.window.kernel_w * op.window.input.c;
+  if (op.kind == Int8OpKind::kDepthwiseConv2D)
+    return static_cast<int64_t>(op.window.kernel_h) * op.window.kernel_w * op.window.output.c;
+  if (op.kind == Int8OpKind::kDense) return static_cast<int64_t>(op.dense.in_dim) * op.dense.out_dim;
+  return 0;
+}
+
+bool disjoint(uint64_t a, uint64_t a_bytes, uint64_t b, uint64_t b_bytes) { return a + a_bytes <= b || b + b_bytes <= a; }
+
 // Byte ranges of the buffers each op touches must not overlap (an op never runs in place),
-// nor, for an op with a DSP kernel, the scratch region, which must hold what it needs.
-void check_op_buffers_disjoint(const Int8Program& p, const ArenaPlan& plan) {
-  const uint64_t scratch_lo = plan.scratch_offset, scratch_hi = scratch_lo + plan.scratch_bytes;
-  CHECK(scratch_hi <= plan.arena_bytes);
+// nor, for an op with a DSP kernel, the scratch region, which must hold what it needs; nor,
+// with `packed` weights, the op's unpack buffer (nor the scratch), which holds its filter.
+void check_op_buffers_disjoint(const Int8Program& p, const ArenaPlan& plan, bool packed = false) {
+  CHECK(plan.scratch_offset + plan.scratch_bytes <= plan.arena_bytes);
   CHECK(plan.scratch_offset % 16 == 0);
-  int64_t largest_need = 0;
-  for (const Int8Op& op : p.ops) {
-    const uint64_t out_lo = plan.offsets[op.output], out_hi = out_lo + p.buffer_elements[op.output];
-    const int64_t need = dsp_scratch_of(op);
+  REQUIRE(plan.unpack_offsets.size() == p.ops.size());
+  int64_t largest_need = 0, largest_filter = 0;
+  for (size_t i = 0; i < p.ops.size(); ++i) {
+    const Int8Op& op = p.ops[i];
+    const uint64_t out_lo = plan.offsets[op.output], out_bytes = p.buffer_elements[op.output];
+    const int64_t need = dsp_scratch_of(op), filter = packed ? filter_codes_of(op) : 0;
+    const uint64_t unpack = plan.unpack_offsets[i];
     largest_need = std::max(largest_need, need);
+    largest_filter = std::max(largest_filter, filter);
+    if (filter > 0) {
+      CHECK(unpack % 16 == 0);
+      CHECK(unpack + static_cast<uint64_t>(filter) <= plan.arena_bytes);
+      if (need > 0)
+        CHECK_MESSAGE(disjoint(plan.scratch_offset, plan.scratch_bytes, unpack, static_cast<uint64_t>(filter)),
+                      "op of node " << op.node << " unpacks its weights into its scratch");
+    } else {
+      CHECK(unpack == 0);
+    }
     for (int b : {op.input, op.input2, op.output}) {
       if (b < 0) continue;
-      const uint64_t lo = plan.offsets[b], hi = lo + p.buffer_elements[b];
+      const uint64_t lo = plan.offsets[b], bytes = p.buffer_elements[b];
       if (b != op.output)
-        CHECK_MESSAGE((hi <= out_lo || out_hi <= lo), "op of node " << op.node << " reads and writes shared bytes");
+        CHECK_MESSAGE(disjoint(lo, bytes, out_lo, out_bytes), "op of node " << op.node << " reads and writes shared bytes");
       if (need > 0)
-        CHECK_MESSAGE((hi <= scratch_lo || scratch_hi <= lo), "op of node " << op.node << " shares its scratch");
+        CHECK_MESSAGE(disjoint(lo, bytes, plan.scratch_offset, plan.scratch_bytes),
+                      "op of node " << op.node << " shares its scratch");
+      if (filter > 0)
+        CHECK_MESSAGE(disjoint(lo, bytes, unpack, static_cast<uint64_t>(filter)),
+                      "op of node " << op.node << " unpacks its weights onto its buffers");
     }
-    CHECK(out_hi <= plan.arena_bytes);
+    CHECK(out_lo + out_bytes <= plan.arena_bytes);
   }
   CHECK(plan.scratch_bytes == largest_need);
+  CHECK(plan.unpack_bytes == largest_filter);
 }
 
 // A program of buffers of the given sizes, buffer 0 in, the last out, and no ops yet.
@@ -102,14 +135,14 @@ void load_exported(const std::string& name, Exported& e) {
   auto program = compile_int8_program(e.model);
   REQUIRE_MESSAGE(program.ok(), program.status().message());
   e.program = std::move(program.value());
-  auto table = build_c_model_table(e.program);
+  auto table = build_c_model_table(e.program, e.model.weights);
   REQUIRE_MESSAGE(table.ok(), table.status().message());
   e.table = std::move(table.value());
 }
 
 }  // namespace
 
-TEST_CASE("c model: the runtime on the exported layer table equals int8-ref on every shipped int8 zoo model") {
+TEST_CASE("c model: the runtime on the exported layer table equals int8-ref on every shipped zoo model") {
   for (const char* name : kZooModels) {
     CAPTURE(name);
     Exported e;
@@ -119,7 +152,15 @@ TEST_CASE("c model: the runtime on the exported layer table equals int8-ref on e
     CHECK(m.scratch_bytes > 0);                            // every zoo model has conv layers
     CHECK(m.scratch_offset == e.table.arena.scratch_offset);
     CHECK(m.scratch_bytes == e.table.arena.scratch_bytes);
-    check_op_buffers_disjoint(e.program, e.table.arena);
+    const bool packed = e.model.weights != WeightScheme::kInt8;
+    CHECK((e.table.arena.unpack_bytes > 0) == packed);  // low-bit models unpack, int8 ones read flash directly
+    check_op_buffers_disjoint(e.program, e.table.arena, packed);
+    for (size_t i = 0; i < e.table.layers.size(); ++i) {
+      const sling_layer& l = e.table.layers[i];
+      if (!l.weights) continue;
+      CHECK(l.weight_format == weight_format_of(e.model.weights));
+      CHECK(l.unpack == e.table.arena.unpack_offsets[i]);
+    }
 
     constexpr int kInputs = 3;
     Tensor x;
@@ -252,6 +293,159 @@ TEST_CASE("c model: the kernel scratch is planned clear of the buffers of every 
   CHECK(plan->arena_bytes >= plan->scratch_offset + plan->scratch_bytes);
   CHECK(conv2d_s8__dsp_scratch_size(3, 3, 8, 16) == 2 * 16 * 4 + 2 * 72 * 2);           // Cin % 4 == 0
   CHECK(conv2d_s8__dsp_scratch_size(3, 3, 3, 16) == 2 * 16 * 4 + 2 * 27 * 2 + 27);      // staging
+}
+
+TEST_CASE("c model: packed weights unpack to the codes they came from, odd counts included") {
+  struct Format {
+    uint32_t format;
+    int32_t lowest, highest;
+    bool zero;  // whether 0 is a code
+  };
+  const Format formats[] = {{SLING_WEIGHTS_INT4, -7, 7, true},
+                            {SLING_WEIGHTS_TERNARY, -1, 1, true},
+                            {SLING_WEIGHTS_BINARY, -1, 1, false}};
+  Rng rng(7);
+  for (const Format& f : formats) {
+    const uint32_t bits = sling_weight_bits(f.format);
+    for (uint32_t count : {1u, 2u, 3u, 5u, 7u, 8u, 9u, 15u, 17u, 31u, 33u, 100u, 1001u}) {
+      CAPTURE(f.format);
+      CAPTURE(count);
+      std::vector<int8_t> codes(count);
+      for (int8_t& c : codes) {
+        do c = static_cast<int8_t>(f.lowest + static_cast<int32_t>(rng.below(static_cast<uint32_t>(f.highest - f.lowest + 1))));
+        while (!f.zero && c == 0);
+      }
+      auto packed = pack_weights(f.format, codes.data(), count);
+      REQUIRE_MESSAGE(packed.ok(), packed.status().message());
+      CHECK(packed->size() == (count * bits + 7) / 8);
+      CHECK(packed->size() == sling_packed_weight_bytes(f.format, count));
+      const uint32_t used_bits = count * bits % 8;  // the bits after the last code are 0
+      if (used_bits != 0) CHECK((packed->back() >> used_bits) == 0);
+      std::vector<int8_t> unpacked(count + 4, 99);  // 99: nothing is written past the count
+      sling_unpack_weights(f.format, packed->data(), count, unpacked.data());
+      CHECK(std::equal(codes.begin(), codes.end(), unpacked.begin()));
+      CHECK(std::all_of(unpacked.begin() + count, unpacked.end(), [](int8_t v) { return v == 99; }));
+    }
+  }
+  // The exact bit layout of model_format.h: least significant bits first, two's complement
+  // fields, binary 1 = +1.
+  auto pack = [](uint32_t format, std::vector<int8_t> codes) {
+    auto r = pack_weights(format, codes.data(), codes.size());
+    REQUIRE_MESSAGE(r.ok(), r.status().message());
+    return r.value();
+  };
+  CHECK(pack(SLING_WEIGHTS_INT4, {-7, 7, 3}) == std::vector<uint8_t>{0x79, 0x03});
+  CHECK(pack(SLING_WEIGHTS_TERNARY, {1, -1, 0, 1, -1}) == std::vector<uint8_t>{0x4d, 0x03});
+  CHECK(pack(SLING_WEIGHTS_BINARY, {1, -1, -1, 1, 1, 1, 1, 1, -1, 1}) == std::vector<uint8_t>{0xf9, 0x02});
+  const std::vector<int8_t> int8_codes = {-128, 0, 127};
+  CHECK(pack(SLING_WEIGHTS_INT8, int8_codes) == std::vector<uint8_t>{0x80, 0x00, 0x7f});
+  // The never-written patterns read as their two's complement value, and every format
+  // but int8 needs an unpack buffer as large as the filter.
+  const uint8_t int4_minus8 = 0x08, ternary_minus2 = 0x02;
+  int8_t code = 0;
+  sling_unpack_weights(SLING_WEIGHTS_INT4, &int4_minus8, 1, &code);
+  CHECK(code == -8);
+  sling_unpack_weights(SLING_WEIGHTS_TERNARY, &ternary_minus2, 1, &code);
+  CHECK(code == -2);
+  CHECK(sling_unpack_buffer_bytes(SLING_WEIGHTS_INT8, 1000) == 0);
+  CHECK(sling_unpack_buffer_bytes(SLING_WEIGHTS_BINARY, 1000) == 1000);
+  CHECK(sling_weight_bits(SLING_WEIGHTS_FORMAT_COUNT) == 0);
+}
+
+TEST_CASE("c model: codes outside a packed format are refused, naming the weight and the value") {
+  struct Bad {
+    uint32_t format;
+    int8_t code;
+    const char* message;
+  };
+  const Bad bad[] = {{SLING_WEIGHTS_INT4, 8, "weight 2 is 8, outside the int4 codes (-7..7)"},
+                     {SLING_WEIGHTS_INT4, -8, "weight 2 is -8, outside the int4 codes"},
+                     {SLING_WEIGHTS_TERNARY, 2, "weight 2 is 2, outside the ternary codes (-1, 0, 1)"},
+                     {SLING_WEIGHTS_TERNARY, -2, "weight 2 is -2, outside the ternary codes"},
+                     {SLING_WEIGHTS_BINARY, 0, "weight 2 is 0, outside the binary codes (-1, 1)"},
+                     {SLING_WEIGHTS_BINARY, 5, "weight 2 is 5, outside the binary codes"}};
+  for (const Bad& b : bad) {
+    const int8_t codes[] = {1, -1, b.code, 1};
+    auto r = pack_weights(b.format, codes, 4);
+    REQUIRE_FALSE(r.ok());
+    CHECK_MESSAGE(r.status().message().find(b.message) != std::string::npos, r.status().message());
+  }
+  const int8_t one = 1;
+  CHECK_FALSE(pack_weights(SLING_WEIGHTS_FORMAT_COUNT, &one, 1).ok());
+  // A model whose weights lie outside the scheme it records is refused, not truncated: the
+  // int8 ResNet-8's codes as a ternary model.
+  Exported e;
+  load_exported("housenum/resnet8_int8", e);
+  auto table = build_c_model_table(e.program, WeightScheme::kTernary);
+  REQUIRE_FALSE(table.ok());
+  CHECK_MESSAGE(table.status().message().find("layer 0 (CONV2D) of a ternary model: weight ") != std::string::npos,
+                table.status().message());
+}
+
+TEST_CASE("c model: packed weights shrink the flash; the runtime refuses bad weight formats and unpack buffers") {
+  Exported int8_model, ternary, binary;
+  load_exported("housenum/resnet8_int8", int8_model);
+  load_exported("housenum/resnet8_ternary", ternary);
+  load_exported("housenum/resnet8_binary", binary);
+  // The same architecture: only the weight arrays differ in size (int8: one byte per code;
+  // ternary: 2 bits; binary: 1 bit, each padded to 4 bytes).
+  uint64_t codes = 0, ternary_bytes = 0, binary_bytes = 0;
+  for (const Int8Op& op : int8_model.program.ops) {
+    const uint64_t n = static_cast<uint64_t>(filter_codes_of(op));
+    codes += n;
+    ternary_bytes += (n * 2 + 31) / 32 * 4;
+    binary_bytes += (n + 31) / 32 * 4;
+  }
+  REQUIRE(codes > 70000);
+  CHECK(ternary.table.constant_bytes == int8_model.table.constant_bytes - codes + ternary_bytes);
+  CHECK(binary.table.constant_bytes == int8_model.table.constant_bytes - codes + binary_bytes);
+  CHECK(int8_model.table.arena.unpack_bytes == 0);
+  CHECK(ternary.table.arena.unpack_bytes == 3 * 3 * 64 * 64);  // the largest conv filter, as int8
+  // Each filter is unpacked into room dead while its layer runs: the arena grows by less
+  // than one buffer alive throughout for the largest filter would cost.
+  CHECK(ternary.table.model.arena_bytes > int8_model.table.model.arena_bytes);
+  CHECK(ternary.table.model.arena_bytes < int8_model.table.model.arena_bytes + ternary.table.arena.unpack_bytes);
+
+  // model_data.c: packed layers say their format and unpack offset and hold uint8 bytes;
+  // int8 ones do not.
+  const CModelSource t_files = c_model_source(ternary.program, ternary.table, "test");
+  CHECK(t_files.source.find(".weight_format = SLING_WEIGHTS_TERNARY, .weights = layer0_weights,") !=
+        std::string::npos);
+  CHECK(t_files.source.find("static const uint8_t layer0_weights[108] SLING_MODEL_ALIGN = { /* 432 codes, "
+                            "ternary packed */") != std::string::npos);
+  CHECK(t_files.source.find(" .unpack = " + std::to_string(ternary.table.layers[0].unpack) + ",},") !=
+        std::string::npos);
+  const CModelSource i_files = c_model_source(int8_model.program, int8_model.table, "test");
+  CHECK(i_files.source.find("weight_format") == std::string::npos);
+  CHECK(i_files.source.find("unpack") == std::string::npos);
+
+  sling_model m = ternary.table.descriptor();
+  std::vector<sling_layer> layers = ternary.table.layers;
+  m.layers = layers.data();
+  CHECK(sling_model_check(&m, m.arena_bytes) == SLING_OK);
+  layers[0].weight_format = SLING_WEIGHTS_FORMAT_COUNT;
+  CHECK(sling_model_check(&m, m.arena_bytes) == SLING_ERROR_BAD_WEIGHT_FORMAT);
+  CHECK(std::string(sling_status_message(SLING_ERROR_BAD_WEIGHT_FORMAT)) ==
+        "a layer's weight format is unknown to this runtime");
+  const sling_layer conv0 = ternary.table.layers[0];
+  layers[0] = conv0;
+  layers[0].unpack = conv0.output;  // on the layer's output
+  CHECK(sling_model_check(&m, m.arena_bytes) == SLING_ERROR_BAD_UNPACK_BUFFER);
+  layers[0].unpack = conv0.input;  // on its input
+  CHECK(sling_model_check(&m, m.arena_bytes) == SLING_ERROR_BAD_UNPACK_BUFFER);
+  layers[0].unpack = m.scratch_offset;  // on the DSP kernels' scratch
+  CHECK(sling_model_check(&m, m.arena_bytes) == SLING_ERROR_BAD_UNPACK_BUFFER);
+  layers[0].unpack = conv0.unpack + 2;  // not word aligned
+  CHECK(sling_model_check(&m, m.arena_bytes) == SLING_ERROR_BAD_UNPACK_BUFFER);
+  layers[0].unpack = m.arena_bytes - 432 + 4;  // its 432 codes would run past the arena
+  CHECK(sling_model_check(&m, m.arena_bytes) == SLING_ERROR_BAD_UNPACK_BUFFER);
+  layers[0] = conv0;
+  // An int8 layer reads flash directly and ignores its unpack offset.
+  std::vector<sling_layer> int8_layers = int8_model.table.layers;
+  sling_model int8_m = int8_model.table.descriptor();
+  int8_m.layers = int8_layers.data();
+  int8_layers[0].unpack = 3;
+  CHECK(sling_model_check(&int8_m, int8_m.arena_bytes) == SLING_OK);
 }
 
 }  // namespace slingshot

@@ -4,14 +4,16 @@
  * (flash); activations are byte offsets into one arena the caller provides, planned by
  * the exporter so that buffers whose lifetimes overlap never share bytes. The arena also
  * holds the scratch region the Cortex-M DSP kernels need (kernel_dispatch.h), planned
- * like a buffer alive from the first to the last conv/dense layer. */
+ * like a buffer alive from the first to the last conv/dense layer, and, for a layer with
+ * packed low-bit weights, the buffer its filter is expanded into while it runs. */
 #ifndef SLINGSHOT_CORTEXM_RUNTIME_MODEL_FORMAT_H_
 #define SLINGSHOT_CORTEXM_RUNTIME_MODEL_FORMAT_H_
 
 #include <stdint.h>
 
-/* Bumped whenever a struct below changes; the runtime refuses other versions. */
-#define SLING_MODEL_FORMAT_VERSION 2u
+/* Bumped whenever a struct below changes; the runtime refuses other versions.
+ * 3: per-layer weight_format (packed low-bit weights) and unpack buffer offset. */
+#define SLING_MODEL_FORMAT_VERSION 3u
 
 /* Layer kinds (sling_layer.kind). The arithmetic of each is the int8 reference kernel's. */
 #define SLING_LAYER_CONV2D 0u          /* conv2d_s8, OHWI filter */
@@ -23,6 +25,20 @@
 #define SLING_LAYER_ADD 6u             /* add_s8, two inputs of `elements` codes */
 #define SLING_LAYER_CLAMP 7u           /* an unfused ReLU/ReLU6: clamp to [act_min, act_max] */
 #define SLING_LAYER_KIND_COUNT 8u
+
+/* Weight formats (sling_layer.weight_format): how a weighted layer's codes lie in flash.
+ * Value i of the layer's code sequence (OHWI, [1,kh,kw,C] or [out,in], as for int8) sits
+ * in byte i / (8 / bits) at bit (i % (8 / bits)) * bits, least significant bits first;
+ * the bits after the last value are 0, and the exporter pads the array with 0 bytes to a
+ * multiple of 4. The packed formats hold what the quantized model records as its weight
+ * scheme (quant/quantized_model.h: int4, ternary, binary); the exporter refuses a code
+ * outside the scheme. The runtime expands them to int8 in the unpack buffer, so every
+ * kernel sees the same int8 codes as for an int8 layer. */
+#define SLING_WEIGHTS_INT8 0u    /* one int8 per code: the array is the codes themselves */
+#define SLING_WEIGHTS_INT4 1u    /* 4 bits, two's complement: codes -7..7 (the bits 1000 are never written) */
+#define SLING_WEIGHTS_TERNARY 2u /* 2 bits, two's complement: 00 = 0, 01 = +1, 11 = -1 (10 never written) */
+#define SLING_WEIGHTS_BINARY 3u  /* 1 bit: 1 = +1, 0 = -1 */
+#define SLING_WEIGHTS_FORMAT_COUNT 4u
 
 /* Requantization rounding (sling_model.rounding), as quant/fixed_point.h's RoundingMode. */
 #define SLING_ROUNDING_DOUBLE 0u /* TFLite's default */
@@ -46,13 +62,19 @@ typedef struct sling_layer {
   int32_t add_left_shift;
   int32_t input2_offset;
   int32_t input1_multiplier, input1_shift, input2_multiplier, input2_shift;
-  /* Weighted kinds (conv, depthwise, dense): flash arrays, per output channel tables. */
-  const int8_t* weights;
+  /* Weighted kinds (conv, depthwise, dense): flash arrays, per output channel tables.
+   * `weights` holds int8 codes (SLING_WEIGHTS_INT8: 0, what a zero-initialized field
+   * means) or packed bytes, as weight_format says. */
+  uint32_t weight_format; /* SLING_WEIGHTS_* */
+  const void* weights;
   const int32_t* bias; /* may be null */
   const int32_t* multipliers;
   const int32_t* shifts;
-  /* Arena byte offsets of the buffers this layer reads and writes (input2: add only). */
-  uint32_t input, input2, output;
+  /* Arena byte offsets of the buffers this layer reads and writes (input2: add only), and
+   * of the buffer a packed layer's filter is expanded into (16-byte aligned,
+   * sling_unpack_buffer_bytes() long (weight_packing.h), alive only while the layer runs,
+   * so the exporter places it in room no live buffer uses then; unused for int8 weights). */
+  uint32_t input, input2, output, unpack;
 } sling_layer;
 
 typedef struct sling_model {

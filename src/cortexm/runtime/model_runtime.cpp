@@ -1,9 +1,12 @@
 // The device runtime (model_runtime.h): validates an exported layer table, then calls the
-// int8 kernels layer by layer on arena offsets (kernel_dispatch.h picks the variant). No heap, no exceptions: every failure is
-// a sling_status, found before the first kernel runs.
+// int8 kernels layer by layer on arena offsets (kernel_dispatch.h picks the variant),
+// expanding packed low-bit weights into the layer's unpack buffer first (weight_packing.h)
+// so the kernels only ever see int8 codes. No heap, no exceptions: every failure is a
+// sling_status, found before the first kernel runs.
 #include "cortexm/runtime/model_runtime.h"
 
 #include "cortexm/runtime/kernel_dispatch.h"
+#include "cortexm/runtime/weight_packing.h"
 #include "kernels/cortexm/dsp_scratch.h"
 #include "kernels/ref/add_s8__ref.h"
 #include "kernels/ref/avg_pool2d_s8__ref.h"
@@ -94,6 +97,13 @@ sling_status check_layer(const sling_layer& l, const sling_model& m) {
   if (scratch > 0 && (scratch > m.scratch_bytes || overlaps(m.scratch_offset, m.scratch_bytes, l.input, in) ||
                       overlaps(m.scratch_offset, m.scratch_bytes, l.output, out)))
     return SLING_ERROR_BAD_SCRATCH;
+  if (l.weight_format >= SLING_WEIGHTS_FORMAT_COUNT) return SLING_ERROR_BAD_WEIGHT_FORMAT;
+  const uint64_t unpack =
+      is_weighted_kind(l.kind) ? sling_unpack_buffer_bytes(l.weight_format, sling_layer_weight_count(&l)) : 0;
+  if (unpack > 0 && (l.unpack % 4 != 0 || l.unpack + unpack > arena_bytes || overlaps(l.unpack, unpack, l.input, in) ||
+                     overlaps(l.unpack, unpack, l.output, out) ||
+                     (scratch > 0 && overlaps(l.unpack, unpack, m.scratch_offset, m.scratch_bytes))))
+    return SLING_ERROR_BAD_UNPACK_BUFFER;
   return SLING_OK;
 }
 
@@ -113,17 +123,25 @@ WindowShape window_of(const sling_layer& l) {
 void run_layer(const sling_layer& l, RoundingMode rounding, int8_t* arena, int32_t* scratch) {
   const int8_t* in = arena + l.input;
   int8_t* out = arena + l.output;
+  const int8_t* weights = static_cast<const int8_t*>(l.weights);
+  if (is_weighted_kind(l.kind) && l.weight_format != SLING_WEIGHTS_INT8) {
+    // check_layer kept the whole filter inside the arena, so its count fits a uint32.
+    int8_t* const unpacked = arena + l.unpack;
+    sling_unpack_weights(l.weight_format, static_cast<const uint8_t*>(l.weights),
+                         static_cast<uint32_t>(sling_layer_weight_count(&l)), unpacked);
+    weights = unpacked;
+  }
   const ConvQuantParams conv{l.input_offset, l.output_offset, l.multipliers, l.shifts, true,
                              l.act_min,      l.act_max,       rounding};
   switch (l.kind) {
     case SLING_LAYER_CONV2D:
-      slingshot::mcu::conv2d_s8(window_of(l), conv, in, l.weights, l.bias, out, scratch);
+      slingshot::mcu::conv2d_s8(window_of(l), conv, in, weights, l.bias, out, scratch);
       break;
     case SLING_LAYER_DEPTHWISE_CONV2D:
-      slingshot::mcu::depthwise_conv2d_s8(window_of(l), conv, in, l.weights, l.bias, out);
+      slingshot::mcu::depthwise_conv2d_s8(window_of(l), conv, in, weights, l.bias, out);
       break;
     case SLING_LAYER_DENSE:
-      slingshot::mcu::dense_s8({1, l.in_c, l.out_c}, conv, in, l.weights, l.bias, out, scratch);
+      slingshot::mcu::dense_s8({1, l.in_c, l.out_c}, conv, in, weights, l.bias, out, scratch);
       break;
     case SLING_LAYER_MAX_POOL:
       slingshot::max_pool2d_s8__ref(window_of(l), {l.act_min, l.act_max}, in, out);
@@ -202,6 +220,9 @@ extern "C" const char* sling_status_message(sling_status status) {
     case SLING_ERROR_BAD_GEOMETRY: return "inconsistent layer geometry";
     case SLING_ERROR_BUFFER_OUT_OF_ARENA: return "a layer buffer lies outside the arena";
     case SLING_ERROR_BAD_SCRATCH: return "the kernel scratch region is misplaced or smaller than a layer needs";
+    case SLING_ERROR_BAD_WEIGHT_FORMAT: return "a layer's weight format is unknown to this runtime";
+    case SLING_ERROR_BAD_UNPACK_BUFFER:
+      return "a packed layer's unpack buffer is outside the arena, misaligned or on the layer's buffers";
   }
   return "unknown status";
 }

@@ -22,6 +22,9 @@ typedef enum sling_status {
   SLING_ERROR_BUFFER_OUT_OF_ARENA = 6, /* a layer's buffer does not lie inside the arena */
   SLING_ERROR_BAD_SCRATCH = 7,         /* the scratch region is outside the arena, misaligned,
                                           smaller than a layer needs or overlaps its buffers */
+  SLING_ERROR_BAD_WEIGHT_FORMAT = 8,   /* a layer's weight_format is none of SLING_WEIGHTS_* */
+  SLING_ERROR_BAD_UNPACK_BUFFER = 9,   /* a packed layer's unpack buffer is outside the arena,
+                                          misaligned or overlaps its buffers or the scratch */
 } sling_status;
 
 /* Called before (after == 0) and after (after == 1) each layer, e.g. to read a cycle or
