@@ -115,13 +115,16 @@ for key, e in figures.items():
              + " | ".join(f"{e[c]['instructions']:,} | {e[c]['latency_ms']:.1f} ms" for c in cpus) + " |\n")
 parts = ", ".join(f"{c.upper()} {figures[next(iter(figures))][c]['part']} at "
                   f"{figures[next(iter(figures))][c]['clock_mhz']:g} MHz" for c in cpus)
+def span(field):
+    lo = min(e[first][field] for e in figures.values())
+    hi = max(e[first][field] for e in figures.values())
+    return f"{lo:,} B" if lo == hi else f"{lo:,} to {hi:,} B"
+
+
 note = (f"\nFlash and RAM on the {first.upper()} (`{figures[next(iter(figures))][first]['part']}`); latency = "
         f"instructions / clock ({parts}), assuming one instruction per cycle. Flash is the whole harness "
-        "firmware; the harness, its semihosting I/O and the C library take "
-        f"{min(e[first]['flash_harness_bytes'] for e in figures.values()):,} to "
-        f"{max(e[first]['flash_harness_bytes'] for e in figures.values()):,} B of it, the runtime and kernels "
-        f"{min(e[first]['flash_runtime_bytes'] for e in figures.values()):,} to "
-        f"{max(e[first]['flash_runtime_bytes'] for e in figures.values()):,} B. "
+        f"firmware; the harness, its semihosting I/O and the C library take {span('flash_harness_bytes')} of it, "
+        f"the runtime and kernels {span('flash_runtime_bytes')}. "
         "`scripts/footprint_table.sh` regenerates this table, `models/footprint.json` and the cards' "
         "Cortex-M sections; [docs/cortex-m.md](../docs/cortex-m.md) says how each figure is measured.\n")
 readme = open("models/README.md").read()
