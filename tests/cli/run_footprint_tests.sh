@@ -9,8 +9,9 @@
 #  - latency = instructions / clock, at the part's maximum clock or --clock-mhz, and the
 #    text output states the one-instruction-per-cycle assumption;
 #  - bad inputs (cpu, part, model file, float model, clock) get one clear line and exit 1.
-# Uses the shared firmware cache ($SLINGSHOT_CACHE_DIR or ~/.cache/slingshot): about 20 s
-# with the firmware cached, about a minute cold, on the 2-core reference machine.
+# Uses the shared firmware cache ($SLINGSHOT_CACHE_DIR or ~/.cache/slingshot): 3 to 10 s
+# with the firmware cached, about 40 s cold (the runtime and kernels compile for the M4),
+# on the shared 2-core reference machine.
 # Usage: run_footprint_tests.sh SLINGSHOT_BINARY
 set -uo pipefail
 bin=$(realpath "$1")
