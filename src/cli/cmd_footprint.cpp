@@ -110,6 +110,8 @@ Status run_footprint(FootprintOptions o) {
          {{"static_bytes", fp.static_ram_bytes},
           {"arena_bytes", arena},
           {"other_static_bytes", fp.static_ram_bytes - std::min(arena, fp.static_ram_bytes)},
+          // The runtime's and kernels' own .data/.bss (none: they work in the caller's arena).
+          {"runtime_static_bytes", fp.ram_by_owner[static_cast<int>(FootprintOwner::kRuntime)]},
           {"stack_bytes", stack},
           {"arena_and_stack_bytes", arena + stack},
           {"part_bytes", s.part.ram_bytes}}},

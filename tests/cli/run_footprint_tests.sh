@@ -9,9 +9,9 @@
 #  - latency = instructions / clock, at the part's maximum clock or --clock-mhz, and the
 #    text output states the one-instruction-per-cycle assumption;
 #  - bad inputs (cpu, part, model file, float model, clock) get one clear line and exit 1.
-# Uses the shared firmware cache ($SLINGSHOT_CACHE_DIR or ~/.cache/slingshot): 3 to 10 s
-# with the firmware cached, about 40 s cold (the runtime and kernels compile for the M4),
-# on the shared 2-core reference machine.
+# Uses the shared firmware cache ($SLINGSHOT_CACHE_DIR or ~/.cache/slingshot). On the
+# 2-core reference machine: 3 to 10 s, cached or not (6 s with an empty cache); up to
+# ~40 s when the runtime and kernels compile for the M4 while the machine is loaded.
 # Usage: run_footprint_tests.sh SLINGSHOT_BINARY
 set -uo pipefail
 bin=$(realpath "$1")
@@ -53,6 +53,7 @@ assert f["model_constant_bytes"] == mr["constant_bytes"], (f, mr["constant_bytes
 assert fp["ram_bytes"] == r["static_bytes"] + r["stack_bytes"], r
 assert r["static_bytes"] >= r["arena_bytes"] == mr["arena_bytes"] > 0, r
 assert fp["ram_bytes"] >= r["arena_bytes"] and 0 < r["stack_bytes"] < 65536, r
+assert r["runtime_static_bytes"] == 0, r  # the runtime keeps no state of its own
 assert fp["instructions"] == mr["instructions_mean"], (fp["instructions"], mr["instructions_mean"])
 assert [l["instructions"] for l in fp["layers"]] == [l["instructions"] for l in mr["layers"]]
 layer_sum = sum(l["instructions"] for l in fp["layers"])
