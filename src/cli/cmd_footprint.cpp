@@ -128,7 +128,7 @@ Status run_footprint(FootprintOptions o) {
   }
 
   auto line = [](const char* label, uint64_t v, const std::string& note) {
-    std::printf("  %-22s %12s B  %s\n", label, grouped(v).c_str(), note.c_str());
+    std::printf("  %-22s %12s B%s%s\n", label, grouped(v).c_str(), note.empty() ? "" : "  ", note.c_str());
   };
   auto share = [](uint64_t v, uint64_t of) {
     char buf[48];
