@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds the model zoo in models/ from its recipes: trains each float model (resuming
-# an interrupted run from its checkpoint), quantizes it, and writes its model card.
+# an interrupted run from its checkpoint), quantizes it, and writes its model card, then
+# the cards' Cortex-M figures (scripts/footprint_table.sh).
 # A step whose output already exists is skipped, so the script can be re-run after an
 # interruption; pass --force to rebuild everything.
 #
@@ -79,6 +80,14 @@ if wanted keywords; then
   ship models/keywords/dscnn_pgd_float.safetensors models/keywords/dscnn_pgd_int8.safetensors keywords int8 calibrated
   [ -f models/keywords/eval/y_labels.csv ] && [ "$force" = 0 ] ||
     "$bin" export-dataset keywords --split test --count 120 -o models/keywords/eval
+fi
+# The cards' Cortex-M section and the footprint table (slingshot card rewrites the whole
+# card, so this runs after it); skipped without the Arm toolchain and QEMU.
+if command -v arm-none-eabi-gcc > /dev/null && command -v qemu-system-arm > /dev/null; then
+  log "footprint table (scripts/footprint_table.sh)"
+  bash scripts/footprint_table.sh "$bin"
+else
+  log "no arm-none-eabi-gcc/qemu-system-arm: the cards keep no Cortex-M section (run scripts/footprint_table.sh later)"
 fi
 log "done; shipped files:"
 find models -name '*.safetensors' ! -name '*_float*' -printf '%s %p\n' | sort -k2 | awk '{s += $1; print} END {printf "total %.2f MB\n", s / 1e6}'

@@ -62,6 +62,16 @@ function parseCard(md) {
   return { tables, desc };
 }
 
+// A compact table of figures from the model card: column headers, then rows of values
+// (the first cell of each a row header when `rowHeaders`).
+function cardTable(caption, head, rows, rowHeaders) {
+  const t = el('table', { className: 'compact' }, el('caption', { textContent: caption }));
+  t.append(el('thead', {}, el('tr', {}, ...head.map((c) => el('th', { textContent: c, scope: 'col' })))),
+    el('tbody', {}, ...rows.map((r) => el('tr', {}, ...r.map((v, i) => (rowHeaders && i === 0
+      ? el('th', { textContent: v, scope: 'row' }) : el('td', { textContent: v, className: 'num' })))))));
+  return el('div', { className: 'table-wrap' }, t);
+}
+
 function renderModel(info, card) {
   const facts = [
     ['input', info.inputKind === 'keywords' ? `${shape(info.inputShape)} samples → MFCC ${shape(info.modelInputShape)}` : shape(info.inputShape)],
@@ -78,19 +88,17 @@ function renderModel(info, card) {
   $('model-desc').textContent = card?.desc ?? (info.source === 'tflite' ? tfliteDescription(info)
     : `${info.name}: a model file read locally.`);
   const acc = card?.tables['Accuracy per engine'];
-  const accEl = $('model-accuracy');
-  accEl.replaceChildren();
-  if (acc && acc.length > 1) {
-    const t = el('table', { className: 'compact' });
-    t.append(el('caption', { textContent: 'Clean top-1 accuracy per engine (from the model card)' }));
-    const tr1 = el('tr'); const tr2 = el('tr');
-    for (const [engine, top1] of acc.slice(1)) {
-      tr1.append(el('th', { textContent: engine, scope: 'col' }));
-      tr2.append(el('td', { textContent: top1, className: 'num' }));
-    }
-    t.append(el('thead', {}, tr1), el('tbody', {}, tr2));
-    accEl.append(el('div', { className: 'table-wrap' }, t));
-  }
+  $('model-accuracy').replaceChildren(...(acc && acc.length > 1
+    ? [cardTable('Clean top-1 accuracy per engine (from the model card)', acc.slice(1).map((r) => r[0]),
+      [acc.slice(1).map((r) => r[1])], false)]
+    : []));
+  // The card's Cortex-M section (scripts/footprint_table.sh): a header row naming each core,
+  // then one row per figure (flash, RAM, instructions, latency).
+  const mcu = card?.tables['On a Cortex-M'];
+  $('model-mcu').replaceChildren(...(mcu && mcu.length > 1
+    ? [cardTable('Deployed on an emulated Cortex-M (QEMU; latency at one instruction per cycle, from the model card)',
+      mcu[0], mcu.slice(1), true)]
+    : []));
   const maxMacs = Math.max(1, ...info.layers.map((l) => l.macs));
   const table = $('model-layers');
   table.innerHTML = '<thead><tr><th>layer</th><th>type</th><th>output</th><th class="num">params</th>' +

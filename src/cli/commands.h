@@ -36,6 +36,7 @@ void register_attack(CLI::App& app, CommandList& out);
 void register_export_c_header(CLI::App& app, CommandList& out);
 void register_export_c(CLI::App& app, CommandList& out);
 void register_mcu_run(CLI::App& app, CommandList& out);
+void register_footprint(CLI::App& app, CommandList& out);
 void register_list(CLI::App& app, CommandList& out);
 void register_study(CLI::App& app, CommandList& out);
 void register_import_tflite(CLI::App& app, CommandList& out);
@@ -68,6 +69,7 @@ inline void register_all(CLI::App& app, CommandList& out) {
   register_export_c_header(app, out);
   register_export_c(app, out);
   register_mcu_run(app, out);
+  register_footprint(app, out);
   register_list(app, out);
   register_study(app, out);
   register_import_tflite(app, out);

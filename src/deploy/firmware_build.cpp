@@ -173,6 +173,14 @@ Result<std::string> firmware_source_dir() {
                    "Slingshot checkout");
 }
 
+Result<std::vector<std::string>> model_runtime_source_names(McuCpu cpu) {
+  SLING_ASSIGN_OR_RETURN(std::string src, firmware_source_dir());
+  std::vector<std::string> names;
+  for (const std::string& s : library_sources(src, firmware_target(cpu).dsp))
+    if (s.rfind("cortexm/runtime/", 0) == 0 || s.rfind("kernels/", 0) == 0) names.push_back(fs::path(s).filename().string());
+  return names;
+}
+
 Status check_deploy_tools() {
   for (const char* tool : {"arm-none-eabi-gcc", "arm-none-eabi-g++", "qemu-system-arm"})
     if (!program_on_path(tool))

@@ -29,6 +29,11 @@ const FirmwareTarget& firmware_target(McuCpu cpu);
 // was built from; an error names both when neither holds src/cortexm/harness_main.cpp.
 Result<std::string> firmware_source_dir();
 
+// The file names (no directory) of the device runtime and the kernels the harness links
+// for `cpu`: what a product embedding the model would link too (footprint attributes flash
+// to them). Excludes the harness, startup code and instruction counter.
+Result<std::vector<std::string>> model_runtime_source_names(McuCpu cpu);
+
 // Fails with "run scripts/setup.sh" when arm-none-eabi-gcc or qemu-system-arm is missing.
 Status check_deploy_tools();
 

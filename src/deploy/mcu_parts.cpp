@@ -1,4 +1,5 @@
-// The part table (see mcu_parts.h). Figures are the datasheets' on-chip flash and SRAM.
+// The part table (see mcu_parts.h). Figures are the datasheets' on-chip flash, SRAM and
+// maximum core clock (the AN547 FPGA image clocks its M55 at 32 MHz).
 #include "deploy/mcu_parts.h"
 
 namespace slingshot {
@@ -23,14 +24,14 @@ const std::vector<McuPart>& mcu_parts() {
   constexpr uint64_t kKiB = 1024;
   // The first part of each cpu is its default.
   static const std::vector<McuPart> parts = {
-      {"nrf52840", McuCpu::kM4, 1024 * kKiB, 256 * kKiB, "Nordic nRF52840 (Arduino Nano 33 BLE Sense)"},
-      {"stm32f446re", McuCpu::kM4, 512 * kKiB, 128 * kKiB, "ST STM32F446RE (NUCLEO-F446RE)"},
-      {"stm32g431kb", McuCpu::kM4, 128 * kKiB, 32 * kKiB, "ST STM32G431KB (NUCLEO-G431KB)"},
-      {"stm32f767zi", McuCpu::kM7, 2048 * kKiB, 512 * kKiB, "ST STM32F767ZI (NUCLEO-F767ZI)"},
-      {"stm32f746ng", McuCpu::kM7, 1024 * kKiB, 320 * kKiB, "ST STM32F746NG (32F746G-DISCO)"},
-      {"stm32f207zg", McuCpu::kM3, 1024 * kKiB, 128 * kKiB, "ST STM32F207ZG (NUCLEO-F207ZG)"},
-      {"stm32f103c8", McuCpu::kM3, 64 * kKiB, 20 * kKiB, "ST STM32F103C8 (the 'Blue Pill' board)"},
-      {"mps3-an547", McuCpu::kM55, 512 * kKiB, 512 * kKiB,
+      {"nrf52840", McuCpu::kM4, 1024 * kKiB, 256 * kKiB, 64, "Nordic nRF52840 (Arduino Nano 33 BLE Sense)"},
+      {"stm32f446re", McuCpu::kM4, 512 * kKiB, 128 * kKiB, 180, "ST STM32F446RE (NUCLEO-F446RE)"},
+      {"stm32g431kb", McuCpu::kM4, 128 * kKiB, 32 * kKiB, 170, "ST STM32G431KB (NUCLEO-G431KB)"},
+      {"stm32f767zi", McuCpu::kM7, 2048 * kKiB, 512 * kKiB, 216, "ST STM32F767ZI (NUCLEO-F767ZI)"},
+      {"stm32f746ng", McuCpu::kM7, 1024 * kKiB, 320 * kKiB, 216, "ST STM32F746NG (32F746G-DISCO)"},
+      {"stm32f207zg", McuCpu::kM3, 1024 * kKiB, 128 * kKiB, 120, "ST STM32F207ZG (NUCLEO-F207ZG)"},
+      {"stm32f103c8", McuCpu::kM3, 64 * kKiB, 20 * kKiB, 72, "ST STM32F103C8 (the 'Blue Pill' board)"},
+      {"mps3-an547", McuCpu::kM55, 512 * kKiB, 512 * kKiB, 32,
        "Arm Corstone-300 FPGA image AN547 (the emulated board): 512 KB ITCM for code, 512 KB DTCM"},
   };
   return parts;

@@ -1,5 +1,5 @@
 // Microcontroller parts an exported model is checked against: each names a real chip (or,
-// for the M55, the emulated board) with its core, on-chip flash and SRAM. export-c and
+// for the M55, the emulated board) with its core, on-chip flash and SRAM and maximum core clock. export-c and
 // mcu-run refuse a model whose constants do not fit the part's flash or whose arena does
 // not fit its RAM. Each core has a default part.
 #pragma once
@@ -19,6 +19,7 @@ struct McuPart {
   McuCpu cpu;
   uint64_t flash_bytes;  // on-chip flash
   uint64_t ram_bytes;    // on-chip SRAM
+  double max_clock_mhz;  // the datasheet's maximum core clock (footprint's default latency clock)
   std::string note;      // the board it is known from
 };
 

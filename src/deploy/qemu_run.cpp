@@ -55,8 +55,8 @@ Result<std::vector<HarnessResult>> parse_output(const std::string& text, size_t 
     }
     if (line.rfind("result ", 0) != 0) continue;
     std::istringstream fields(line.substr(7));
-    std::string index, codes, total, layers;
-    fields >> index >> codes >> total >> layers;
+    std::string index, codes, total, layers, stack;
+    fields >> index >> codes >> total >> layers >> stack;
     if (index != std::to_string(results.size())) return data_loss("harness result out of order: " + line);
     if (codes.size() != 2 * static_cast<size_t>(output_bytes))
       return data_loss("harness result " + index + " has " + std::to_string(codes.size() / 2) +
@@ -67,9 +67,10 @@ Result<std::vector<HarnessResult>> parse_output(const std::string& text, size_t 
       if (hi < 0 || lo < 0) return data_loss("harness result " + index + " has a non-hex output code");
       r.output_codes.push_back(static_cast<int8_t>(static_cast<uint8_t>(hi * 16 + lo)));
     }
-    if (total.rfind("total=", 0) != 0 || layers.rfind("layers=", 0) != 0)
+    if (total.rfind("total=", 0) != 0 || layers.rfind("layers=", 0) != 0 || stack.rfind("stack=", 0) != 0)
       return data_loss("malformed harness result line: " + line);
     SLING_ASSIGN_OR_RETURN(r.instructions, parse_count(total.substr(6)));
+    SLING_ASSIGN_OR_RETURN(r.stack_bytes, parse_count(stack.substr(6)));
     std::istringstream counts(layers.substr(7));
     for (std::string c; std::getline(counts, c, ',');) {
       SLING_ASSIGN_OR_RETURN(uint64_t n, parse_count(c));
@@ -100,6 +101,7 @@ std::string harness_exit_meaning(int status) {
     case 4: return "input size differs from the model's";
     case 5: return "inputs.bin is truncated";
     case 6: return "the runtime refused the model";
+    case 7: return "the inference used the whole painted stack window";
     case 101: return "the core faulted";
     case 102: return "unexpected exception";
     default: return "unexpected exit status";

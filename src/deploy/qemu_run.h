@@ -17,6 +17,7 @@ struct HarnessResult {
   std::vector<int8_t> output_codes;
   uint64_t instructions = 0;                // the whole inference
   std::vector<uint64_t> layer_instructions;  // per layer of the layer table
+  uint64_t stack_bytes = 0;                  // stack high-water mark of the inference (painted stack)
 };
 
 struct HarnessRunOptions {

@@ -19,3 +19,10 @@ expect_error() {
     fail "$name: exit $rc, stderr: $(cat err.txt)"
   fi
 }
+# require_tools TOOL...: exits with a failure naming the first tool not on PATH.
+require_tools() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" > /dev/null || { echo "FAIL: $tool not found (run scripts/setup.sh)"; exit 1; }
+  done
+}

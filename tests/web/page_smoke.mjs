@@ -37,6 +37,10 @@ try {
   if (!summary.includes('12,501,632')) fail(`ResNet-8 MACs missing from summary: ${summary}`);
   const accuracy = await page.locator('#model-accuracy').innerText();
   if (!accuracy.includes('int8-ref')) fail(`card accuracy table: ${accuracy}`);
+  // The card's Cortex-M figures (scripts/footprint_table.sh), shown where the model is.
+  const mcu = await page.locator('#model-mcu').innerText();
+  for (const want of ['flash, total', 'RAM, total', 'instructions / inference', 'latency', 'MHz'])
+    if (!mcu.includes(want)) fail(`Cortex-M table lacks '${want}': ${mcu}`);
   const samples = await page.locator('#gallery .sample').count();
   if (samples < 10) fail(`gallery has ${samples} samples`);
 
