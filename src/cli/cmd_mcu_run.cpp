@@ -118,12 +118,13 @@ Status run_mcu_run(const McuRunOptions& o) {
   if (!(o.timeout > 0)) return invalid_argument("--timeout must be positive");
   SLING_ASSIGN_OR_RETURN(McuCpu cpu, parse_cpu(o.cpu));
   SLING_ASSIGN_OR_RETURN(McuPart part, find_part(o.part, cpu));
-  SLING_RETURN_IF_ERROR(check_deploy_tools());
   SLING_ASSIGN_OR_RETURN(QuantizedModel model, load_any_model_arg(o.model));
   if (model.nodes.empty())
     return invalid_argument("mcu-run needs a quantized model; '" + o.model + "' is float (run `slingshot quantize`)");
   SLING_ASSIGN_OR_RETURN(Int8Program program, compile_int8_program(model));
+  // What the device runtime cannot run is refused before the toolchain is looked for.
   SLING_ASSIGN_OR_RETURN(CModelTable table, build_c_model_table(program));
+  SLING_RETURN_IF_ERROR(check_deploy_tools());
   SLING_RETURN_IF_ERROR(check_part_fits(part, table.constant_bytes, table.model.arena_bytes)
                             .with_context("cannot deploy '" + o.model + "' on " + part.name));
   SLING_ASSIGN_OR_RETURN(NamedInputs inputs, load_inputs(o, model, program));
