@@ -22,7 +22,7 @@ j = json.load(open('out.txt'))
 assert j['engines'][1]['engine'] == 'int8-simd' and j['engines'][1]['exact_logits'] == 1.0, j['engines']
 " && pass "int8-simd exact with int8-ref" || fail "eval: $(cat out.txt)"
 
-expect_ok "attack pgd" "$bin" attack pgd --model t8.safetensors --data shapes --n 8 --eps 8/255 --max-iter 3 --json a.json
+expect_ok "attack pgd" "$bin" attack --attack pgd --model t8.safetensors --data shapes --n 8 --eps 8/255 --max-iter 3 --json a.json
 grep -q "gradients bpda over ste" out.txt && pass "attack prints bpda over ste" || fail "attack line: $(cat out.txt)"
 /usr/bin/python3 -c "
 import json
