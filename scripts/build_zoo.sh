@@ -70,6 +70,9 @@ if wanted housenum; then
   ship models/housenum/resnet8_trades_float.safetensors models/housenum/resnet8_trades_int8.safetensors housenum int8
   train housenum_resnet8_jr_stq
   ship models/housenum/resnet8_jr_stq_float.safetensors models/housenum/resnet8_jr_ternary.safetensors housenum ternary
+  train housenum_resnet8_thermometer
+  ship models/housenum/resnet8_thermometer_float.safetensors models/housenum/resnet8_thermometer_int8.safetensors \
+    housenum int8
   [ -f models/housenum/eval/y_labels.csv ] && [ "$force" = 0 ] ||
     "$bin" export-dataset housenum --split test --count 200 -o models/housenum/eval
 fi

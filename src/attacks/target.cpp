@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "model/layer_registry.h"
+#include "model/layers/thermometer.h"
 #include "quant/fake_quant_graph.h"
 
 namespace slingshot {
@@ -84,13 +85,22 @@ namespace {
 class ModelTarget final : public Target {
  public:
   ModelTarget(const QuantizedModel& model, const ModelTargetOptions& o, std::unique_ptr<Engine> engine, Graph grad_graph)
-      : model_(model), options_(o), engine_(std::move(engine)), grad_graph_(std::move(grad_graph)) {}
+      : model_(model),
+        options_(o),
+        engine_(std::move(engine)),
+        grad_graph_(std::move(grad_graph)),
+        relaxed_encoding_(has_thermometer_head(model.graph)) {}
 
   Shape input_shape() const override { return model_.graph.input_shape(); }
   int num_classes() const override { return static_cast<int>(model_.graph.output_shape()[0]); }
   InputDomain domain() const override { return options_.domain; }
   std::string engine_name() const override { return slingshot::engine_name(options_.engine); }
-  GradientSource gradient_source() const override { return options_.source; }
+  // A thermometer head back-propagates its relaxation, not its own derivative, so float
+  // and ste gradients through it are BPDA over that source.
+  GradientSource gradient_source() const override {
+    return relaxed_encoding_ && options_.source != GradientSource::kFd ? GradientSource::kBpda : options_.source;
+  }
+  GradientSource inner_gradient_source() const override { return options_.source; }
 
   Status differentiable_logits(const Tensor& x, Tensor& logits) override {
     if (options_.source == GradientSource::kFd) return Target::differentiable_logits(x, logits);
@@ -178,6 +188,7 @@ class ModelTarget final : public Target {
   ModelTargetOptions options_;
   std::unique_ptr<Engine> engine_;
   Graph grad_graph_;
+  bool relaxed_encoding_;  // the graph has a thermometer layer (backward = its relaxation)
   Workspace<float> ws_;
 };
 

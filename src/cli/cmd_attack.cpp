@@ -37,6 +37,7 @@
 #include "data/image_io.h"
 #include "data/wav.h"
 #include "defenses/ensemble.h"
+#include "model/layers/thermometer.h"
 
 namespace slingshot::cli {
 namespace {
@@ -239,6 +240,12 @@ Status run_attack(const AttackCliOptions& o) {
                            {"data", o.data}, {"n", data.size()}, {"engine", target->engine_name()},
                            {"gradient_source", gradient_source_name(target->gradient_source())},
                            {"params", attack_params_json(p)}, {"fd_step", o.fd_step}, {"patch_train_n", o.patch_train_n}};
+  bool relaxed = false;
+  for (const auto& m : loaded.models) relaxed = relaxed || has_thermometer_head(m->graph);
+  if (relaxed && target->inner_gradient_source() != GradientSource::kFd) {
+    header["inner_gradient_source"] = gradient_source_name(target->inner_gradient_source());
+    header["gradient_relaxation"] = kThermometerRelaxationNote;
+  }
   if (!defenses.empty()) {
     header["defenses"] = defenses;
     header["inner_gradient_source"] = gradient_source_name(target->inner_gradient_source());

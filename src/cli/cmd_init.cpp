@@ -36,7 +36,7 @@ Status run_init(const InitOptions& o) {
 void register_init(CLI::App& app, CommandList& out) {
   auto opts = std::make_shared<InitOptions>();
   CLI::App* sub = app.add_subcommand("init", "Write an untrained model of a reference architecture");
-  sub->add_option("--arch", opts->arch, "resnet8, dscnn, mobilenet_v1 or tiny_cnn")->capture_default_str();
+  sub->add_option("--arch", opts->arch, "resnet8, dscnn, mobilenet_v1 or tiny_cnn; thermometerL_NAME puts an L-level thermometer encoding in front")->capture_default_str();
   sub->add_option("--classes", opts->classes, "Number of classes (default: the architecture's)");
   sub->add_option("--input", opts->input, "Input shape HxWxC (default: the architecture's)");
   sub->add_option("--seed", opts->seed, "Initialization seed")->capture_default_str();

@@ -115,12 +115,13 @@ Result<McuSession> run_mcu_session(const McuSessionOptions& o) {
   McuSession s;
   SLING_ASSIGN_OR_RETURN(s.cpu, parse_cpu(o.cpu));
   SLING_ASSIGN_OR_RETURN(s.part, find_part(o.part, s.cpu));
-  SLING_RETURN_IF_ERROR(check_deploy_tools());
   SLING_ASSIGN_OR_RETURN(s.model, load_any_model_arg(o.model));
   if (s.model.nodes.empty())
     return invalid_argument("'" + o.model + "' is a float model; the microcontroller runs quantized ones (run `slingshot quantize`)");
   SLING_ASSIGN_OR_RETURN(s.program, compile_int8_program(s.model));
+  // What the device runtime cannot run is refused before the toolchain is looked for.
   SLING_ASSIGN_OR_RETURN(s.table, build_c_model_table(s.program, s.model.weights));
+  SLING_RETURN_IF_ERROR(check_deploy_tools());
   SLING_RETURN_IF_ERROR(check_part_fits(s.part, s.table.constant_bytes, s.table.model.arena_bytes)
                             .with_context("cannot deploy '" + o.model + "' on " + s.part.name));
   SLING_ASSIGN_OR_RETURN(NamedInputs inputs, load_inputs(o, s.model, s.program));

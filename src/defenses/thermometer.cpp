@@ -24,12 +24,10 @@ Status thermometer_encode(const Tensor& x, const InputDomain& domain, int levels
   Shape shape = x.shape();
   shape.back() *= levels;
   code.resize(shape);
-  const float range = domain.hi - domain.lo;
   for (int64_t i = 0; i < x.numel(); ++i) {
-    // Bit k is set when u > k / levels, i.e. for k < u * levels; bit 0 always.
-    const double u = std::clamp((x[i] - domain.lo) / range, 0.0f, 1.0f);
+    const int ones = thermometer_ones(x[i], domain.lo, domain.hi, levels);
     float* bits = code.data() + i * levels;
-    for (int k = 0; k < levels; ++k) bits[k] = k == 0 || u * levels > k ? 1.0f : 0.0f;
+    for (int k = 0; k < levels; ++k) bits[k] = k < ones ? 1.0f : 0.0f;
   }
   return Status::Ok();
 }

@@ -13,6 +13,7 @@
 #include "kernels/ref/depthwise_conv2d_s8__ref.h"
 #include "kernels/ref/global_avg_pool_s8__ref.h"
 #include "kernels/ref/max_pool2d_s8__ref.h"
+#include "kernels/ref/thermometer_s8__ref.h"
 #include "kernels/simd/add_s8__simd.h"
 #include "kernels/simd/conv2d_s8__simd.h"
 #include "kernels/simd/dense_s8__simd.h"
@@ -128,6 +129,13 @@ class Int8Engine final : public Engine {
         for (int64_t i = 0; i < op.elements * n; ++i)
           out[i] = static_cast<int8_t>(std::clamp<int32_t>(in[i], op.clamp_min, op.clamp_max));
         break;
+      case Int8OpKind::kThermometer: {
+        // One comparison per output byte: the reference kernel serves the simd engine too.
+        ThermometerQuantParams t = op.thermometer;
+        t.thresholds = op.thresholds.data();
+        thermometer_s8__ref(op.elements * n, t, in, out);
+        break;
+      }
     }
   }
 

@@ -8,6 +8,8 @@
 #include "model/layers/dense.h"
 #include "model/layers/depthwise_conv2d.h"
 #include "model/layers/pool2d.h"
+#include "model/layers/thermometer.h"
+#include "defenses/thermometer.h"
 #include "quant/quantize_multiplier.h"
 
 namespace slingshot {
@@ -33,6 +35,19 @@ Result<QuantizedMultiplier> multiplier_for(double real, const std::string& what)
 Dims4 dims_of(const Shape& per_sample) {
   return {1, static_cast<int32_t>(per_sample[0]), static_cast<int32_t>(per_sample[1]),
           static_cast<int32_t>(per_sample[2])};
+}
+
+// Per level, the smallest input code whose dequantized value the float encoding gives
+// that bit (128 if none). The encoding is monotone in the value and dequantization in
+// the code, so `code >= threshold` is the float encoding of every code, exactly.
+std::vector<int32_t> thermometer_thresholds(const ThermometerConfig& c, const ActivationGrid& in) {
+  std::vector<int32_t> thresholds(c.levels, in.qmax + 1);
+  for (int32_t code = in.qmax; code >= in.qmin; --code) {
+    const int ones = thermometer_ones(in.dequantize(code), c.lo, c.hi, c.levels);
+    for (int k = 0; k < ones; ++k) thresholds[k] = code;
+  }
+  thresholds[0] = -128;  // bit 0 is always set, whatever the grid's code range
+  return thresholds;
 }
 
 }  // namespace
@@ -139,6 +154,12 @@ Result<Int8Program> compile_int8_program(const QuantizedModel& m) {
       op.add = {kLeftShift,    -op.input_grid.zero_point,  m1.multiplier, m1.shift,     -op.input2_grid.zero_point,
                 m2.multiplier, m2.shift,                   q.output.zero_point, mo.multiplier, mo.shift,
                 op.clamp_min,  op.clamp_max,               m.rounding};
+    } else if (type == "thermometer") {
+      const ThermometerConfig& c = static_cast<const Thermometer&>(*node.layer).config();
+      op.kind = Int8OpKind::kThermometer;
+      op.elements = shape_numel(in_shape);
+      op.thresholds = thermometer_thresholds(c, op.input_grid);
+      op.thermometer = {c.levels, nullptr, q.output.zero_point, q.output.zero_point + 1};
     } else if (type == "relu" || type == "relu6") {
       // An activation nothing fuses: a clamp on its input's grid.
       op.kind = Int8OpKind::kClamp;

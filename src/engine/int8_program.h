@@ -15,7 +15,7 @@
 
 namespace slingshot {
 
-enum class Int8OpKind { kConv2D, kDepthwiseConv2D, kDense, kMaxPool, kAvgPool, kGlobalAvgPool, kAdd, kClamp };
+enum class Int8OpKind { kConv2D, kDepthwiseConv2D, kDense, kMaxPool, kAvgPool, kGlobalAvgPool, kAdd, kClamp, kThermometer };
 
 struct Int8Op {
   Int8OpKind kind = Int8OpKind::kClamp;
@@ -27,13 +27,15 @@ struct Int8Op {
   WindowShape window{};  // conv, depthwise conv, pools
   DenseShape dense{};    // dense
   Dims4 mean_input{};    // global average pool input
-  int64_t elements = 0;  // add, clamp: elements per sample
+  int64_t elements = 0;  // add, clamp, thermometer: input elements per sample
   // Quantization. conv.output_multiplier/output_shift are left null: runners point them
   // at `multipliers`/`shifts`, which keeps Int8Op freely copyable.
   ConvQuantParams conv{};
   PoolQuantParams pool{};
   MeanQuantParams mean{};
   AddQuantParams add{};
+  ThermometerQuantParams thermometer{};  // .thresholds left null: runners point it at `thresholds`
+  std::vector<int32_t> thresholds;       // thermometer: per-level input-code thresholds
   std::vector<int32_t> multipliers;  // per output channel (conv, depthwise, dense)
   std::vector<int32_t> shifts;       // per output channel
   const int8_t* weights = nullptr;   // into the QuantizedModel (OHWI, [1,kh,kw,C] or [out,in])

@@ -6,7 +6,8 @@
 // S8 operators. This version has no int8 average pooling: a window that never meets
 // padding becomes a depthwise QC8 convolution with all-one weights and weight scale
 // 1/(kh*kw); SAME windows clipped at the border (TFLite divides by the in-bounds count)
-// and 1x1 max pools (XNNPACK refuses them) run the reference kernels.
+// and 1x1 max pools (XNNPACK refuses them) run the reference kernels, and so does the
+// thermometer encoding, which XNNPACK has no operator for.
 //
 // XNNPACK requantizes in fp32 and rounds half to even, where int8-ref uses TFLite's
 // fixed-point multipliers, so codes can differ by one LSB at near-ties in any layer: the
@@ -25,6 +26,7 @@
 #include "engine/int8_program.h"
 #include "kernels/ref/avg_pool2d_s8__ref.h"
 #include "kernels/ref/max_pool2d_s8__ref.h"
+#include "kernels/ref/thermometer_s8__ref.h"
 
 namespace slingshot {
 namespace {
@@ -67,6 +69,7 @@ enum class Runner {
   kXnnpack,   // an XNNPACK operator
   kRefPool,   // the reference pooling kernel (what XNNPACK cannot express exactly)
   kConstant,  // the clamp range is a single code, so every output is that code
+  kRefThermometer,  // the reference thermometer kernel (XNNPACK has no such operator)
 };
 
 struct Step {
@@ -142,6 +145,10 @@ class XnnpackEngine final : public Engine {
 
   Status create(Step& s) {
     const Int8Op& op = *s.op;
+    if (op.kind == Int8OpKind::kThermometer) {
+      s.runner = Runner::kRefThermometer;
+      return Status::Ok();
+    }
     if (op.clamp_min >= op.clamp_max) {  // XNNPACK wants min < max
       s.runner = Runner::kConstant;
       return Status::Ok();
@@ -204,6 +211,8 @@ class XnnpackEngine final : public Engine {
         st = xnn_create_clamp_nc_s8(op.elements, op.elements, op.elements, code(op.clamp_min), code(op.clamp_max), 0,
                                     &raw);
         break;
+      case Int8OpKind::kThermometer:
+        return internal_error(s.what + ": the thermometer runs the reference kernel, not an XNNPACK operator");
     }
     s.xnn.reset(raw);
     return xnn_check(st, call, s.what);
@@ -253,6 +262,8 @@ class XnnpackEngine final : public Engine {
           call = "xnn_setup_clamp_nc_s8";
           st = xnn_setup_clamp_nc_s8(x, n, in, out, nullptr);
           break;
+        case Int8OpKind::kThermometer:  // runs the reference kernel (Runner::kRefThermometer)
+          break;
       }
       SLING_RETURN_IF_ERROR(xnn_check(st, call, s.what));
     }
@@ -277,6 +288,12 @@ class XnnpackEngine final : public Engine {
           max_pool2d_s8__ref(w, op.pool, buffers_[op.input].data(), out);
         else
           avg_pool2d_s8__ref(w, op.pool, buffers_[op.input].data(), out);
+        return Status::Ok();
+      }
+      case Runner::kRefThermometer: {
+        ThermometerQuantParams t = op.thermometer;
+        t.thresholds = op.thresholds.data();
+        thermometer_s8__ref(op.elements * n, t, buffers_[op.input].data(), out);
         return Status::Ok();
       }
     }

@@ -143,6 +143,8 @@ sling_layer layer_of(const Int8Op& op, const ArenaPlan& arena) {
       l.kind = SLING_LAYER_CLAMP;
       l.elements = static_cast<int32_t>(op.elements);
       break;
+    case Int8OpKind::kThermometer:  // refused by build_c_model_table
+      break;
   }
   return l;
 }
@@ -277,6 +279,10 @@ Result<CModelTable> build_c_model_table(const Int8Program& p, WeightScheme weigh
   for (size_t i = 0; i < p.ops.size(); ++i) {
     const Int8Op& op = p.ops[i];
     if (op.elements > INT32_MAX) return invalid_argument("a layer has more than 2^31 elements");
+    if (op.kind == Int8OpKind::kThermometer)
+      return unimplemented("op " + std::to_string(i) +
+                           " is a thermometer layer, which the Cortex-M runtime has no kernel for; thermometer-encoded "
+                           "models run on the host engines only (float, fakequant, int8-ref, int8-simd, xnnpack)");
     sling_layer l = layer_of(op, t.arena);
     if (is_weighted(op)) {
       if (!op.weights) return internal_error("a weighted op has no weights");

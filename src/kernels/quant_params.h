@@ -62,6 +62,17 @@ struct AddQuantParams {
   RoundingMode rounding;      // rounding of all three multiplier steps
 };
 
+// Thermometer encoding on int8 codes: bit k of an input code q is set when
+// q >= thresholds[k]. The thresholds are the smallest input codes whose dequantized value
+// the float encoding gives bit k (the encoding is monotone in the value, so that one
+// comparison is exact); a level no code reaches has threshold 128.
+struct ThermometerQuantParams {
+  int32_t levels;              // bits per input value
+  const int32_t* thresholds;   // [levels] input-code thresholds (thresholds[0] <= -128: always set)
+  int32_t zero_code;           // output code of a clear bit (the output zero point)
+  int32_t one_code;            // output code of a set bit (zero point + 1, scale 1)
+};
+
 // Clamps a requantized value into [lo, hi] (the activation range, inside int8).
 inline int32_t clamp_to_range(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
 

@@ -12,6 +12,7 @@
 #include "model/layers/depthwise_conv2d.h"
 #include "model/layers/pool2d.h"
 #include "model/layers/shape_ops.h"
+#include "model/layers/thermometer.h"
 
 namespace slingshot {
 namespace {
@@ -168,7 +169,41 @@ Result<Graph> build_tiny_cnn(int num_classes, Shape input) {
   return b.finish();
 }
 
+Result<Graph> with_thermometer_head(Graph base, int levels, float lo, float hi) {
+  SLING_ASSIGN_OR_RETURN(std::unique_ptr<Layer> head, Thermometer::make({levels, lo, hi}));
+  Shape input = base.input_shape();
+  if (input.empty() || input.back() % levels != 0)
+    return invalid_argument("a thermometer head of " + std::to_string(levels) + " levels needs a network whose input " +
+                            "channels are a multiple of it, got " + shape_to_string(input));
+  input.back() /= levels;
+  Graph g(input);
+  const std::string head_name = "thermometer";
+  SLING_RETURN_IF_ERROR(g.add(head_name, std::move(head), {"input"}).status());
+  for (int i = 1; i < base.num_nodes(); ++i) {
+    Node& node = base.node(i);
+    std::vector<std::string> inputs;
+    for (int in : node.inputs) inputs.push_back(in == 0 ? head_name : base.node(in).name);
+    SLING_RETURN_IF_ERROR(g.add(node.name, std::move(node.layer), inputs).status());
+  }
+  SLING_RETURN_IF_ERROR(g.set_output(base.node(base.output_node()).name));
+  return g;
+}
+
 Result<Graph> build_architecture(const std::string& name, int num_classes, const Shape& input) {
+  const std::string prefix = "thermometer";
+  if (name.rfind(prefix, 0) == 0) {
+    const size_t underscore = name.find('_');
+    const std::string digits = name.substr(prefix.size(), underscore == std::string::npos ? 0 : underscore - prefix.size());
+    if (digits.empty() || digits.size() > 3 || digits.find_first_not_of("0123456789") != std::string::npos)
+      return invalid_argument("architecture '" + name + "': a thermometer head is spelled thermometerLEVELS_NAME, e.g. "
+                              "thermometer16_resnet8");
+    const int levels = std::stoi(digits);
+    if (input.empty()) return invalid_argument("architecture '" + name + "' needs an input shape with channels");
+    Shape encoded = input;
+    encoded.back() *= levels;
+    SLING_ASSIGN_OR_RETURN(Graph base, build_architecture(name.substr(underscore + 1), num_classes, encoded));
+    return with_thermometer_head(std::move(base), levels, 0.0f, 1.0f);
+  }
   if (name == "resnet8") return build_resnet8(num_classes, input);
   if (name == "dscnn") return build_dscnn(num_classes, input);
   if (name == "mobilenet_v1") return build_mobilenet_v1(0.25f, num_classes, input);

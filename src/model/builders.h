@@ -19,7 +19,14 @@ Result<Graph> build_mobilenet_v1(float alpha = 0.25f, int num_classes = 2, Shape
 // Two conv blocks and a dense head; trains in seconds, for demos and tests.
 Result<Graph> build_tiny_cnn(int num_classes, Shape input);
 
-// Builds one of the above by name: "resnet8", "dscnn", "mobilenet_v1", "tiny_cnn".
+// The same network behind a thermometer input-encoding head (model/layers/thermometer.h):
+// `base` was built for inputs of C * levels channels; the result reads C channels in
+// [lo, hi], encodes them, and feeds the encoding to `base`'s first layers.
+Result<Graph> with_thermometer_head(Graph base, int levels, float lo, float hi);
+
+// Builds one of the above by name: "resnet8", "dscnn", "mobilenet_v1", "tiny_cnn";
+// "thermometerL_NAME" (e.g. "thermometer16_resnet8") puts a thermometer head of L levels
+// over the image range [0, 1] in front of NAME.
 Result<Graph> build_architecture(const std::string& name, int num_classes, const Shape& input);
 
 // He-normal weights (std sqrt(2 / fan_in)), zero biases, unit batch-norm scale.

@@ -13,6 +13,7 @@
 #include "model/layers/depthwise_conv2d.h"
 #include "model/layers/pool2d.h"
 #include "model/layers/shape_ops.h"
+#include "model/layers/thermometer.h"
 
 namespace slingshot {
 namespace {
@@ -49,6 +50,7 @@ const Entry kLayers[] = {
     {"fake_quant", &FakeQuant::from_json},
     {"activation_quant", &ActivationQuant::from_json},
     {"affine", &Affine::from_json},
+    {"thermometer", &Thermometer::from_json},
 };
 
 }  // namespace

@@ -40,4 +40,12 @@ ActivationGrid image_input_grid() {
   return g;
 }
 
+ActivationGrid thermometer_output_grid(int bits) {
+  ActivationGrid g;
+  set_grid_bits(g, bits);
+  g.scale = 1.0f;
+  g.zero_point = g.qmin;
+  return g;
+}
+
 }  // namespace slingshot

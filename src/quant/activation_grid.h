@@ -28,5 +28,8 @@ ActivationGrid grid_for_range(float lo, float hi, int bits);
 // The 8-bit input grid of images in [0, 1]: scale 1/255, zero point -128, so every
 // 8-bit pixel value k/255 is exactly code k - 128.
 ActivationGrid image_input_grid();
+// The grid of a thermometer encoding's bits at `bits` bits: scale 1, zero point at the
+// lowest code, so 0 and 1 are the codes qmin and qmin + 1 exactly.
+ActivationGrid thermometer_output_grid(int bits);
 
 }  // namespace slingshot

@@ -16,10 +16,13 @@ std::unique_ptr<Layer> fake_quant_layer(const ActivationGrid& g, bool clip_gradi
 
 // Whether node i's integer output is what the next node reads. A producer fused with
 // its activation is not: the activation's fake-quant stands for the fused kernel. A max
-// pool or flatten of on-grid values stays on the grid, so it needs none.
+// pool or flatten of on-grid values stays on the grid, so it needs none; nor do a
+// thermometer's bits, which are codes exactly (a clipped STE would also zero their
+// gradient at the grid's edges, where every bit lies).
 bool needs_fake_quant(const Graph& g, int i) {
   const std::string_view t = g.node(i).layer->type();
   if (t == "max_pool2d" || t == "flatten") return false;
+  if (t == "thermometer") return false;  // its bits are exact codes already
   for (int j = i + 1; j < g.num_nodes(); ++j)
     if (g.node(j).inputs[0] == i && is_fused_activation(g, j)) return false;
   return true;

@@ -111,6 +111,8 @@ Result<QuantizedModel> quantize_post_training(const Graph& graph, const Tensor& 
       const AffineConfig& a = static_cast<const Affine&>(*node.layer).config();
       SLING_ASSIGN_OR_RETURN(m.nodes[i].output,
                              affine_output_grid(in, a.scale, a.offset, "affine node '" + node.name + "'"));
+    } else if (type == "thermometer") {
+      m.nodes[i].output = thermometer_output_grid(bits);  // its bits, exactly
     } else if (type == "relu" || type == "relu6") {
       if (is_fused_activation(g, i)) {
         m.nodes[i].output = grid_for_range(range[i].lo, range[i].hi, bits);

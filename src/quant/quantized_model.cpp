@@ -197,6 +197,13 @@ Status validate_quantized_model(const QuantizedModel& m) {
                                 fmt_real(a.offset) + ", which does not give its output grid's codes (scale " +
                                 fmt_real(q.output.scale) + ", zero point " + std::to_string(q.output.zero_point) +
                                 "); integer engines run it only as the identity on codes");
+    } else if (type == "thermometer") {
+      // Bits 0 and 1 must be codes, exactly, for the integer kernel's output to be the encoding.
+      if (!(q.output == thermometer_output_grid(own_grid_bits(m, i))))
+        return invalid_argument(what + " must have scale 1 and zero point " +
+                                std::to_string(thermometer_output_grid(own_grid_bits(m, i)).zero_point) +
+                                " so that its bits 0 and 1 are exact codes, but has scale " + fmt_real(q.output.scale) +
+                                ", zero point " + std::to_string(q.output.zero_point));
     } else {
       const int bits = own_grid_bits(m, i);
       if (q.output.qmin != -(1 << (bits - 1)) || q.output.qmax != (1 << (bits - 1)) - 1)

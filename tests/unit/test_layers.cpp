@@ -254,6 +254,8 @@ TEST_CASE("layer registry builds every type and rejects bad hyper-parameters") {
       hyper = {{"bits", 4}};
     else if (type == "affine")
       hyper = {{"scale", 255.0}, {"offset", -128.0}};
+    else if (type == "thermometer")
+      hyper = {{"levels", 16}, {"lo", 0.0}, {"hi", 1.0}};
     auto layer = make_layer(type, hyper);
     INFO(type, ": ", layer.status().to_string());
     REQUIRE(layer.ok());
