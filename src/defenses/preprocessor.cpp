@@ -20,7 +20,7 @@ const std::vector<RegistryEntry>& registry() {
         {{.name = "bits", .kind = SettingKind::kInteger, .default_value = 5, .min = 1, .max = 8,  // Xu et al.'s CIFAR-10 setting
           .doc = "bits per value kept (levels = 2^bits)"}}},
        make_bit_depth},
-      {{"median_filter", "feature squeezing (Xu et al.): the median of a size x size window per channel (size samples on waveforms), reflected borders",
+      {{"median_filter", "feature squeezing (Xu et al.): the median of a size x size window per channel (size samples on waveforms), reflected borders; attacks take its exact sub-gradient (through the picked value)",
         {{.name = "size", .kind = SettingKind::kInteger, .default_value = 2, .min = 2, .max = 7, .unit = "pixels",  // Xu et al.'s CIFAR-10 setting
           .doc = "window side; even windows reach one further up and left (scipy's anchoring)"}}},
        make_median_filter},

@@ -12,7 +12,7 @@ namespace slingshot {
 namespace {
 
 // Bumped when a finding's method changes, so old caches are recomputed, not reused.
-constexpr int kStudyVersion = 1;
+constexpr int kStudyVersion = 2;
 
 nlohmann::json finding_json(const Finding& f) {
   nlohmann::json plots = nlohmann::json::array();
