@@ -173,7 +173,7 @@ const targetOptions = () => [['', 'none (untargeted)'], ...classNames().map((n, 
 
 // Class names typed or read from a labels file: one per line, or comma-separated on one
 // line. Applied only when there is one per output class.
-function applyClassNames(text, source) {
+async function applyClassNames(text, source) {
   const lines = text.split(/\r?\n/).map((t) => t.trim()).filter(Boolean);
   const names = (lines.length === 1 ? lines[0].split(',') : lines).map((t) => t.trim()).filter(Boolean);
   const classes = state.model.classes;
@@ -198,7 +198,15 @@ function applyClassNames(text, source) {
     fillSelect(target, targetOptions());
     target.value = chosen;
   }
-  if (state.result) showResult(state.resultRequest, state.result);
+  if (!state.result) return;
+  // The same result under new names: re-rendered without marking it stale (the URL does
+  // not hold class names, so updateUrl has nothing to record).
+  restoring = true;
+  try {
+    await showResult(state.resultRequest, state.result);
+  } finally {
+    restoring = false;
+  }
 }
 
 async function readClassNamesFile(file) {
@@ -208,7 +216,7 @@ async function readClassNamesFile(file) {
   }
   const text = await file.text();
   $('class-names').value = text.split(/\r?\n/).map((t) => t.trim()).filter(Boolean).join(', ');
-  applyClassNames(text, file.name);
+  await applyClassNames(text, file.name);
 }
 
 // A shown result no longer matches the form: hidden when the model or input changes,

@@ -162,6 +162,10 @@ try {
     check(await page.locator('#label').inputValue() === String(clean), 'the chosen label changed with the names');
     const targets = await page.$$eval('#p-target option', (os) => os.map((o) => o.textContent));
     check(targets.includes('class truck'), `target options: ${targets}`);
+    // The re-rendered predictions table comes last, so the re-render is over here.
+    await page.waitForFunction((n) => document.getElementById('predictions').textContent.includes(n), cifar[pgd.adv],
+      { timeout: 10000 });
+    await page.waitForTimeout(200);
     check(await page.locator('#p-eps').inputValue() === '8', 'naming the classes reset the attack settings');
     check(!(await page.locator('#results').getAttribute('class') ?? '').includes('stale'),
       'naming the classes marked the result stale');
