@@ -21,9 +21,7 @@ repo=$(cd "$here/../.." && pwd)
 source "$repo/tests/cli/cli_test_lib.sh"
 fails=0
 
-for tool in arm-none-eabi-gcc qemu-system-arm; do
-  command -v $tool > /dev/null || { echo "FAIL: $tool not found (run scripts/setup.sh)"; exit 1; }
-done
+require_tools arm-none-eabi-gcc qemu-system-arm
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
