@@ -4,7 +4,11 @@
 // measures thread CPU time, so figures stay meaningful on a machine shared with builds;
 // each figure is the minimum over the runs.
 //
-//   bench_conv_kernels [--batch N] [--runs N] [--ref] [--disable-avx512]
+//   bench_conv_kernels [--batch N] [--runs N] [--ref] [--winograd] [--disable-avx512]
+//
+// --winograd runs forward and backward-input of the layers Winograd supports (3x3 stride 1)
+// through conv2d_winograd_f32__simd, as attack gradients do; GFLOP/s stay those of the
+// direct convolution (the same work done faster), so they compare across algorithms.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -20,6 +24,7 @@
 #include "core/rng.h"
 #include "kernels/ref/conv2d__ref.h"
 #include "kernels/simd/conv2d_f32__simd.h"
+#include "kernels/simd/conv2d_winograd_f32__simd.h"
 #include "kernels/simd/gemm_f32__simd.h"
 
 #ifndef __EMSCRIPTEN__
@@ -61,7 +66,7 @@ double min_ms(int runs, Fn&& fn) {
 
 int main(int argc, char** argv) {
   int batch = 100, runs = 15;
-  bool ref = false;
+  bool ref = false, winograd = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--batch" && i + 1 < argc) {
@@ -70,6 +75,8 @@ int main(int argc, char** argv) {
       runs = std::atoi(argv[++i]);
     } else if (a == "--ref") {
       ref = true;
+    } else if (a == "--winograd") {
+      winograd = true;
     } else if (a == "--disable-avx512") {
 #ifndef __EMSCRIPTEN__
       hwy::DisableTargets(HWY_AVX3 | HWY_AVX3_DL);
@@ -98,7 +105,9 @@ int main(int argc, char** argv) {
     const WindowShape s = make_window_shape({batch, l.h, l.w, l.cin}, l.k, l.k, l.stride, l.stride, Padding::kSame, l.cout);
     std::vector<float> x(s.input.size()), w(static_cast<size_t>(l.cout) * l.k * l.k * l.cin), b(l.cout);
     std::vector<float> y(s.output.size()), dy(s.output.size()), dx(x.size()), dw(w.size()), db(l.cout);
-    std::vector<float> scratch(conv2d_f32__simd_scratch_size(s));
+    const bool use_winograd = winograd && !ref && conv2d_winograd_f32_supports(s);
+    std::vector<float> scratch(std::max(conv2d_f32__simd_scratch_size(s),
+                                        use_winograd ? conv2d_winograd_f32__simd_scratch_size(s) : size_t{0}));
     for (float& v : x) v = rng.uniform(-1, 1);
     for (float& v : w) v = rng.uniform(-1, 1);
     for (float& v : dy) v = rng.uniform(-1, 1);
@@ -108,6 +117,16 @@ int main(int argc, char** argv) {
       ms[0] = min_ms(runs, [&] { conv2d_forward__ref<float>(s, x.data(), w.data(), b.data(), y.data()); });
       ms[1] = min_ms(runs, [&] { conv2d_backward_input__ref<float>(s, dy.data(), w.data(), dx.data()); });
       ms[2] = min_ms(runs, [&] { conv2d_backward_filter__ref<float>(s, x.data(), dy.data(), dw.data(), db.data()); });
+    } else if (use_winograd) {
+      ms[0] = min_ms(runs, [&] {
+        conv2d_winograd_forward_f32__simd(s, x.data(), w.data(), b.data(), y.data(), scratch.data());
+      });
+      ms[1] = min_ms(runs, [&] {
+        conv2d_winograd_backward_input_f32__simd(s, dy.data(), w.data(), dx.data(), scratch.data());
+      });
+      ms[2] = min_ms(runs, [&] {
+        conv2d_backward_filter_f32__simd(s, x.data(), dy.data(), dw.data(), db.data(), scratch.data());
+      });
     } else {
       ms[0] = min_ms(runs, [&] { conv2d_forward_f32__simd(s, x.data(), w.data(), b.data(), y.data(), scratch.data()); });
       ms[1] = min_ms(runs, [&] { conv2d_backward_input_f32__simd(s, dy.data(), w.data(), dx.data(), scratch.data()); });
@@ -116,6 +135,7 @@ int main(int argc, char** argv) {
       });
     }
     nlohmann::json j;
+    j["algorithm"] = ref ? "reference" : use_winograd ? "winograd F(4x4,3x3) (backward-filter: implicit GEMM)" : "implicit GEMM";
     const char* pass[3] = {"forward", "backward_input", "backward_filter"};
     for (int p = 0; p < 3; ++p) {
       j[pass[p]] = {{"ms", ms[p]}, {"gflops", flops / ms[p] * 1e-6}};

@@ -82,6 +82,11 @@ Status Target::backward_logits(const Tensor& dlogits, Tensor& dx) {
 
 namespace {
 
+// Attack gradients only need a direction, so 3x3 convolutions run by Winograd: fewer
+// multiply-adds for rounding differences far below what a sign or a step resolves.
+// Predictions (the verdicts) always run on the deployed engine.
+constexpr KernelPath kGradientKernels = KernelPath::kSimdWinograd;
+
 class ModelTarget final : public Target {
  public:
   ModelTarget(const QuantizedModel& model, const ModelTargetOptions& o, std::unique_ptr<Engine> engine, Graph grad_graph)
@@ -105,13 +110,13 @@ class ModelTarget final : public Target {
   Status differentiable_logits(const Tensor& x, Tensor& logits) override {
     if (options_.source == GradientSource::kFd) return Target::differentiable_logits(x, logits);
     SLING_RETURN_IF_ERROR(check_batch(x));
-    SLING_RETURN_IF_ERROR(grad_graph_.forward(x, ws_, Mode::kInference));
+    SLING_RETURN_IF_ERROR(grad_graph_.forward(x, ws_, Mode::kInference, kGradientKernels));
     logits = ws_.output();
     return Status::Ok();
   }
   Status backward_logits(const Tensor& dlogits, Tensor& dx) override {
     if (options_.source == GradientSource::kFd) return Target::backward_logits(dlogits, dx);
-    SLING_RETURN_IF_ERROR(grad_graph_.backward(dlogits, ws_, /*param_grads=*/false));
+    SLING_RETURN_IF_ERROR(grad_graph_.backward(dlogits, ws_, /*param_grads=*/false, kGradientKernels));
     dx = ws_.input_grad();
     return Status::Ok();
   }
@@ -121,10 +126,10 @@ class ModelTarget final : public Target {
 
   Status loss_grad_uncounted(const Tensor& x, const Objective& objective, Tensor& value, Tensor& grad) override {
     if (options_.source == GradientSource::kFd) return finite_differences(x, objective, value, grad);
-    SLING_RETURN_IF_ERROR(grad_graph_.forward(x, ws_, Mode::kInference));
+    SLING_RETURN_IF_ERROR(grad_graph_.forward(x, ws_, Mode::kInference, kGradientKernels));
     Tensor dlogits;
     SLING_RETURN_IF_ERROR(attack_objective(ws_.output(), objective, value, &dlogits));
-    SLING_RETURN_IF_ERROR(grad_graph_.backward(dlogits, ws_, /*param_grads=*/false));
+    SLING_RETURN_IF_ERROR(grad_graph_.backward(dlogits, ws_, /*param_grads=*/false, kGradientKernels));
     grad = ws_.input_grad();
     return Status::Ok();
   }

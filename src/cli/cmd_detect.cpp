@@ -37,17 +37,6 @@ struct DetectCliOptions : AttackFlags {
   int calibration_n = 100;
 };
 
-// Rows `rows` of x [N, ...] as one batch.
-Tensor gather_rows(const Tensor& x, const std::vector<int64_t>& rows) {
-  Shape s = x.shape();
-  s[0] = static_cast<int64_t>(rows.size());
-  Tensor out(s);
-  const int64_t per = x.dim(0) ? x.numel() / x.dim(0) : 0;
-  for (size_t r = 0; r < rows.size(); ++r)
-    std::copy(x.data() + rows[r] * per, x.data() + (rows[r] + 1) * per, out.data() + static_cast<int64_t>(r) * per);
-  return out;
-}
-
 double share(int64_t part, int64_t whole) { return whole ? static_cast<double>(part) / static_cast<double>(whole) : 0.0; }
 
 Status run_detect(const DetectCliOptions& o) {

@@ -26,7 +26,14 @@ enum class Mode {
 enum class KernelPath {
   kRef,   // portable scalar reference kernels (the oracle)
   kSimd,  // Highway kernels: WASM SIMD128 in the browser, best native target natively
+  // kSimd, with 3x3 stride-1 convolutions by Winograd F(4x4, 3x3): about 2.7x fewer
+  // multiply-adds but ~10x the rounding error (conv2d_winograd_f32__simd.h). For attack
+  // gradients, whose direction is all that matters; never for predictions or training.
+  kSimdWinograd,
 };
+
+// True for the paths that run the Highway kernels.
+inline bool uses_simd(KernelPath k) { return k != KernelPath::kRef; }
 
 template <class T>
 struct ForwardArgs {

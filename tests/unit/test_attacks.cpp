@@ -4,6 +4,7 @@
 // threat model, reach targets, and repeat itself exactly for a seed.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -12,6 +13,8 @@
 #include "attacks/gradient_steps.h"
 #include "attacks/objective.h"
 #include "attacks/target.h"
+#include "core/rng.h"
+#include "model/builders.h"
 
 using namespace slingshot;
 using namespace slingshot::attack_test;
@@ -134,6 +137,59 @@ TEST_CASE("attack objectives: gradients match finite differences, targeted ones 
   Tensor two({1, 2});
   const std::vector<int> one{0};
   CHECK(contains(attack_objective(two, Objective{LossKind::kDlr, one, {}}, v, nullptr), "DLR loss needs at least 3"));
+}
+
+TEST_CASE("targets: attack gradients through Winograd convolutions match the exact gradient") {
+  // Attack gradients run 3x3 stride-1 convolutions by Winograd (KernelPath::kSimdWinograd);
+  // on ResNet-8, where most convolutions are such, they must still be the model's gradient:
+  // against the graph's double-precision pass, cosine ~1 and almost every sign the same.
+  QuantizedModel model;
+  auto graph = build_resnet8(10, {32, 32, 3});
+  REQUIRE(graph.ok());
+  model.graph = std::move(*graph);
+  init_params(model.graph, 17);
+  ModelTargetOptions o;
+  o.engine = EngineKind::kFloat;
+  o.source = GradientSource::kFloat;
+  auto target = make_model_target(model, o);
+  REQUIRE(target.ok());
+  Rng rng(3);
+  Tensor x({3, 32, 32, 3});
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = rng.uniform(0.0f, 1.0f);
+  const std::vector<int> labels{1, 4, 7};
+  Tensor value, grad;
+  REQUIRE((*target)->loss_grad(x, Objective{LossKind::kCrossEntropy, labels, {}}, value, grad).ok());
+
+  TensorD xd(x.shape());
+  for (int64_t i = 0; i < x.numel(); ++i) xd[i] = x[i];
+  Workspace<double> ws;
+  REQUIRE(model.graph.forward(xd, ws, Mode::kInference).ok());
+  TensorD dlogits(ws.output().shape());
+  for (int64_t s = 0; s < 3; ++s) {  // d(cross-entropy)/d(logits) = softmax - one-hot
+    const double* z = ws.output().data() + s * 10;
+    double top = z[0], sum = 0;
+    for (int k = 1; k < 10; ++k) top = std::max(top, z[k]);
+    for (int k = 0; k < 10; ++k) sum += std::exp(z[k] - top);
+    for (int k = 0; k < 10; ++k) dlogits[s * 10 + k] = std::exp(z[k] - top) / sum - (k == labels[s] ? 1.0 : 0.0);
+  }
+  REQUIRE(model.graph.backward(dlogits, ws, /*param_grads=*/false).ok());
+  const TensorD& exact = ws.input_grad();
+  double dot = 0, n1 = 0, n2 = 0;
+  int64_t same_sign = 0, counted = 0;
+  double largest = 0;
+  for (int64_t i = 0; i < exact.numel(); ++i) largest = std::max(largest, std::fabs(exact[i]));
+  for (int64_t i = 0; i < exact.numel(); ++i) {
+    dot += grad[i] * exact[i];
+    n1 += static_cast<double>(grad[i]) * grad[i];
+    n2 += exact[i] * exact[i];
+    if (std::fabs(exact[i]) > 1e-4 * largest) {  // a sign below float resolution is noise
+      ++counted;
+      same_sign += (grad[i] > 0) == (exact[i] > 0);
+    }
+  }
+  CHECK(dot / std::sqrt(n1 * n2) > 0.99999);
+  CHECK(counted > exact.numel() * 9 / 10);
+  CHECK(static_cast<double>(same_sign) / static_cast<double>(counted) > 0.999);
 }
 
 TEST_CASE("targets: ste and float gradients agree in direction; fd sees the integer model's flat steps") {

@@ -43,6 +43,7 @@
 #include "kernels/ref/conv2d__ref.h"
 #include "kernels/ref/dense__ref.h"
 #include "kernels/simd/conv2d_f32__simd.h"
+#include "kernels/simd/conv2d_winograd_f32__simd.h"
 #include "kernels/simd/dense_f32__simd.h"
 #include "kernels/simd/gemm_f32__simd.h"
 
@@ -105,7 +106,7 @@ std::vector<float> abs_values(const std::vector<float>& v) {
 // Compares a SIMD result with the reference; `bound` holds S per element (see the header).
 // Reports the first offending element and the worst error relative to the tolerance.
 void compare(const char* pass, const std::string& shape, const Fenced& simd, const std::vector<float>& ref,
-             const std::vector<float>& bound, bool exact) {
+             const std::vector<float>& bound, bool exact, double rel_tol = kRelTol, double* worst_seen = nullptr) {
   const std::string what = std::string(pass) + " " + shape;
   INFO(what);
   REQUIRE(simd.size() == ref.size());
@@ -114,7 +115,8 @@ void compare(const char* pass, const std::string& shape, const Fenced& simd, con
   size_t bad = ref.size();
   for (size_t i = 0; i < ref.size(); ++i) {
     const double diff = std::fabs(static_cast<double>(simd[i]) - ref[i]);
-    const double tol = exact ? 0.0 : kRelTol * bound[i];
+    const double tol = exact ? 0.0 : rel_tol * bound[i];
+    if (worst_seen && bound[i] > 0) *worst_seen = std::max(*worst_seen, diff / bound[i]);
     if (!(diff <= tol)) {  // also catches NaN (unwritten elements)
       if (bad == ref.size()) bad = i;
       worst = std::isnan(diff) ? INFINITY : std::max(worst, tol > 0 ? diff / tol : INFINITY);
@@ -446,4 +448,107 @@ TEST_CASE("simd conv2d and dense give bit-identical results on 1, 2 and 3 thread
   for (const DenseShape& s : dense)
     check_thread_counts(9, [&](Rng& rng, std::vector<float>* out) { check_dense(s, true, rng, false, out); });
   MESSAGE("random threaded convs: " << transposed_dw << " transposed backward-filter, " << one_by_one << " 1x1");
+}
+
+// ---------------------------------------------------------------------------------------
+// Winograd F(4x4, 3x3). Its transforms scale values by up to 8 (A^T) and 5 (B^T) and
+// divide by 6 and 24 (G), so its rounding error is larger than the GEMM kernels': we
+// measure up to ~3e-6 * S on these shapes. The bound below is 2e-5 * S, still far under
+// one product's share S / n (n = 9 * Cin <= 600 here: >= 1.6e-3 * S), so a dropped,
+// duplicated or misplaced product still fails.
+namespace {
+
+constexpr double kWinogradRelTol = 4e-5;
+
+// Forward and backward-input through Winograd against the reference; returns the worst
+// |diff| / S seen. Appends the results to *outputs if given.
+double check_winograd(const ConvCase& c, Rng& rng, std::vector<float>* outputs = nullptr) {
+  const WindowShape s = make_window_shape(c.input, c.kh, c.kw, c.sh, c.sw, c.padding, c.cout);
+  const std::string shape = describe(c);
+  INFO(shape);
+  REQUIRE(conv2d_winograd_f32_supports(s));
+  const int64_t in_n = s.input.size(), out_n = s.output.size(), w_n = int64_t{c.cout} * 9 * c.input.c;
+  const std::vector<float> x = random_values(rng, in_n, false), w = random_values(rng, w_n, false);
+  const std::vector<float> b = random_values(rng, c.cout, false), dy = random_values(rng, out_n, false);
+  const std::vector<float> ax = abs_values(x), aw = abs_values(w), ab = abs_values(b), ady = abs_values(dy);
+  const size_t scratch_n = conv2d_winograd_f32__simd_scratch_size(s);
+  double worst = 0;
+  {
+    std::vector<float> ref(out_n), bound(out_n);
+    conv2d_forward__ref<float>(s, x.data(), w.data(), c.bias ? b.data() : nullptr, ref.data());
+    conv2d_forward__ref<float>(s, ax.data(), aw.data(), c.bias ? ab.data() : nullptr, bound.data());
+    Fenced out(out_n), scratch(scratch_n);
+    conv2d_winograd_forward_f32__simd(s, x.data(), w.data(), c.bias ? b.data() : nullptr, out.data(), scratch.data());
+    CHECK_MESSAGE(scratch.guards_intact(), "winograd forward overran its scratch: " << shape);
+    compare("winograd forward", shape, out, ref, bound, false, kWinogradRelTol, &worst);
+    keep(outputs, out);
+  }
+  {
+    std::vector<float> ref(in_n), bound(in_n);
+    conv2d_backward_input__ref<float>(s, dy.data(), w.data(), ref.data());
+    conv2d_backward_input__ref<float>(s, ady.data(), aw.data(), bound.data());
+    Fenced gx(in_n), scratch(scratch_n);
+    conv2d_winograd_backward_input_f32__simd(s, dy.data(), w.data(), gx.data(), scratch.data());
+    CHECK_MESSAGE(scratch.guards_intact(), "winograd backward-input overran its scratch: " << shape);
+    compare("winograd backward-input", shape, gx, ref, bound, false, kWinogradRelTol, &worst);
+    keep(outputs, gx);
+  }
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("winograd conv2d supports exactly 3x3 stride-1 shapes with 8+ channels") {
+  const auto shape = [](Dims4 in, int k, int stride, Padding p, int cout) {
+    return make_window_shape(in, k, k, stride, stride, p, cout);
+  };
+  CHECK(conv2d_winograd_f32_supports(shape({1, 32, 32, 16}, 3, 1, Padding::kSame, 16)));
+  CHECK(conv2d_winograd_f32_supports(shape({1, 5, 7, 8}, 3, 1, Padding::kValid, 8)));
+  CHECK_FALSE(conv2d_winograd_f32_supports(shape({1, 32, 32, 16}, 3, 2, Padding::kSame, 32)));  // stride 2
+  CHECK_FALSE(conv2d_winograd_f32_supports(shape({1, 32, 32, 16}, 1, 1, Padding::kSame, 32)));  // 1x1
+  CHECK_FALSE(conv2d_winograd_f32_supports(shape({1, 32, 32, 3}, 3, 1, Padding::kSame, 16)));   // RGB input
+  CHECK_FALSE(conv2d_winograd_f32_supports(shape({1, 32, 32, 16}, 3, 1, Padding::kSame, 3)));   // 3 outputs
+  CHECK_FALSE(conv2d_winograd_f32_supports(shape({1, 32, 32, 16}, 5, 1, Padding::kSame, 16)));  // 5x5
+}
+
+TEST_CASE("winograd conv2d matches the reference on random 3x3 stride-1 shapes") {
+  on_every_target([&] {
+    Rng rng(4343);
+    static const int32_t kSizes[] = {1, 2, 3, 4, 5, 6, 7, 9, 11, 13, 17, 32};
+    static const int32_t kChannels[] = {8, 9, 13, 16, 17, 24, 32, 33, 64};
+    double worst = 0;
+    int valid = 0, partial_tiles = 0;
+    for (int i = 0; i < 40; ++i) {
+      ConvCase c;
+      c.input = {static_cast<int32_t>(1 + rng.below(3)), pick(rng, kSizes), pick(rng, kSizes), pick(rng, kChannels)};
+      c.kh = c.kw = 3, c.sh = c.sw = 1;
+      c.padding = rng.below(3) == 0 ? Padding::kValid : Padding::kSame;
+      c.cout = pick(rng, kChannels);
+      c.bias = rng.below(2) != 0;
+      const WindowShape s = make_window_shape(c.input, 3, 3, 1, 1, c.padding, c.cout);
+      if (s.output.h <= 0 || s.output.w <= 0 || conv_macs(c) > 2000000) continue;
+      valid += c.padding == Padding::kValid;
+      partial_tiles += s.output.h % 4 != 0 || s.output.w % 4 != 0;
+      worst = std::max(worst, check_winograd(c, rng));
+    }
+    CHECK(valid >= 5);
+    CHECK(partial_tiles >= 10);
+    // The whole ResNet-8 stack at batch 2, where tiles span images inside a block.
+    const ConvCase resnet[] = {
+        {{2, 32, 32, 16}, 3, 3, 1, 1, Padding::kSame, 16, true},
+        {{2, 16, 16, 32}, 3, 3, 1, 1, Padding::kSame, 32, false},
+        {{3, 8, 8, 64}, 3, 3, 1, 1, Padding::kSame, 64, true},
+    };
+    for (const ConvCase& c : resnet) worst = std::max(worst, check_winograd(c, rng));
+    MESSAGE("winograd worst |diff| / S: " << worst);
+  });
+}
+
+TEST_CASE("winograd conv2d gives bit-identical results on 1, 2 and 3 threads") {
+  const ConvCase cases[] = {
+      {{8, 32, 32, 16}, 3, 3, 1, 1, Padding::kSame, 16, true},
+      {{5, 16, 16, 32}, 3, 3, 1, 1, Padding::kValid, 24, false},
+  };
+  for (const ConvCase& c : cases)
+    check_thread_counts(11, [&](Rng& rng, std::vector<float>* out) { check_winograd(c, rng, out); });
 }

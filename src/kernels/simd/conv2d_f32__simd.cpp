@@ -31,6 +31,7 @@
 #include "core/thread_pool.h"
 #include "kernels/simd/conv2d_f32__simd.h"
 #include "kernels/simd/gemm_f32__simd.h"
+#include "kernels/simd/scratch_carver.h"
 
 // Target-independent helpers, compiled once although foreach_target re-includes this file.
 #ifndef SLINGSHOT_CONV2D_F32_SIMD_SHARED
@@ -39,10 +40,8 @@ namespace slingshot {
 namespace {
 
 using simd_internal::GemmArgs;
+using simd_internal::Carver;
 using simd_internal::GemmInit;
-
-// Floats per pointer in a row table carved out of float scratch (2 natively, 1 in wasm32).
-constexpr int64_t kPointerFloats = (sizeof(const float*) + sizeof(float) - 1) / sizeof(float);
 
 // Col floats per chunk of the col2im backward-input pass: 128 KB, so dcol stays in L2
 // between the GEMM writing it and col2im reading it, whatever the batch.
@@ -94,32 +93,6 @@ ConvGeometry geometry(const WindowShape& s) {
   g.chunk = std::max<int64_t>(std::min(rows, g.batch * g.oh * g.ow), 1);
   return g;
 }
-
-// Hands out consecutive regions of scratch, each starting on a 64-byte cache line (so
-// padded images and row tables never split a vector access across lines). With a null
-// base it only counts, assuming the worst alignment slack, which makes the count a
-// guaranteed upper bound for any scratch address.
-class Carver {
- public:
-  explicit Carver(float* base) : base_(base), next_(base) {}
-  float* take(int64_t floats) {
-    if (!base_) {
-      counted_ += 15 + floats;
-      return nullptr;
-    }
-    const uintptr_t a = reinterpret_cast<uintptr_t>(next_);
-    float* p = reinterpret_cast<float*>((a + 63) & ~uintptr_t{63});
-    next_ = p + floats;
-    return p;
-  }
-  const float** take_rows(int64_t count) { return reinterpret_cast<const float**>(take(count * kPointerFloats)); }
-  int64_t counted() const { return counted_; }
-
- private:
-  float* base_;
-  float* next_;
-  int64_t counted_ = 0;
-};
 
 // Scratch of each pass; with a null base Carver only counts. Kept next to each other so
 // the sizes and the kernels cannot disagree.

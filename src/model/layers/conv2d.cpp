@@ -1,10 +1,13 @@
 // 2-D convolution layer: shape checks, serialization, and dispatch to ref or SIMD kernels.
 #include "model/layers/conv2d.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "kernels/ref/conv2d__ref.h"
 #include "kernels/simd/conv2d_f32__simd.h"
+#include "kernels/simd/conv2d_winograd_f32__simd.h"
 #include "model/json_fields.h"
 
 namespace slingshot {
@@ -66,7 +69,12 @@ Status Conv2D::forward_t(const ForwardArgs<T>& a) const {
   const T* weight = param_as<T>(params_[0].value, w);
   const T* bias = config_.use_bias ? param_as<T>(params_[1].value, b) : nullptr;
   if constexpr (std::is_same_v<T, float>) {
-    if (a.kernels == KernelPath::kSimd) {
+    if (a.kernels == KernelPath::kSimdWinograd && conv2d_winograd_f32_supports(s)) {
+      a.scratch->resize(conv2d_winograd_f32__simd_scratch_size(s));
+      conv2d_winograd_forward_f32__simd(s, x.data(), weight, bias, a.output->data(), a.scratch->data());
+      return Status::Ok();
+    }
+    if (uses_simd(a.kernels)) {
       a.scratch->resize(conv2d_f32__simd_scratch_size(s));
       conv2d_forward_f32__simd(s, x.data(), weight, bias, a.output->data(), a.scratch->data());
       return Status::Ok();
@@ -85,9 +93,14 @@ Status Conv2D::backward_t(const BackwardArgs<T>& a) const {
   T* grad_bias = config_.use_bias && !a.grad_params.empty() ? a.grad_params[1].data() : nullptr;
   if (a.grad_inputs[0]) a.grad_inputs[0]->resize(x.shape());
   if constexpr (std::is_same_v<T, float>) {
-    if (a.kernels == KernelPath::kSimd) {
-      a.scratch->resize(conv2d_f32__simd_scratch_size(s));
-      if (a.grad_inputs[0])
+    if (uses_simd(a.kernels)) {
+      const bool winograd = a.kernels == KernelPath::kSimdWinograd && conv2d_winograd_f32_supports(s);
+      a.scratch->resize(winograd ? std::max(conv2d_winograd_f32__simd_scratch_size(s), conv2d_f32__simd_scratch_size(s))
+                                 : conv2d_f32__simd_scratch_size(s));
+      if (a.grad_inputs[0] && winograd)
+        conv2d_winograd_backward_input_f32__simd(s, a.grad_output->data(), weight, a.grad_inputs[0]->data(),
+                                                 a.scratch->data());
+      else if (a.grad_inputs[0])
         conv2d_backward_input_f32__simd(s, a.grad_output->data(), weight, a.grad_inputs[0]->data(),
                                         a.scratch->data());
       if (!a.grad_params.empty())

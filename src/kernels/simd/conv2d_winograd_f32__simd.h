@@ -1,0 +1,36 @@
+// Highway float32 3x3 stride-1 convolution by Winograd's minimal filtering F(4x4, 3x3)
+// (Lavin & Gray 2016), NHWC input and OHWI filter as conv2d__ref.h. Each 4x4 output tile
+// costs 36 products per input/output channel pair instead of 144, for about 2.7x fewer
+// multiply-adds than conv2d_f32__simd on ResNet-sized layers once the transforms are paid.
+//
+// The price is rounding: the transforms scale values by up to 8 and divide by 6 and 24,
+// so results match the reference to about 1e-5 of S = sum |w * x| (tests bound it) rather
+// than conv2d_f32__simd's 1e-6, and are not exact on integer data. That is why the float
+// graph uses it only on KernelPath::kSimdWinograd (attack gradients), never for
+// predictions, training or the fake-quant forward that must agree with the int8 engine.
+#pragma once
+
+#include <cstddef>
+
+#include "kernels/kernel_params.h"
+
+namespace slingshot {
+
+// True for a shape these kernels compute: 3x3 window, stride 1, padding of at most 2 on
+// the top and left (always the case for SAME and VALID), and at least 8 input and output
+// channels (below that the transforms cost more than the products they save).
+bool conv2d_winograd_f32_supports(const WindowShape& s);
+
+// Floats of scratch both passes below need for shape `s` (which they support).
+size_t conv2d_winograd_f32__simd_scratch_size(const WindowShape& s);
+
+void conv2d_winograd_forward_f32__simd(const WindowShape& s, const float* input, const float* filter,
+                                       const float* bias, float* output, float* scratch);
+
+// Overwrites grad_input. A 3x3 stride-1 backward-input pass is a forward convolution of
+// grad_output with the filter rotated by 180 degrees and transposed, so it runs through
+// the same transforms; it is supported whenever the forward shape is.
+void conv2d_winograd_backward_input_f32__simd(const WindowShape& s, const float* grad_output, const float* filter,
+                                              float* grad_input, float* scratch);
+
+}  // namespace slingshot
