@@ -4,8 +4,8 @@
 #  - export-c output (int8 and packed ternary weights) compiles with -Wall -Wextra -Werror
 #    for M4 and M3, its .rodata is the flash figure export-c prints; too-small parts and
 #    corrupted model files are refused with one clear line;
-#  - every shipped int8 zoo model and the MLPerf Tiny int8 models (when ../shared/mlperf-tiny
-#    exists) give, on 20 inputs each, output codes equal byte for byte to the host int8-ref
+#  - every shipped int8 zoo model (the thermometer-encoded one included) and the MLPerf Tiny
+#    int8 models (when ../shared/mlperf-tiny exists) give, on 20 inputs each, output codes equal byte for byte to the host int8-ref
 #    on M4 (mps2-an386) and M7 (mps2-an500); M3 (an385) and M55 (an547) on one model each;
 #    M4, M7 and M55 run the DSP kernels, M3 the reference ones (the JSON's "kernels"); the
 #    low-bit models (packed weights, unpacked by the runtime) on M4, M7 and, two of them, M3;
@@ -102,7 +102,7 @@ mcu_run() {
 }
 for cpu in m4 m7; do
   for m in resnet8_int8 resnet8_int4 resnet8_ternary resnet8_binary resnet8_w4a4 resnet8_jr_ternary resnet8_pgd_int8 \
-           resnet8_trades_int8; do
+           resnet8_trades_int8 resnet8_thermometer_int8; do
     mcu_run "$m" "$zoo/housenum/$m.safetensors" "$zoo/housenum/eval" $cpu
   done
   for m in dscnn_int8 dscnn_pgd_int8; do
