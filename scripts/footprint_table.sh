@@ -21,10 +21,10 @@ trap 'rm -rf "$work"' EXIT
 start=$SECONDS
 
 # The zoo's quantized models, as models/<set>/<name>.safetensors; float parents
-# (*_float.safetensors) and models no MCU runs (the thermometer encoder) are left out.
+# (*_float.safetensors) are left out.
 models=()
 for m in models/housenum/*.safetensors models/keywords/*_int8.safetensors; do
-  case "$m" in *_float.safetensors | *thermometer*) continue ;; esac
+  case "$m" in *_float.safetensors) continue ;; esac
   models+=("$m")
 done
 cpus=(m4 m7)

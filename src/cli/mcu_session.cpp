@@ -87,8 +87,9 @@ Result<NamedInputs> load_inputs(const McuSessionOptions& o, const QuantizedModel
 }
 
 const char* kind_label(uint32_t kind) {
-  static const char* const names[SLING_LAYER_KIND_COUNT] = {"conv2d",   "depthwise_conv2d", "dense", "max_pool2d",
-                                                            "avg_pool2d", "global_avg_pool", "add",   "clamp"};
+  static const char* const names[SLING_LAYER_KIND_COUNT] = {"conv2d",     "depthwise_conv2d", "dense", "max_pool2d",
+                                                            "avg_pool2d", "global_avg_pool",  "add",   "clamp",
+                                                            "thermometer"};
   return kind < SLING_LAYER_KIND_COUNT ? names[kind] : "?";
 }
 

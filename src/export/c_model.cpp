@@ -52,7 +52,8 @@ int64_t scratch_bytes_of(const Int8Op& op) {
 const char* kind_macro(uint32_t kind) {
   static const char* const names[SLING_LAYER_KIND_COUNT] = {
       "SLING_LAYER_CONV2D",   "SLING_LAYER_DEPTHWISE_CONV2D", "SLING_LAYER_DENSE", "SLING_LAYER_MAX_POOL",
-      "SLING_LAYER_AVG_POOL", "SLING_LAYER_GLOBAL_AVG_POOL",  "SLING_LAYER_ADD",   "SLING_LAYER_CLAMP"};
+      "SLING_LAYER_AVG_POOL", "SLING_LAYER_GLOBAL_AVG_POOL",  "SLING_LAYER_ADD",   "SLING_LAYER_CLAMP",
+      "SLING_LAYER_THERMOMETER"};
   return names[kind];
 }
 
@@ -143,7 +144,14 @@ sling_layer layer_of(const Int8Op& op, const ArenaPlan& arena) {
       l.kind = SLING_LAYER_CLAMP;
       l.elements = static_cast<int32_t>(op.elements);
       break;
-    case Int8OpKind::kThermometer:  // refused by build_c_model_table
+    case Int8OpKind::kThermometer:
+      // The per-level thresholds go in `multipliers`, the clear/set codes in act_min/act_max.
+      l.kind = SLING_LAYER_THERMOMETER;
+      l.elements = static_cast<int32_t>(op.elements);
+      l.out_c = op.thermometer.levels;
+      l.act_min = op.thermometer.zero_code;
+      l.act_max = op.thermometer.one_code;
+      l.multipliers = op.thresholds.data();
       break;
   }
   return l;
@@ -279,11 +287,12 @@ Result<CModelTable> build_c_model_table(const Int8Program& p, WeightScheme weigh
   for (size_t i = 0; i < p.ops.size(); ++i) {
     const Int8Op& op = p.ops[i];
     if (op.elements > INT32_MAX) return invalid_argument("a layer has more than 2^31 elements");
-    if (op.kind == Int8OpKind::kThermometer)
-      return unimplemented("op " + std::to_string(i) +
-                           " is a thermometer layer, which the Cortex-M runtime has no kernel for; thermometer-encoded "
-                           "models run on the host engines only (float, fakequant, int8-ref, int8-simd, xnnpack)");
     sling_layer l = layer_of(op, t.arena);
+    if (op.kind == Int8OpKind::kThermometer) {
+      if (op.thermometer.levels <= 0 || op.thresholds.size() != static_cast<size_t>(op.thermometer.levels))
+        return internal_error("a thermometer op's thresholds do not match its levels");
+      t.constant_bytes += op.thresholds.size() * sizeof(int32_t);
+    }
     if (is_weighted(op)) {
       if (!op.weights) return internal_error("a weighted op has no weights");
       const uint64_t count = static_cast<uint64_t>(weight_count(op));
@@ -369,8 +378,13 @@ CModelSource c_model_source(const Int8Program& p, const CModelTable& t, const st
   c += "#if defined(__GNUC__)\n#define SLING_MODEL_ALIGN __attribute__((aligned(4)))\n#else\n#define SLING_MODEL_ALIGN\n#endif\n";
   for (size_t i = 0; i < p.ops.size(); ++i) {
     const Int8Op& op = p.ops[i];
-    if (!is_weighted(op)) continue;
     const std::string n = "layer" + num(i);
+    if (op.kind == Int8OpKind::kThermometer) {
+      c += "\n// Layer " + num(i) + " (" + kind_name(t.layers[i].kind) + "): the input code each level starts at\n";
+      c += "static const int32_t " + n + "_thresholds[" + num(op.thresholds.size()) + "] = {" +
+           c_array_body(op.thresholds.data(), op.thresholds.size()) + "};\n";
+    }
+    if (!is_weighted(op)) continue;
     const size_t channels = op.multipliers.size();
     c += "\n// Layer " + num(i) + " (" + kind_name(t.layers[i].kind) + ")\n";
     const std::vector<uint8_t>& packed = t.packed_weights[i];
@@ -411,6 +425,8 @@ CModelSource c_model_source(const Int8Program& p, const CModelTable& t, const st
       c += " .weights = " + n + "_weights,";
       if (l.bias) c += " .bias = " + n + "_bias,";
       c += " .multipliers = " + n + "_multipliers, .shifts = " + n + "_shifts,";
+    } else if (l.kind == SLING_LAYER_THERMOMETER) {
+      c += " .multipliers = " + n + "_thresholds,";
     }
     field("input", l.input), field("input2", l.input2), field("output", l.output);
     if (l.weight_format != SLING_WEIGHTS_INT8) field("unpack", l.unpack);  // int8 tables stay as they were

@@ -1,7 +1,8 @@
 // Export of a quantized model to C for a microcontroller project: model_data.c holds the
-// weights and requantization tables as const arrays (flash) and the layer table the device
-// runtime (src/cortexm/runtime) executes; model_data.h holds the arena size and the input
-// and output sizes and grids as compile-time constants. Activations live in one arena,
+// weights and requantization tables (and a thermometer layer's per-level thresholds) as
+// const arrays (flash) and the layer table the device runtime (src/cortexm/runtime)
+// executes; model_data.h holds the arena size and the input and output sizes and grids as
+// compile-time constants. Activations live in one arena,
 // planned here from buffer lifetimes: buffers alive at the same time never overlap. The
 // arena also holds the Cortex-M DSP kernels' scratch, planned as one more buffer, and the
 // unpack buffers of packed weights: low-bit models (int4, ternary, binary, as the quantized

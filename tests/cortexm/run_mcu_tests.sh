@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # ctest `cortexm_mcu`: the exported models on emulated Cortex-M cores (slingshot export-c,
 # slingshot mcu-run), end to end:
-#  - export-c output (int8 and packed ternary weights) compiles with -Wall -Wextra -Werror
+#  - export-c output (int8 and packed ternary weights, and the thermometer encoding's
+#    threshold table) compiles with -Wall -Wextra -Werror
 #    for M4 and M3, its .rodata is the flash figure export-c prints; too-small parts and
 #    corrupted model files are refused with one clear line;
-#  - every shipped int8 zoo model and the MLPerf Tiny int8 models (when ../shared/mlperf-tiny
-#    exists) give, on 20 inputs each, output codes equal byte for byte to the host int8-ref
+#  - every shipped int8 zoo model (the thermometer-encoded one included) and the MLPerf Tiny
+#    int8 models (when ../shared/mlperf-tiny exists) give, on 20 inputs each, output codes equal byte for byte to the host int8-ref
 #    on M4 (mps2-an386) and M7 (mps2-an500); M3 (an385) and M55 (an547) on one model each;
 #    M4, M7 and M55 run the DSP kernels, M3 the reference ones (the JSON's "kernels"); the
 #    low-bit models (packed weights, unpacked by the runtime) on M4, M7 and, two of them, M3;
@@ -31,7 +32,7 @@ start=$SECONDS
 zoo="$repo/models"
 mlperf="$repo/../shared/mlperf-tiny"
 
-# --- export-c: compiles cleanly for M4 and M3 (int8 weights, and packed ternary ones), refuses
+# --- export-c: compiles cleanly for M4 and M3 (int8 weights, packed ternary ones, a thermometer head), refuses
 # what does not fit or does not parse.
 # compile_export CPU_FLAGS DIR: DIR/model_data.c (C99), the harness and every runtime source
 # with warnings as errors; errors go to cc.txt, model_data.c's object to model_data.o.
@@ -46,7 +47,7 @@ compile_export() {
       -c "$f" -o runtime.o 2>> cc.txt || return 1
   done
 }
-for m in resnet8_int8 resnet8_ternary; do
+for m in resnet8_int8 resnet8_ternary resnet8_thermometer_int8; do
   expect_ok "export-c $m" "$bin" export-c --model "$zoo/housenum/$m.safetensors" -o exported_$m
   grep -q "fits nrf52840" out.txt && pass "export-c reports the default part ($m)" || fail "export-c output: $(cat out.txt)"
   constants=$(grep -o '[0-9]* bytes of weights and tables' out.txt | cut -d' ' -f1)
@@ -102,7 +103,7 @@ mcu_run() {
 }
 for cpu in m4 m7; do
   for m in resnet8_int8 resnet8_int4 resnet8_ternary resnet8_binary resnet8_w4a4 resnet8_jr_ternary resnet8_pgd_int8 \
-           resnet8_trades_int8; do
+           resnet8_trades_int8 resnet8_thermometer_int8; do
     mcu_run "$m" "$zoo/housenum/$m.safetensors" "$zoo/housenum/eval" $cpu
   done
   for m in dscnn_int8 dscnn_pgd_int8; do

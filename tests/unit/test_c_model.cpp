@@ -3,8 +3,8 @@
 // as int8-ref on every shipped zoo model (the low-bit ones with packed weights); the arena
 // plan never lets buffers alive at the same time share bytes, nor the DSP kernels' scratch
 // or the unpack buffer with a layer's buffers; packed weights unpack to the codes they
-// came from, and codes outside a format are refused; the runtime refuses broken tables
-// with status codes.
+// came from, and codes outside a format are refused; the thermometer encoding is exported
+// as its threshold table; the runtime refuses broken tables with status codes.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -25,8 +25,8 @@ const std::string kModels = std::string(SLING_SOURCE_DIR) + "/models/";
 const char* const kZooModels[] = {
     "housenum/resnet8_int8",   "housenum/resnet8_int4",       "housenum/resnet8_ternary",
     "housenum/resnet8_binary", "housenum/resnet8_w4a4",       "housenum/resnet8_jr_ternary",
-    "housenum/resnet8_pgd_int8", "housenum/resnet8_trades_int8", "keywords/dscnn_int8",
-    "keywords/dscnn_pgd_int8"};
+    "housenum/resnet8_pgd_int8", "housenum/resnet8_trades_int8", "housenum/resnet8_thermometer_int8",
+    "keywords/dscnn_int8",     "keywords/dscnn_pgd_int8"};
 
 // Seeded inputs on the input grid, as floats (what the host engine takes) and codes.
 void random_inputs(const Int8Program& p, int n, uint64_t seed, Tensor& x, std::vector<int8_t>& codes) {
@@ -140,6 +140,14 @@ void load_exported(const std::string& name, Exported& e) {
   e.table = std::move(table.value());
 }
 
+// A copy of a table's layers in `layers` and a descriptor pointing at it, for a test to break.
+sling_model editable_descriptor(const CModelTable& t, std::vector<sling_layer>& layers) {
+  layers = t.layers;
+  sling_model m = t.descriptor();
+  m.layers = layers.data();
+  return m;
+}
+
 }  // namespace
 
 TEST_CASE("c model: the runtime on the exported layer table equals int8-ref on every shipped zoo model") {
@@ -247,6 +255,40 @@ TEST_CASE("c model: model_data.h carries the arena size and grids; model_data.c 
   CHECK(files.source.find("static const int8_t layer0_weights[") != std::string::npos);
   CHECK(files.source.find(".kind = SLING_LAYER_DEPTHWISE_CONV2D") != std::string::npos);
   CHECK(files.source.find("const sling_model slingshot_model = {") != std::string::npos);
+}
+
+TEST_CASE("c model: the thermometer encoding is exported as its thresholds; broken ones are refused") {
+  Exported e;
+  load_exported("housenum/resnet8_thermometer_int8", e);
+  const Int8Op& op = e.program.ops[0];
+  REQUIRE(op.kind == Int8OpKind::kThermometer);
+  const sling_layer& l = e.table.layers[0];
+  CHECK(l.kind == SLING_LAYER_THERMOMETER);
+  CHECK(l.elements == 32 * 32 * 3);
+  CHECK(l.out_c == 16);
+  CHECK(l.act_min == op.thermometer.zero_code);
+  CHECK(l.act_max == op.thermometer.one_code);
+  REQUIRE(l.multipliers != nullptr);
+  CHECK(std::equal(op.thresholds.begin(), op.thresholds.end(), l.multipliers));
+  CHECK(!l.weights);
+  const CModelSource files = c_model_source(e.program, e.table, "test");
+  CHECK(files.source.find("static const int32_t layer0_thresholds[16] = {") != std::string::npos);
+  CHECK(files.source.find("{.kind = SLING_LAYER_THERMOMETER,") != std::string::npos);
+  CHECK(files.source.find(" .multipliers = layer0_thresholds,") != std::string::npos);
+
+  std::vector<sling_layer> layers;
+  const sling_model m = editable_descriptor(e.table, layers);
+  CHECK(sling_model_check(&m, m.arena_bytes) == SLING_OK);
+  layers[0].multipliers = nullptr;
+  CHECK(sling_model_check(&m, m.arena_bytes) == SLING_ERROR_NULL_ARGUMENT);
+  layers[0] = l;
+  layers[0].out_c = 0;
+  CHECK(sling_model_check(&m, m.arena_bytes) == SLING_ERROR_BAD_GEOMETRY);
+  layers[0] = l;
+  layers[0].output = m.arena_bytes - 16 * 32 * 32 * 3;  // its 16 levels per code end at the arena's end
+  CHECK(sling_model_check(&m, m.arena_bytes) == SLING_OK);
+  layers[0].out_c = 17;  // one level more runs past it
+  CHECK(sling_model_check(&m, m.arena_bytes) == SLING_ERROR_BUFFER_OUT_OF_ARENA);
 }
 
 TEST_CASE("c model: the arena plan shares bytes only between buffers never alive together") {
@@ -419,9 +461,8 @@ TEST_CASE("c model: packed weights shrink the flash; the runtime refuses bad wei
   CHECK(i_files.source.find("weight_format") == std::string::npos);
   CHECK(i_files.source.find("unpack") == std::string::npos);
 
-  sling_model m = ternary.table.descriptor();
-  std::vector<sling_layer> layers = ternary.table.layers;
-  m.layers = layers.data();
+  std::vector<sling_layer> layers;
+  const sling_model m = editable_descriptor(ternary.table, layers);
   CHECK(sling_model_check(&m, m.arena_bytes) == SLING_OK);
   layers[0].weight_format = SLING_WEIGHTS_FORMAT_COUNT;
   CHECK(sling_model_check(&m, m.arena_bytes) == SLING_ERROR_BAD_WEIGHT_FORMAT);
@@ -441,9 +482,8 @@ TEST_CASE("c model: packed weights shrink the flash; the runtime refuses bad wei
   CHECK(sling_model_check(&m, m.arena_bytes) == SLING_ERROR_BAD_UNPACK_BUFFER);
   layers[0] = conv0;
   // An int8 layer reads flash directly and ignores its unpack offset.
-  std::vector<sling_layer> int8_layers = int8_model.table.layers;
-  sling_model int8_m = int8_model.table.descriptor();
-  int8_m.layers = int8_layers.data();
+  std::vector<sling_layer> int8_layers;
+  const sling_model int8_m = editable_descriptor(int8_model.table, int8_layers);
   int8_layers[0].unpack = 3;
   CHECK(sling_model_check(&int8_m, int8_m.arena_bytes) == SLING_OK);
 }

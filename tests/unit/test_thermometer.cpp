@@ -2,7 +2,8 @@
 // defenses/thermometer's encoder, its backward against finite differences of the
 // relaxation (the BPDA gradient), the int8 kernel against the float encoding on every
 // input code, a tiny thermometer model trained, quantized and run on every engine, BPDA
-// PGD against it, and the exporters that cannot express the layer refusing it.
+// PGD against it, the TFLite exporter that cannot express the layer refusing it, and the
+// C export run on the device runtime giving int8-ref's codes.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 
 #include "attack_test_support.h"
 #include "grad_check.h"
+#include "cortexm/runtime/model_runtime.h"
 #include "defenses/thermometer.h"
 #include "engine/engine.h"
 #include "engine/int8_program.h"
@@ -310,13 +312,33 @@ TEST_CASE("a thermometer model trains, quantizes, runs on every engine and is at
   CHECK(robust < clean_correct - 20);
   CHECK(robust / 96.0 < noise - 0.1);  // the relaxation's gradient beats random noise
 
-  // Exporters that cannot express the layer refuse it by name.
+  // TFLite has no operator for the layer: its exporter refuses it by name.
   auto tflite = export_tflite(m);
   REQUIRE(!tflite.ok());
   CHECK(contains(tflite.status(), "thermometer"));
+
+  // The C export carries it (SLING_LAYER_THERMOMETER); the device runtime, run natively on
+  // the exported table, gives int8-ref's output codes on every test sample.
   auto program = compile_int8_program(m);
   REQUIRE(program.ok());
   auto table = build_c_model_table(*program, m.weights);
-  REQUIRE(!table.ok());
-  CHECK(contains(table.status(), "thermometer"));
+  REQUIRE_MESSAGE(table.ok(), table.status().message());
+  REQUIRE(table->layers[0].kind == SLING_LAYER_THERMOMETER);
+  CHECK(table->layers[0].out_c == 8);
+  CHECK(table->layers[0].elements == 16 * 16 * 3);
+  const sling_model desc = table->descriptor();
+  std::vector<int8_t> arena(desc.arena_bytes);
+  const int64_t in_per = x.numel() / x.dim(0), out_per = logits[2].numel() / x.dim(0);
+  REQUIRE(out_per == desc.output_bytes);
+  REQUIRE(in_per == desc.input_bytes);
+  int64_t differing = 0;
+  for (int64_t k = 0; k < x.dim(0); ++k) {
+    for (int64_t i = 0; i < in_per; ++i)
+      arena[desc.input_offset + i] = static_cast<int8_t>(program->input_grid.quantize(x[k * in_per + i]));
+    const sling_status s = sling_model_run(&desc, arena.data(), desc.arena_bytes, nullptr, nullptr);
+    REQUIRE_MESSAGE(s == SLING_OK, sling_status_message(s));
+    for (int64_t j = 0; j < out_per; ++j)
+      differing += arena[desc.output_offset + j] != program->output_grid.quantize(logits[2][k * out_per + j]);
+  }
+  CHECK(differing == 0);
 }

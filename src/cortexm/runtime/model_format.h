@@ -12,7 +12,9 @@
 #include <stdint.h>
 
 /* Bumped whenever a struct below changes; the runtime refuses other versions.
- * 3: per-layer weight_format (packed low-bit weights) and unpack buffer offset. */
+ * 3: per-layer weight_format (packed low-bit weights) and unpack buffer offset.
+ * (SLING_LAYER_THERMOMETER came later without a layout change: it fills existing fields,
+ * and a runtime without it refuses the kind, SLING_ERROR_BAD_LAYER_KIND.) */
 #define SLING_MODEL_FORMAT_VERSION 3u
 
 /* Layer kinds (sling_layer.kind). The arithmetic of each is the int8 reference kernel's. */
@@ -24,7 +26,8 @@
 #define SLING_LAYER_GLOBAL_AVG_POOL 5u /* global_avg_pool_s8 (TFLite MEAN over H, W) */
 #define SLING_LAYER_ADD 6u             /* add_s8, two inputs of `elements` codes */
 #define SLING_LAYER_CLAMP 7u           /* an unfused ReLU/ReLU6: clamp to [act_min, act_max] */
-#define SLING_LAYER_KIND_COUNT 8u
+#define SLING_LAYER_THERMOMETER 8u     /* thermometer_s8: `elements` codes to `elements` * out_c */
+#define SLING_LAYER_KIND_COUNT 9u
 
 /* Weight formats (sling_layer.weight_format): how a weighted layer's codes lie in flash.
  * Value i of the layer's code sequence (OHWI, [1,kh,kw,C] or [out,in], as for int8) sits
@@ -54,7 +57,8 @@ typedef struct sling_layer {
   int32_t kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left;
   int32_t elements;
   /* Quantization (TFLite conventions: input_offset = -input zero point,
-   * output_offset = output zero point; every kind clamps to [act_min, act_max]). */
+   * output_offset = output zero point; every kind clamps to [act_min, act_max]; the
+   * thermometer writes act_min for a clear level and act_max for a set one). */
   int32_t input_offset, output_offset;
   int32_t act_min, act_max;
   int32_t multiplier, shift; /* global average pooling; add: the output step */
@@ -64,7 +68,9 @@ typedef struct sling_layer {
   int32_t input1_multiplier, input1_shift, input2_multiplier, input2_shift;
   /* Weighted kinds (conv, depthwise, dense): flash arrays, per output channel tables.
    * `weights` holds int8 codes (SLING_WEIGHTS_INT8: 0, what a zero-initialized field
-   * means) or packed bytes, as weight_format says. */
+   * means) or packed bytes, as weight_format says. The thermometer encoding's one table,
+   * per output level, is `multipliers`: level k is set for input codes >= multipliers[k]
+   * (its threshold code; 128 for a level no code reaches). */
   uint32_t weight_format; /* SLING_WEIGHTS_* */
   const void* weights;
   const int32_t* bias; /* may be null */

@@ -12,6 +12,7 @@
 #include "kernels/ref/avg_pool2d_s8__ref.h"
 #include "kernels/ref/global_avg_pool_s8__ref.h"
 #include "kernels/ref/max_pool2d_s8__ref.h"
+#include "kernels/ref/thermometer_s8__ref.h"
 
 namespace {
 
@@ -45,6 +46,10 @@ void buffer_bytes(const sling_layer& l, uint64_t& in, uint64_t& out) {
     case SLING_LAYER_ADD:
     case SLING_LAYER_CLAMP:
       in = out = static_cast<uint64_t>(l.elements);
+      return;
+    case SLING_LAYER_THERMOMETER:  // out_c levels per input code
+      in = static_cast<uint64_t>(l.elements);
+      out = in * static_cast<uint64_t>(l.out_c);
       return;
     default:
       in = in_hwc;
@@ -85,10 +90,11 @@ sling_status check_layer(const sling_layer& l, const sling_model& m) {
     if (l.in_c <= 0 || l.out_c <= 0) return SLING_ERROR_BAD_GEOMETRY;
   } else if (l.kind == SLING_LAYER_GLOBAL_AVG_POOL) {
     if (l.in_h <= 0 || l.in_w <= 0 || l.in_c <= 0 || l.out_c != l.in_c) return SLING_ERROR_BAD_GEOMETRY;
-  } else if (l.elements <= 0) {
+  } else if (l.elements <= 0 || (l.kind == SLING_LAYER_THERMOMETER && l.out_c <= 0)) {
     return SLING_ERROR_BAD_GEOMETRY;
   }
   if (is_weighted_kind(l.kind) && (!l.weights || !l.multipliers || !l.shifts)) return SLING_ERROR_NULL_ARGUMENT;
+  if (l.kind == SLING_LAYER_THERMOMETER && !l.multipliers) return SLING_ERROR_NULL_ARGUMENT;  // its thresholds
   uint64_t in = 0, out = 0;
   buffer_bytes(l, in, out);
   if (l.input + in > arena_bytes || l.output + out > arena_bytes) return SLING_ERROR_BUFFER_OUT_OF_ARENA;
@@ -163,6 +169,12 @@ void run_layer(const sling_layer& l, RoundingMode rounding, int8_t* arena, int32
       slingshot::add_s8__ref(l.elements, add, in, arena + l.input2, out);
       break;
     }
+    case SLING_LAYER_THERMOMETER: {
+      // One threshold per level (in `multipliers`), act_min/act_max the clear/set codes.
+      const slingshot::ThermometerQuantParams thermometer{l.out_c, l.multipliers, l.act_min, l.act_max};
+      slingshot::thermometer_s8__ref(l.elements, thermometer, in, out);
+      break;
+    }
     default:  // SLING_LAYER_CLAMP (check_layer admitted no other kind)
       for (int32_t i = 0; i < l.elements; ++i)
         out[i] = static_cast<int8_t>(slingshot::clamp_to_range(in[i], l.act_min, l.act_max));
@@ -213,7 +225,7 @@ extern "C" sling_status sling_model_run(const sling_model* model, int8_t* arena,
 extern "C" const char* sling_status_message(sling_status status) {
   switch (status) {
     case SLING_OK: return "ok";
-    case SLING_ERROR_NULL_ARGUMENT: return "null model, arena or weight table";
+    case SLING_ERROR_NULL_ARGUMENT: return "null model, arena, weight or threshold table";
     case SLING_ERROR_FORMAT_VERSION: return "model data written for another runtime version";
     case SLING_ERROR_ARENA_TOO_SMALL: return "arena smaller than the model needs";
     case SLING_ERROR_BAD_LAYER_KIND: return "unknown layer kind";

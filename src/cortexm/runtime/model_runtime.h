@@ -14,7 +14,7 @@ extern "C" {
 
 typedef enum sling_status {
   SLING_OK = 0,
-  SLING_ERROR_NULL_ARGUMENT = 1,       /* model, arena or a layer's weight table is null */
+  SLING_ERROR_NULL_ARGUMENT = 1,       /* model, arena or a layer's weight or threshold table is null */
   SLING_ERROR_FORMAT_VERSION = 2,      /* model_data.c was written for another runtime version */
   SLING_ERROR_ARENA_TOO_SMALL = 3,     /* arena_bytes < model->arena_bytes */
   SLING_ERROR_BAD_LAYER_KIND = 4,      /* a layer kind this runtime does not know */
