@@ -19,6 +19,7 @@
 #define HWY_TARGET_INCLUDE "kernels/simd/conv2d_winograd_f32__simd.cpp"
 #include <hwy/foreach_target.h>  // must precede highway.h
 #include <hwy/highway.h>
+#include <hwy/cache_control.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -198,6 +199,23 @@ HWY_INLINE void ForChannels(int64_t c0, int64_t c1, const Fn& fn) {
   }
 }
 
+// Asks for the input taps of `tile` that its left neighbour did not read (its last four
+// columns, or all six at a row's first tile): the batch's activations are far larger
+// than L2, and the transform's few operations per tap cannot hide a miss.
+HWY_INLINE void PrefetchTile(const WinogradGeometry& g, const float* input, int64_t tile) {
+  const int64_t per_image = g.tiles_y * g.tiles_x, n = tile / per_image, r = tile % per_image;
+  const int64_t y0 = r / g.tiles_x * kTile - g.pad_top, x0 = r % g.tiles_x * kTile - g.pad_left;
+  const int64_t first = r % g.tiles_x == 0 ? x0 : x0 + kInTile - kTile;
+  const int64_t x_begin = std::max<int64_t>(first, 0), x_end = std::min<int64_t>(x0 + kInTile, g.w);
+  if (x_begin >= x_end) return;
+  const char* image = reinterpret_cast<const char*>(input + n * g.h * g.w * g.cin);
+  const int64_t row_bytes = g.w * g.cin * 4, run = (x_end - x_begin) * g.cin * 4;
+  for (int64_t y = std::max<int64_t>(y0, 0); y < std::min<int64_t>(y0 + kInTile, g.h); ++y) {
+    const char* p = image + y * row_bytes + x_begin * g.cin * 4;
+    for (int64_t b = 0; b < run; b += 64) hwy::Prefetch(p + b);
+  }
+}
+
 // Step 1 for tiles [tile0, tile0 + count): V[xi][t][Cin].
 void InputTransform(const WinogradGeometry& g, const float* input, int64_t tile0, int64_t count, float* v) {
   const int64_t per_image = g.tiles_y * g.tiles_x, xi_stride = g.block * g.cin;
@@ -205,6 +223,7 @@ void InputTransform(const WinogradGeometry& g, const float* input, int64_t tile0
     const int64_t tile = tile0 + t, n = tile / per_image, r = tile % per_image;
     const float* image = input + n * g.h * g.w * g.cin;
     const int64_t y0 = r / g.tiles_x * kTile - g.pad_top, x0 = r % g.tiles_x * kTile - g.pad_left;
+    if (t + 1 < count) PrefetchTile(g, input, tile + 1);
     float* vt = v + t * g.cin;
     ForChannels(0, g.cin, [&](auto d, int64_t c) HWY_ATTR { InputTile(d, g, image, y0, x0, c, vt, xi_stride); });
   }
