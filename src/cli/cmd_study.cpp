@@ -4,8 +4,10 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <string>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "study/study.h"
 
 namespace slingshot::cli {
@@ -25,12 +27,31 @@ void register_study(CLI::App& app, CommandList& out) {
                      return std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count();
                    };
                    std::string current;
-                   Status st = run_study(*options, [&](const std::string& id, bool cached) {
+                   // On a terminal: the attack run under way inside the current finding
+                   // (a finding of the full study runs for up to an hour).
+                   std::unique_ptr<ProgressBar> bar;
+                   const auto finish_bar = [&] {
+                     if (bar) bar->finish();
+                     bar.reset();
+                   };
+                   const auto on_finding = [&](const std::string& id, bool cached) {
+                     finish_bar();
                      if (!current.empty()) std::fprintf(stderr, "  done in %.1f s\n", elapsed(last));
                      last = std::chrono::steady_clock::now();
                      current = cached ? "" : id;
                      std::fprintf(stderr, "study: %s%s\n", id.c_str(), cached ? " (cached from an earlier run)" : "");
-                   });
+                     if (!cached) bar = std::make_unique<ProgressBar>("  " + id);
+                   };
+                   const auto on_step = [&](const StudyStep& s) {
+                     if (!bar || s.total <= 0) return;
+                     char detail[160];
+                     std::snprintf(detail, sizeof detail, "attack run %d: %s, %lld/%lld samples, %.0f s", s.run,
+                                   s.attack.c_str(), static_cast<long long>(s.done), static_cast<long long>(s.total),
+                                   elapsed(last));
+                     bar->update(static_cast<double>(s.done) / static_cast<double>(s.total), detail);
+                   };
+                   Status st = run_study(*options, on_finding, on_step);
+                   finish_bar();
                    if (!current.empty() && st.ok()) std::fprintf(stderr, "  done in %.1f s\n", elapsed(last));
                    if (st.ok())
                      std::printf("study written to %s/report.md (%.1f s)\n", options->out_dir.c_str(), elapsed(started));

@@ -131,6 +131,8 @@ Result<std::vector<ExampleRecord>> StudyContext::attack_records(const std::strin
   const int64_t n = x.dim(0), per = x.numel() / n, batch = std::max(1, p.batch_size);
   std::vector<ExampleRecord> records;
   if (adversarial) adversarial->resize(x.shape());
+  const int run = ++attack_runs_;
+  if (step_listener_) step_listener_({attack_name, run, 0, n});
   Tensor chunk;
   for (int64_t first = 0; first < n; first += batch) {
     const int64_t count = std::min(batch, n - first);
@@ -140,6 +142,7 @@ Result<std::vector<ExampleRecord>> StudyContext::attack_records(const std::strin
                                                         first, p));
     records.insert(records.end(), o.records.begin(), o.records.end());
     if (adversarial) std::copy(o.x_adv.data(), o.x_adv.data() + count * per, adversarial->data() + first * per);
+    if (step_listener_) step_listener_({attack_name, run, first + count, n});
   }
   return records;
 }
@@ -156,7 +159,8 @@ std::vector<FindingSpec> study_findings() {
   };
 }
 
-Status run_study(const StudyOptions& options, const std::function<void(const std::string&, bool)>& progress) {
+Status run_study(const StudyOptions& options, const std::function<void(const std::string&, bool)>& progress,
+                 const StudyStepListener& step) {
   if (options.out_dir.empty()) return invalid_argument("the study needs an output directory (-o DIR)");
   const std::vector<FindingSpec> specs = study_findings();
   for (const std::string& id : options.only) {
@@ -174,6 +178,7 @@ Status run_study(const StudyOptions& options, const std::function<void(const std
   auto images = load_labeled_images(csv, 32, 32, 3);
   if (!images.ok()) return images.status().with_context("the study's evaluation images");
   StudyContext ctx(options, std::move(*images));
+  ctx.set_step_listener(step);
 
   std::vector<Finding> findings;
   for (const FindingSpec& spec : specs) {
@@ -189,6 +194,7 @@ Status run_study(const StudyOptions& options, const std::function<void(const std
     }
     if (!selected) continue;
     if (progress) progress(spec.id, false);
+    ctx.begin_finding();
     auto run = spec.run(ctx);
     if (!run.ok()) return run.status().with_context("finding '" + spec.id + "'");
     f = std::move(*run);

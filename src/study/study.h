@@ -31,6 +31,16 @@ struct StudyOptions {
   std::vector<std::string> only;      // finding ids to run (empty: all)
 };
 
+// Progress inside a finding, for a progress bar: the attack run under way and how far
+// through its samples it is.
+struct StudyStep {
+  std::string attack;  // the attack's name, e.g. "apgd-ce"
+  int run = 0;         // attack runs the finding has started, from 1
+  int64_t done = 0;    // samples of this run finished
+  int64_t total = 0;   // samples of this run
+};
+using StudyStepListener = std::function<void(const StudyStep&)>;
+
 // What a finding measures with: the shipped models and the evaluation images, and the
 // budgets of this run (quick or full).
 class StudyContext {
@@ -38,6 +48,9 @@ class StudyContext {
   StudyContext(StudyOptions options, Dataset images) : options_(std::move(options)), images_(std::move(images)) {}
 
   const StudyOptions& options() const { return options_; }
+  // Hears every attack batch of attack_records; the run count restarts with each finding.
+  void set_step_listener(StudyStepListener listener) { step_listener_ = std::move(listener); }
+  void begin_finding() { attack_runs_ = 0; }
   bool quick() const { return options_.quick; }
   // The first n evaluation images (n clipped to the set) and their labels.
   Tensor images(int64_t n) const;
@@ -68,6 +81,8 @@ class StudyContext {
   StudyOptions options_;
   Dataset images_;
   std::map<std::string, std::unique_ptr<QuantizedModel>> models_;
+  StudyStepListener step_listener_;
+  int attack_runs_ = 0;
 };
 
 // One measured finding.
@@ -91,8 +106,9 @@ struct FindingSpec {
 std::vector<FindingSpec> study_findings();
 
 // Runs the study; `progress` hears each finding's id as it starts ("cached" when it is
-// read back from a previous run).
-Status run_study(const StudyOptions& options, const std::function<void(const std::string& id, bool cached)>& progress);
+// read back from a previous run), `step` every attack batch inside a finding.
+Status run_study(const StudyOptions& options, const std::function<void(const std::string& id, bool cached)>& progress,
+                 const StudyStepListener& step = nullptr);
 
 // The findings (one file each).
 Result<Finding> finding_input_quantization(StudyContext& ctx);
