@@ -1,6 +1,12 @@
 // Graph construction, shape validation and the forward/backward sweeps.
 #include "model/graph.h"
 
+#include <algorithm>
+#include <type_traits>
+
+#include "kernels/ref/add__ref.h"
+#include "kernels/simd/add_f32__simd.h"
+
 namespace slingshot {
 
 Shape with_batch(int64_t batch, const Shape& per_sample) {
@@ -140,16 +146,23 @@ Status Graph::backward(const TensorT<T>& grad_output, std::span<const std::pair<
     }
   }
   std::vector<const TensorT<T>*> inputs;
-  std::vector<TensorT<T>> local(2);
+  std::vector<TensorT<T>>& local = ws.partial_grads;
   std::vector<TensorT<T>*> grad_inputs;
   for (int i = output_node_; i >= 1; --i) {
     if (!has_grad[i]) continue;
     const Node& node = nodes_[i];
     inputs.clear();
     grad_inputs.clear();
+    // The first consumer of a node (the last in node order) writes its gradient in place;
+    // later ones write to `local` and are added. Each node, and each `local` slot, keeps
+    // its buffer across calls, so steady-state passes neither allocate nor zero-fill.
+    if (local.size() < node.inputs.size()) local.resize(node.inputs.size());
     for (size_t k = 0; k < node.inputs.size(); ++k) {
-      inputs.push_back(&ws.values[node.inputs[k]]);
-      grad_inputs.push_back(&local[k]);
+      const int src = node.inputs[k];
+      inputs.push_back(&ws.values[src]);
+      const bool first = !has_grad[src] && std::find(node.inputs.begin(), node.inputs.begin() + k, src) ==
+                                               node.inputs.begin() + k;
+      grad_inputs.push_back(first ? &ws.grads[src] : &local[k]);
     }
     auto& pg = ws.param_grads[i];
     const auto& params = node.layer->params();
@@ -164,12 +177,17 @@ Status Graph::backward(const TensorT<T>& grad_output, std::span<const std::pair<
     if (!st.ok()) return st.with_context("node '" + node.name + "' backward");
     for (size_t k = 0; k < node.inputs.size(); ++k) {
       const int src = node.inputs[k];
-      if (!has_grad[src]) {
-        std::swap(ws.grads[src], local[k]);
+      if (grad_inputs[k] == &ws.grads[src]) {
         has_grad[src] = true;
       } else {
-        TensorT<T>& acc = ws.grads[src];
-        for (int64_t e = 0; e < acc.numel(); ++e) acc[e] += local[k][e];
+        T* acc = ws.grads[src].data();
+        const int64_t count = ws.grads[src].numel();
+        if constexpr (std::is_same_v<T, float>) {
+          if (uses_simd(kernels)) add_f32__simd(count, acc, local[k].data(), acc);
+          else add__ref<T>(count, acc, local[k].data(), acc);
+        } else {
+          add__ref<T>(count, acc, local[k].data(), acc);
+        }
       }
     }
   }

@@ -30,6 +30,7 @@ struct Workspace {
   std::vector<std::vector<TensorT<T>>> caches;      // per-node layer caches
   std::vector<std::vector<TensorT<T>>> param_grads; // per-node, per-parameter gradients
   std::vector<T> scratch;                           // shared kernel scratch
+  std::vector<TensorT<T>> partial_grads;            // backward: a later consumer's share, before it is summed
   int output_node = 0;                              // which node forward ended at
 
   const TensorT<T>& output() const { return values[output_node]; }

@@ -35,6 +35,15 @@ enum class KernelPath {
 // True for the paths that run the Highway kernels.
 inline bool uses_simd(KernelPath k) { return k != KernelPath::kRef; }
 
+// The shared kernel scratch, grown to at least `count` elements and never shrunk: layers
+// of different sizes share it, and a vector that shrinks and regrows zero-fills the
+// difference on every layer of every pass.
+template <class T>
+T* scratch_at_least(std::vector<T>* scratch, size_t count) {
+  if (scratch->size() < count) scratch->resize(count);
+  return scratch->data();
+}
+
 template <class T>
 struct ForwardArgs {
   std::span<const TensorT<T>* const> inputs;  // one per graph edge, in declaration order

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 
 #include "attack_test_support.h"
@@ -14,6 +15,7 @@
 #include "attacks/objective.h"
 #include "attacks/target.h"
 #include "core/rng.h"
+#include "core/thread_pool.h"
 #include "model/builders.h"
 
 using namespace slingshot;
@@ -190,6 +192,86 @@ TEST_CASE("targets: attack gradients through Winograd convolutions match the exa
   CHECK(dot / std::sqrt(n1 * n2) > 0.99999);
   CHECK(counted > exact.numel() * 9 / 10);
   CHECK(static_cast<double>(same_sign) / static_cast<double>(counted) > 0.999);
+}
+
+namespace {
+
+// A ResNet-8 for 32x32 RGB with seeded random weights, as the float master of `model`.
+void random_resnet8(QuantizedModel& model, uint64_t seed) {
+  auto graph = build_resnet8(10, {32, 32, 3});
+  REQUIRE(graph.ok());
+  model.graph = std::move(*graph);
+  init_params(model.graph, seed);
+}
+
+}  // namespace
+
+TEST_CASE("targets: chunked attack gradients equal one whole-batch pass bit for bit, on any thread count") {
+  // Gradient batches run in chunks of samples (8 at a time on ResNet-8), in parallel on
+  // the thread pool. Every sample must get exactly the whole-batch pass's bits.
+  QuantizedModel model;
+  random_resnet8(model, 23);
+  Rng rng(5);
+  const int64_t n = 37;  // chunks of 7 and 8 samples
+  Tensor x({n, 32, 32, 3});
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = rng.uniform(0.0f, 1.0f);
+  std::vector<int> labels(static_cast<size_t>(n));
+  for (int& y : labels) y = static_cast<int>(rng.below(10));
+  const Objective objective{LossKind::kCrossEntropy, labels, {}};
+
+  Workspace<float> ws;  // the whole batch in one pass, as the kernels see it
+  REQUIRE(model.graph.forward(x, ws, Mode::kInference, KernelPath::kSimdWinograd).ok());
+  Tensor whole_value, dlogits;
+  REQUIRE(attack_objective(ws.output(), objective, whole_value, &dlogits).ok());
+  REQUIRE(model.graph.backward(dlogits, ws, /*param_grads=*/false, KernelPath::kSimdWinograd).ok());
+  const Tensor whole_grad = ws.input_grad();
+
+  ModelTargetOptions o;
+  o.engine = EngineKind::kFloat;
+  o.source = GradientSource::kFloat;
+  auto target = make_model_target(model, o);
+  REQUIRE(target.ok());
+  for (int threads : {1, 2, 1}) {
+    INFO("threads " << threads);
+    set_num_threads(threads);
+    Tensor value, grad;
+    REQUIRE((*target)->loss_grad(x, objective, value, grad).ok());
+    REQUIRE(grad.shape() == whole_grad.shape());
+    CHECK(std::memcmp(grad.data(), whole_grad.data(), grad.numel() * sizeof(float)) == 0);
+    CHECK(std::memcmp(value.data(), whole_value.data(), value.numel() * sizeof(float)) == 0);
+  }
+  set_num_threads(1);
+  // A label list of the wrong length is still refused, not read past its end.
+  const std::vector<int> short_labels(3, 0);
+  Tensor value, grad;
+  CHECK_FALSE((*target)->loss_grad(x, Objective{LossKind::kCrossEntropy, short_labels, {}}, value, grad).ok());
+}
+
+TEST_CASE("graph: a Winograd pass after a weight edit uses the new filter, not a cached transform") {
+  QuantizedModel model;
+  random_resnet8(model, 29);
+  Rng rng(8);
+  Tensor x({2, 32, 32, 3});
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = rng.uniform(0.0f, 1.0f);
+  Workspace<float> reused;
+  REQUIRE(model.graph.forward(x, reused, Mode::kInference, KernelPath::kSimdWinograd).ok());
+  const Tensor before = reused.output();
+  // Edit one tap of every 3x3 convolution with 16+ channels (the ones Winograd runs).
+  int edited = 0;
+  for (int i = 1; i < model.graph.num_nodes(); ++i) {
+    Layer* layer = model.graph.node(i).layer.get();
+    if (std::string(layer->type()) != "conv2d") continue;
+    Tensor& w = layer->params()[0].value;
+    if (w.dim(1) != 3 || w.dim(3) < 16) continue;
+    w[w.numel() / 2] += 0.5f;
+    ++edited;
+  }
+  REQUIRE(edited >= 3);
+  REQUIRE(model.graph.forward(x, reused, Mode::kInference, KernelPath::kSimdWinograd).ok());
+  Workspace<float> fresh;
+  REQUIRE(model.graph.forward(x, fresh, Mode::kInference, KernelPath::kSimdWinograd).ok());
+  CHECK(std::memcmp(reused.output().data(), fresh.output().data(), fresh.output().numel() * sizeof(float)) == 0);
+  CHECK(std::memcmp(before.data(), fresh.output().data(), fresh.output().numel() * sizeof(float)) != 0);
 }
 
 TEST_CASE("targets: ste and float gradients agree in direction; fd sees the integer model's flat steps") {

@@ -34,18 +34,23 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "core/rng.h"
 #include "core/thread_pool.h"
 #include "kernels/kernel_params.h"
+#include "kernels/ref/add__ref.h"
 #include "kernels/ref/conv2d__ref.h"
 #include "kernels/ref/dense__ref.h"
+#include "kernels/ref/relu__ref.h"
+#include "kernels/simd/add_f32__simd.h"
 #include "kernels/simd/conv2d_f32__simd.h"
 #include "kernels/simd/conv2d_winograd_f32__simd.h"
 #include "kernels/simd/dense_f32__simd.h"
 #include "kernels/simd/gemm_f32__simd.h"
+#include "kernels/simd/relu_f32__simd.h"
 
 #ifndef __EMSCRIPTEN__
 #include <hwy/targets.h>
@@ -482,6 +487,14 @@ double check_winograd(const ConvCase& c, Rng& rng, std::vector<float>* outputs =
     CHECK_MESSAGE(scratch.guards_intact(), "winograd forward overran its scratch: " << shape);
     compare("winograd forward", shape, out, ref, bound, false, kWinogradRelTol, &worst);
     keep(outputs, out);
+    // A filter transformed ahead (how layers reuse it) gives the same bits.
+    std::vector<float> u(conv2d_winograd_f32_filter_size(s));
+    conv2d_winograd_transform_filter_f32(s, w.data(), WinogradPass::kForward, u.data());
+    Fenced again(out_n), scratch_again(scratch_n);
+    conv2d_winograd_forward_transformed_f32__simd(s, x.data(), u.data(), c.bias ? b.data() : nullptr, again.data(),
+                                                  scratch_again.data());
+    CHECK_MESSAGE(std::memcmp(again.data(), out.data(), out_n * sizeof(float)) == 0,
+                  "winograd forward with a transformed filter differs: " << shape);
   }
   {
     std::vector<float> ref(in_n), bound(in_n);
@@ -492,6 +505,12 @@ double check_winograd(const ConvCase& c, Rng& rng, std::vector<float>* outputs =
     CHECK_MESSAGE(scratch.guards_intact(), "winograd backward-input overran its scratch: " << shape);
     compare("winograd backward-input", shape, gx, ref, bound, false, kWinogradRelTol, &worst);
     keep(outputs, gx);
+    std::vector<float> u(conv2d_winograd_f32_filter_size(s));
+    conv2d_winograd_transform_filter_f32(s, w.data(), WinogradPass::kBackwardInput, u.data());
+    Fenced again(in_n), scratch_again(scratch_n);
+    conv2d_winograd_backward_input_transformed_f32__simd(s, dy.data(), u.data(), again.data(), scratch_again.data());
+    CHECK_MESSAGE(std::memcmp(again.data(), gx.data(), in_n * sizeof(float)) == 0,
+                  "winograd backward-input with a transformed filter differs: " << shape);
   }
   return worst;
 }
@@ -551,4 +570,52 @@ TEST_CASE("winograd conv2d gives bit-identical results on 1, 2 and 3 threads") {
   };
   for (const ConvCase& c : cases)
     check_thread_counts(11, [&](Rng& rng, std::vector<float>* out) { check_winograd(c, rng, out); });
+}
+
+TEST_CASE("simd relu, relu6 and float add are bit-exact with the reference") {
+  on_every_target([&] {
+    Rng rng(808);
+    // Values straddling both kinks (0 and 6), signed zeros, and every tail length.
+    for (int64_t count : {1, 3, 15, 16, 17, 31, 64, 1000, 1003}) {
+      INFO("count " << count);
+      std::vector<float> x(static_cast<size_t>(count)), g(x.size()), b(x.size());
+      for (size_t i = 0; i < x.size(); ++i) {
+        switch (rng.below(6)) {
+          case 0: x[i] = 0.0f; break;
+          case 1: x[i] = -0.0f; break;
+          case 2: x[i] = 6.0f; break;
+          default: x[i] = rng.uniform(-8.0f, 8.0f);
+        }
+        g[i] = rng.uniform(-1.0f, 1.0f);
+        b[i] = rng.uniform(-1.0f, 1.0f);
+      }
+      for (float upper : {6.0f, std::numeric_limits<float>::infinity()}) {
+        INFO("upper " << upper);
+        std::vector<float> ref(x.size()), got(x.size(), 99.0f);
+        relu_forward__ref<float>(count, x.data(), upper, ref.data());
+        relu_forward_f32__simd(count, x.data(), upper, got.data());
+        CHECK(std::memcmp(ref.data(), got.data(), ref.size() * sizeof(float)) == 0);
+        relu_backward__ref<float>(count, x.data(), g.data(), upper, ref.data());
+        std::fill(got.begin(), got.end(), 99.0f);
+        relu_backward_f32__simd(count, x.data(), g.data(), upper, got.data());
+        CHECK(std::memcmp(ref.data(), got.data(), ref.size() * sizeof(float)) == 0);
+      }
+      // The kinks themselves: relu(-0) is +0, and the gradient is 0 at 0 and at 6.
+      std::vector<float> y(x.size());
+      relu_forward_f32__simd(count, x.data(), 6.0f, y.data());
+      std::vector<float> dx(x.size());
+      relu_backward_f32__simd(count, x.data(), g.data(), 6.0f, dx.data());
+      for (size_t i = 0; i < x.size(); ++i) {
+        if (x[i] == 0.0f) CHECK(!std::signbit(y[i]));
+        if (x[i] == 0.0f || x[i] == 6.0f) CHECK(dx[i] == 0.0f);
+      }
+      std::vector<float> ref(x.size()), got(x.size());
+      add__ref<float>(count, x.data(), b.data(), ref.data());
+      add_f32__simd(count, x.data(), b.data(), got.data());
+      CHECK(std::memcmp(ref.data(), got.data(), ref.size() * sizeof(float)) == 0);
+      add_f32__simd(count, got.data(), b.data(), got.data());  // in place
+      add__ref<float>(count, ref.data(), b.data(), ref.data());
+      CHECK(std::memcmp(ref.data(), got.data(), ref.size() * sizeof(float)) == 0);
+    }
+  });
 }

@@ -10,7 +10,8 @@
 //      taps outside the image read as zeros, which is the padding);
 //   2. the 36 GEMMs of gemm_f32__simd;
 //   3. output transform Y = A^T M A, plus the bias, stored for the pixels inside the output.
-// The filter transform U = G g G^T is computed once per call, in double.
+// The filter transform U = G g G^T is computed in double, once per call of the one-call
+// forms; callers that run one filter many times transform it once and pass U.
 //
 // Threads: blocks are fixed by the shape, not the thread count, and each block's outputs
 // are computed by one task with the same operations (gemm_rows), so results are
@@ -71,11 +72,9 @@ struct FilterTaps {
 };
 
 struct WinogradScratch {
-  float* u;                  // transformed filter [36][Cin][Cout]
   float* v[kMaxThreads];     // per worker: transformed input tiles of a block [36][block][Cin]
   float* m[kMaxThreads];     // per worker: GEMM products of a block [36][block][Cout]
   WinogradScratch(simd_internal::Carver& c, const WinogradGeometry& g) {
-    u = c.take(kPositions * g.cin * g.cout);
     for (int t = 0; t < kMaxThreads; ++t) {
       v[t] = c.take(kPositions * g.block * g.cin);
       m[t] = c.take(kPositions * g.block * g.cout);
@@ -253,13 +252,13 @@ namespace {
 HWY_EXPORT(InputTransform);
 HWY_EXPORT(OutputTransform);
 
-void winograd_conv(const WindowShape& s, const float* input, const FilterTaps& filter, const float* bias,
-                   float* output, float* scratch) {
+// The convolution with an already transformed filter u [36][Cin][Cout].
+void winograd_conv(const WindowShape& s, const float* input, const float* u, const float* bias, float* output,
+                   float* scratch) {
   const WinogradGeometry g = winograd_geometry(s);
   if (g.tiles == 0) return;
   simd_internal::Carver carver(scratch);
   const WinogradScratch sc(carver, g);
-  transform_filter(g, filter, sc.u);
   simd_internal::GemmArgs a{};
   a.n = g.cout, a.k = g.cin;
   a.a_row_stride = g.cin, a.a_col_stride = 1;
@@ -278,7 +277,7 @@ void winograd_conv(const WindowShape& s, const float* input, const FilterTaps& f
       t.m = count;
       for (int64_t xi = 0; xi < kPositions; ++xi) {
         t.a = v + xi * g.block * g.cin;
-        t.b = sc.u + xi * g.cin * g.cout;
+        t.b = u + xi * g.cin * g.cout;
         t.c = m + xi * g.block * g.cout;
         simd_internal::gemm_f32_nn(t);
       }
@@ -308,22 +307,50 @@ size_t conv2d_winograd_f32__simd_scratch_size(const WindowShape& s) {
   simd_internal::Carver forward(nullptr), backward(nullptr);
   const WinogradScratch f(forward, winograd_geometry(s));
   const WinogradScratch b(backward, winograd_geometry(backward_input_shape(s)));
-  return static_cast<size_t>(std::max(forward.counted(), backward.counted()));
+  return static_cast<size_t>(std::max(forward.counted(), backward.counted()) + conv2d_winograd_f32_filter_size(s));
 }
 
+size_t conv2d_winograd_f32_filter_size(const WindowShape& s) {
+  return static_cast<size_t>(kPositions * s.input.c * s.output.c);
+}
+
+void conv2d_winograd_transform_filter_f32(const WindowShape& s, const float* filter, WinogradPass pass,
+                                          float* transformed) {
+  const int64_t cin = s.input.c;
+  if (pass == WinogradPass::kForward) {
+    transform_filter(winograd_geometry(s), FilterTaps{filter, 9 * cin, 3 * cin, cin, 1}, transformed);
+  } else {
+    // Transposed filter (o' = input channel, i' = output channel), rotated: tap (ky, kx)
+    // reads (2 - ky, 2 - kx).
+    const FilterTaps rotated{filter + 8 * cin, 1, -3 * cin, -cin, 9 * cin};
+    transform_filter(winograd_geometry(backward_input_shape(s)), rotated, transformed);
+  }
+}
+
+void conv2d_winograd_forward_transformed_f32__simd(const WindowShape& s, const float* input, const float* transformed,
+                                                   const float* bias, float* output, float* scratch) {
+  winograd_conv(s, input, transformed, bias, output, scratch);
+}
+
+void conv2d_winograd_backward_input_transformed_f32__simd(const WindowShape& s, const float* grad_output,
+                                                          const float* transformed, float* grad_input,
+                                                          float* scratch) {
+  winograd_conv(backward_input_shape(s), grad_output, transformed, nullptr, grad_input, scratch);
+}
+
+// The one-call forms transform the filter into the end of the scratch first.
 void conv2d_winograd_forward_f32__simd(const WindowShape& s, const float* input, const float* filter,
                                        const float* bias, float* output, float* scratch) {
-  const int64_t cin = s.input.c;
-  winograd_conv(s, input, FilterTaps{filter, 9 * cin, 3 * cin, cin, 1}, bias, output, scratch);
+  float* u = scratch + conv2d_winograd_f32__simd_scratch_size(s) - conv2d_winograd_f32_filter_size(s);
+  conv2d_winograd_transform_filter_f32(s, filter, WinogradPass::kForward, u);
+  winograd_conv(s, input, u, bias, output, scratch);
 }
 
 void conv2d_winograd_backward_input_f32__simd(const WindowShape& s, const float* grad_output, const float* filter,
                                               float* grad_input, float* scratch) {
-  // Transposed filter (o' = input channel, i' = output channel), rotated: tap (ky, kx)
-  // reads (2 - ky, 2 - kx).
-  const int64_t cin = s.input.c;
-  const FilterTaps rotated{filter + 8 * cin, 1, -3 * cin, -cin, 9 * cin};
-  winograd_conv(backward_input_shape(s), grad_output, rotated, nullptr, grad_input, scratch);
+  float* u = scratch + conv2d_winograd_f32__simd_scratch_size(s) - conv2d_winograd_f32_filter_size(s);
+  conv2d_winograd_transform_filter_f32(s, filter, WinogradPass::kBackwardInput, u);
+  winograd_conv(backward_input_shape(s), grad_output, u, nullptr, grad_input, scratch);
 }
 
 }  // namespace slingshot

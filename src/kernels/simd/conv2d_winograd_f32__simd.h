@@ -21,7 +21,7 @@ namespace slingshot {
 // channels (below that the transforms cost more than the products they save).
 bool conv2d_winograd_f32_supports(const WindowShape& s);
 
-// Floats of scratch both passes below need for shape `s` (which they support).
+// Floats of scratch every pass below needs for shape `s` (which they support).
 size_t conv2d_winograd_f32__simd_scratch_size(const WindowShape& s);
 
 void conv2d_winograd_forward_f32__simd(const WindowShape& s, const float* input, const float* filter,
@@ -32,5 +32,19 @@ void conv2d_winograd_forward_f32__simd(const WindowShape& s, const float* input,
 // the same transforms; it is supported whenever the forward shape is.
 void conv2d_winograd_backward_input_f32__simd(const WindowShape& s, const float* grad_output, const float* filter,
                                               float* grad_input, float* scratch);
+
+// The same passes with the filter transformed once ahead: the transform (in double) costs
+// as much as the convolution of a small batch, and attack gradients run one filter over
+// many chunks of samples. A transformed filter holds conv2d_winograd_f32_filter_size(s)
+// floats and is specific to its pass.
+enum class WinogradPass { kForward, kBackwardInput };
+size_t conv2d_winograd_f32_filter_size(const WindowShape& s);
+void conv2d_winograd_transform_filter_f32(const WindowShape& s, const float* filter, WinogradPass pass,
+                                          float* transformed);
+void conv2d_winograd_forward_transformed_f32__simd(const WindowShape& s, const float* input, const float* transformed,
+                                                   const float* bias, float* output, float* scratch);
+void conv2d_winograd_backward_input_transformed_f32__simd(const WindowShape& s, const float* grad_output,
+                                                          const float* transformed, float* grad_input,
+                                                          float* scratch);
 
 }  // namespace slingshot

@@ -59,6 +59,35 @@ int64_t Conv2D::macs(std::span<const Shape>, const Shape& out) const {
   return shape_numel(out) / out[0] * config_.kernel_h * config_.kernel_w * config_.in_channels;
 }
 
+namespace {
+
+// Winograd's transformed filters live in the node's workspace cache between passes:
+// [0] a copy of the filter they came from, [1] forward, [2] backward-input. Transforming
+// costs as much as convolving a small chunk of samples, and attack gradients run one
+// filter over many chunks and iterations.
+enum WinogradCache { kFilterCopy, kForwardFilter, kBackwardFilter, kWinogradCacheSize };
+
+bool winograd_cache_matches(const std::vector<Tensor>& cache, const float* weight, size_t count) {
+  return cache.size() == kWinogradCacheSize && cache[kFilterCopy].numel() == static_cast<int64_t>(count) &&
+         std::equal(weight, weight + count, cache[kFilterCopy].data());
+}
+
+// Refreshes the cache unless it was made from exactly these weights (compared in full, so
+// an edited filter is never served a stale transform).
+void refresh_winograd_cache(const WindowShape& s, const float* weight, std::vector<Tensor>& cache) {
+  const size_t count = static_cast<size_t>(9) * s.input.c * s.output.c;
+  if (winograd_cache_matches(cache, weight, count)) return;
+  const int64_t size = static_cast<int64_t>(conv2d_winograd_f32_filter_size(s));
+  cache.assign(kWinogradCacheSize, Tensor());
+  cache[kFilterCopy] = Tensor({static_cast<int64_t>(count)}, std::vector<float>(weight, weight + count));
+  cache[kForwardFilter].resize({size});
+  cache[kBackwardFilter].resize({size});
+  conv2d_winograd_transform_filter_f32(s, weight, WinogradPass::kForward, cache[kForwardFilter].data());
+  conv2d_winograd_transform_filter_f32(s, weight, WinogradPass::kBackwardInput, cache[kBackwardFilter].data());
+}
+
+}  // namespace
+
 template <class T>
 Status Conv2D::forward_t(const ForwardArgs<T>& a) const {
   const TensorT<T>& x = *a.inputs[0];
@@ -70,12 +99,14 @@ Status Conv2D::forward_t(const ForwardArgs<T>& a) const {
   const T* bias = config_.use_bias ? param_as<T>(params_[1].value, b) : nullptr;
   if constexpr (std::is_same_v<T, float>) {
     if (a.kernels == KernelPath::kSimdWinograd && conv2d_winograd_f32_supports(s)) {
-      a.scratch->resize(conv2d_winograd_f32__simd_scratch_size(s));
-      conv2d_winograd_forward_f32__simd(s, x.data(), weight, bias, a.output->data(), a.scratch->data());
+      scratch_at_least(a.scratch, conv2d_winograd_f32__simd_scratch_size(s));
+      refresh_winograd_cache(s, weight, *a.cache);
+      conv2d_winograd_forward_transformed_f32__simd(s, x.data(), (*a.cache)[kForwardFilter].data(), bias,
+                                                    a.output->data(), a.scratch->data());
       return Status::Ok();
     }
     if (uses_simd(a.kernels)) {
-      a.scratch->resize(conv2d_f32__simd_scratch_size(s));
+      scratch_at_least(a.scratch, conv2d_f32__simd_scratch_size(s));
       conv2d_forward_f32__simd(s, x.data(), weight, bias, a.output->data(), a.scratch->data());
       return Status::Ok();
     }
@@ -95,9 +126,14 @@ Status Conv2D::backward_t(const BackwardArgs<T>& a) const {
   if constexpr (std::is_same_v<T, float>) {
     if (uses_simd(a.kernels)) {
       const bool winograd = a.kernels == KernelPath::kSimdWinograd && conv2d_winograd_f32_supports(s);
-      a.scratch->resize(winograd ? std::max(conv2d_winograd_f32__simd_scratch_size(s), conv2d_f32__simd_scratch_size(s))
+      scratch_at_least(a.scratch, winograd ? std::max(conv2d_winograd_f32__simd_scratch_size(s), conv2d_f32__simd_scratch_size(s))
                                  : conv2d_f32__simd_scratch_size(s));
-      if (a.grad_inputs[0] && winograd)
+      const size_t filter_count = static_cast<size_t>(9) * s.input.c * s.output.c;
+      if (a.grad_inputs[0] && winograd && winograd_cache_matches(*a.cache, weight, filter_count))
+        conv2d_winograd_backward_input_transformed_f32__simd(s, a.grad_output->data(),
+                                                             (*a.cache)[kBackwardFilter].data(),
+                                                             a.grad_inputs[0]->data(), a.scratch->data());
+      else if (a.grad_inputs[0] && winograd)
         conv2d_winograd_backward_input_f32__simd(s, a.grad_output->data(), weight, a.grad_inputs[0]->data(),
                                                  a.scratch->data());
       else if (a.grad_inputs[0])

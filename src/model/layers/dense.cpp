@@ -54,7 +54,7 @@ Status Dense::forward_t(const ForwardArgs<T>& a) const {
   const T* bias = config_.use_bias ? param_as<T>(params_[1].value, b) : nullptr;
   if constexpr (std::is_same_v<T, float>) {
     if (uses_simd(a.kernels)) {
-      a.scratch->resize(dense_f32__simd_scratch_size(s));
+      scratch_at_least(a.scratch, dense_f32__simd_scratch_size(s));
       dense_forward_f32__simd(s, x.data(), weight, bias, a.output->data(), a.scratch->data());
       return Status::Ok();
     }
@@ -73,7 +73,7 @@ Status Dense::backward_t(const BackwardArgs<T>& a) const {
   if (a.grad_inputs[0]) a.grad_inputs[0]->resize(x.shape());
   if constexpr (std::is_same_v<T, float>) {
     if (uses_simd(a.kernels)) {
-      a.scratch->resize(dense_f32__simd_scratch_size(s));
+      scratch_at_least(a.scratch, dense_f32__simd_scratch_size(s));
       if (a.grad_inputs[0])
         dense_backward_input_f32__simd(s, a.grad_output->data(), weight, a.grad_inputs[0]->data(),
                                        a.scratch->data());

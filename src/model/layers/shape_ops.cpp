@@ -3,8 +3,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
+#include "kernels/ref/add__ref.h"
 #include "kernels/ref/pool2d__ref.h"
+#include "kernels/simd/add_f32__simd.h"
 
 namespace slingshot {
 Result<Shape> GlobalAvgPool::output_shape(std::span<const Shape> inputs) const {
@@ -45,7 +48,13 @@ Status Add::forward_t(const ForwardArgs<T>& a) const {
     return invalid_argument("add inputs differ in shape: " + shape_to_string(x.shape()) + " vs " +
                             shape_to_string(y.shape()));
   a.output->resize(x.shape());
-  for (int64_t i = 0; i < x.numel(); ++i) (*a.output)[i] = x[i] + y[i];
+  if constexpr (std::is_same_v<T, float>) {
+    if (uses_simd(a.kernels)) {
+      add_f32__simd(x.numel(), x.data(), y.data(), a.output->data());
+      return Status::Ok();
+    }
+  }
+  add__ref<T>(x.numel(), x.data(), y.data(), a.output->data());
   return Status::Ok();
 }
 
