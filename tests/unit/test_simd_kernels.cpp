@@ -267,12 +267,14 @@ void on_every_target(Fn&& fn) {
 TEST_CASE("simd conv2d matches the reference on random shapes") {
   on_every_target([&] {
     Rng rng(20240611);
-    int cases = 0, one_by_one = 0, strided = 0, valid = 0, tall = 0;
+    int cases = 0, one_by_one = 0, strided = 0, valid = 0, tall = 0, planar = 0;
     for (int i = 0; i < 64; ++i) {
       const ConvCase c = random_conv(rng);
       REQUIRE(check_conv(c, rng, /*integers=*/false));
       ++cases;
       one_by_one += c.kh == 1 && c.kw == 1;
+      // Backward-input along rows over grad_out planes: stride 1, at most 4 input channels.
+      planar += c.sh == 1 && c.sw == 1 && c.input.c <= 4 && (c.kh > 1 || c.kw > 1);
       strided += c.sh == 2 || c.sw == 2;
       valid += c.padding == Padding::kValid;
       tall += c.kh == 10;
@@ -283,6 +285,7 @@ TEST_CASE("simd conv2d matches the reference on random shapes") {
     CHECK(strided >= 15);
     CHECK(valid >= 15);
     CHECK(tall >= 3);
+    CHECK(planar >= 5);
   });
 }
 

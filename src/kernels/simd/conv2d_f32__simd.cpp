@@ -10,6 +10,9 @@
 //                     the transposed product into [K][Cout] scratch; bias = column sums
 //   backward-input    stride 1, Cin >= 8: a forward conv of the padded grad_out with the
 //                     filter rotated by 180 degrees and transposed to [kh][kw][Cout] x Cin;
+//                     stride 1, Cin <= 4 (RGB, one MFCC channel): the same conv computed
+//                     along image rows, grad_out transposed into zero-padded channel planes
+//                     and the few input channels kept as separate accumulators;
 //                     otherwise dcol = grad_out x filter[Cout][K] in chunks, then col2im.
 // A 1x1 stride-1 conv is a plain GEMM on the whole batch.
 //
@@ -49,6 +52,10 @@ constexpr int64_t kChunkFloats = int64_t{1} << 15;
 // Chunks are a multiple of every GEMM tile height (10, 8, 6, 4), so only the last
 // chunk of a pass has a partial row tile.
 constexpr int64_t kChunkAlign = 120;
+// Planar backward-input: input channels held as accumulators, and rows computed in
+// steps of two vectors of up to 16 lanes.
+constexpr int64_t kPlanarMaxChannels = 4;
+constexpr int64_t kPlanarRowAlign = 32;
 
 struct ConvGeometry {
   int64_t h, w, cin;      // input image
@@ -58,10 +65,12 @@ struct ConvGeometry {
   bool direct;            // 1x1, stride 1, no padding: a plain GEMM over the batch
   bool unit_stride;       // stride 1 in both directions
   bool transposed_bwd;    // backward-input as a stride-1 conv of grad_out (else GEMM + col2im)
+  bool planar_bwd;        // backward-input along rows over grad_out planes (stride 1, Cin <= 4)
   bool transposed_dw;     // backward-filter computes dfilter^T [K][Cout] (narrow kw*Cin runs)
   int64_t hp, wp;         // extent of the padded input that windows cover
   bool pad_input;         // some window leaves the image: windows read a padded copy
   int64_t hq, wq;         // padded grad_out image of the stride-1 backward-input pass
+  int64_t row_span;       // planar backward-input: row width computed, a multiple of 2 vectors
   int64_t ldk;            // dcol row stride (col2im backward-input): K in whole cache lines
   int64_t chunk;          // dcol rows per chunk (col2im backward-input)
 };
@@ -78,6 +87,9 @@ ConvGeometry geometry(const WindowShape& s) {
   // The transposed pass is a GEMM with N = Cin; below about a vector of channels (the
   // first layer's RGB) its narrow tiles lose to the K-wide GEMM plus col2im.
   g.transposed_bwd = g.unit_stride && !g.direct && g.cin >= 8;
+  // Below that, channels are too few for GEMM columns but few enough to be accumulators.
+  g.planar_bwd = g.unit_stride && !g.direct && g.cin <= kPlanarMaxChannels && s.pad_top < s.kernel_h &&
+                 s.pad_left < s.kernel_w;
   // Backward-filter GEMMs are Cout x (kw*Cin) per kernel row; when kw*Cin is under a
   // vector and Cout is wider (first layers: RGB or one MFCC channel), the transposed
   // product (kw*Cin) x Cout vectorizes along Cout instead.
@@ -88,6 +100,8 @@ ConvGeometry geometry(const WindowShape& s) {
   if (!g.pad_input) g.hp = g.h, g.wp = g.w;  // windows index the input itself
   g.hq = g.h + s.kernel_h - 1;
   g.wq = g.w + s.kernel_w - 1;
+  g.row_span = (g.w + kPlanarRowAlign - 1) / kPlanarRowAlign * kPlanarRowAlign;
+  if (g.planar_bwd) g.wq = g.row_span + s.kernel_w - 1;  // whole vectors read past the image
   g.ldk = (g.k + 15) / 16 * 16;
   const int64_t rows = std::max<int64_t>(kChunkAlign, kChunkFloats / g.ldk / kChunkAlign * kChunkAlign);
   g.chunk = std::max<int64_t>(std::min(rows, g.batch * g.oh * g.ow), 1);
@@ -117,13 +131,19 @@ struct ForwardScratch {
 };
 
 struct BackwardInputScratch {
-  float* filter_r = nullptr;    // transposed: the rotated, transposed filter [kh][kw][Cout][Cin]
-  ImageSlot slot[kMaxThreads];  // per worker: transposed: padded grad_out, input-pixel rows; else dcol
+  float* filter_r = nullptr;    // transposed: the rotated, transposed filter [kh][kw][Cout][Cin];
+                                // planar: the rotated filter [Cout][kh][kw][Cin]
+  ImageSlot slot[kMaxThreads];  // per worker: transposed: padded grad_out, input-pixel rows;
+                                // planar: grad_out planes [Cout][hq][wq], then 2 rows of
+                                // results [2][Cin][row_span] (in dcol); else dcol
   BackwardInputScratch(Carver& c, const ConvGeometry& g) {
     if (g.direct) return;
-    if (g.transposed_bwd) filter_r = c.take(g.k * g.cout);
+    if (g.transposed_bwd || g.planar_bwd) filter_r = c.take(g.k * g.cout);
     for (ImageSlot& s : slot) {
-      if (g.transposed_bwd) {
+      if (g.planar_bwd) {
+        s.padded = c.take(g.cout * g.hq * g.wq);
+        s.dcol = c.take(2 * g.cin * g.row_span);
+      } else if (g.transposed_bwd) {
         s.padded = c.take(g.hq * g.wq * g.cout);
         s.rows = c.take_rows(g.h * g.w);
       } else {
@@ -238,6 +258,86 @@ void Col2ImAdd(const WindowShape& s, const float* dcol, int64_t ldk, int64_t row
   }
 }
 
+// R rows of one image's grad_input, from row iy, on C input channels:
+//   out[r][c][x] = sum over o, ky, kx of planes[o][iy + r + ky][x + kx] * filter_r[o][ky][kx][c]
+// for x in [0, row_span), two vectors at a time; every output sums in the same order.
+template <int C, int R>
+void PlanarRows(const float* planes, int64_t hq, int64_t wq, int64_t cout, int64_t kh, int64_t kw,
+                const float* filter_r, int64_t iy, int64_t row_span, float* out) {
+  const hn::ScalableTag<float> d;
+  using V = hn::Vec<decltype(d)>;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  for (int64_t x0 = 0; x0 < row_span; x0 += 2 * lanes) {
+    V acc[R][2][C];
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < 2; ++j)
+        for (int c = 0; c < C; ++c) acc[r][j][c] = hn::Zero(d);
+    const float* w = filter_r;
+    for (int64_t o = 0; o < cout; ++o) {
+      for (int64_t ky = 0; ky < kh; ++ky) {
+        const float* row[R];
+        for (int r = 0; r < R; ++r) row[r] = planes + (o * hq + iy + r + ky) * wq + x0;
+        for (int64_t kx = 0; kx < kw; ++kx, w += C) {
+          V v[R][2];
+          for (int r = 0; r < R; ++r)
+            for (int j = 0; j < 2; ++j) v[r][j] = hn::LoadU(d, row[r] + kx + j * lanes);
+          for (int c = 0; c < C; ++c) {
+            const V wc = hn::Set(d, w[c]);
+            for (int r = 0; r < R; ++r)
+              for (int j = 0; j < 2; ++j) acc[r][j][c] = hn::MulAdd(wc, v[r][j], acc[r][j][c]);
+          }
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c)
+        for (int j = 0; j < 2; ++j) hn::StoreU(acc[r][j][c], d, out + (r * C + c) * row_span + x0 + j * lanes);
+  }
+}
+
+// grad_input of images [n0, n1) by PlanarRows (see conv2d_backward_input_f32__simd).
+template <int C>
+void PlanarImages(const WindowShape& s, int64_t hq, int64_t wq, int64_t row_span, const float* grad_output,
+                  const float* filter_r, int64_t n0, int64_t n1, float* planes, float* rows, float* grad_input) {
+  const int64_t h = s.input.h, w = s.input.w, oh = s.output.h, ow = s.output.w, cout = s.output.c;
+  const int64_t kh = s.kernel_h, kw = s.kernel_w;
+  const int64_t top = kh - 1 - s.pad_top, left = kw - 1 - s.pad_left;
+  for (int64_t n = n0; n < n1; ++n) {
+    // planes[o][top + oy][left + ox] = grad_output(n, oy, ox, o), zeros around.
+    CopyRun(planes, nullptr, cout * hq * wq);
+    const float* g = grad_output + n * oh * ow * cout;
+    for (int64_t oy = 0; oy < oh; ++oy)
+      for (int64_t ox = 0; ox < ow; ++ox, g += cout) {
+        float* p = planes + (top + oy) * wq + left + ox;
+        for (int64_t o = 0; o < cout; ++o) p[o * hq * wq] = g[o];
+      }
+    float* image = grad_input + n * h * w * C;
+    for (int64_t iy = 0; iy < h; iy += 2) {
+      const int r_count = iy + 1 < h ? 2 : 1;
+      if (r_count == 2)
+        PlanarRows<C, 2>(planes, hq, wq, cout, kh, kw, filter_r, iy, row_span, rows);
+      else
+        PlanarRows<C, 1>(planes, hq, wq, cout, kh, kw, filter_r, iy, row_span, rows);
+      for (int r = 0; r < r_count; ++r) {
+        float* dst = image + (iy + r) * w * C;
+        for (int64_t x = 0; x < w; ++x)
+          for (int c = 0; c < C; ++c) dst[x * C + c] = rows[(r * C + c) * row_span + x];
+      }
+    }
+  }
+}
+
+void PlanarBackwardInput(const WindowShape& s, int64_t hq, int64_t wq, int64_t row_span, const float* grad_output,
+                         const float* filter_r, int64_t n0, int64_t n1, float* planes, float* rows,
+                         float* grad_input) {
+  switch (s.input.c) {
+    case 1: return PlanarImages<1>(s, hq, wq, row_span, grad_output, filter_r, n0, n1, planes, rows, grad_input);
+    case 2: return PlanarImages<2>(s, hq, wq, row_span, grad_output, filter_r, n0, n1, planes, rows, grad_input);
+    case 3: return PlanarImages<3>(s, hq, wq, row_span, grad_output, filter_r, n0, n1, planes, rows, grad_input);
+    default: return PlanarImages<4>(s, hq, wq, row_span, grad_output, filter_r, n0, n1, planes, rows, grad_input);
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace slingshot
 HWY_AFTER_NAMESPACE();
@@ -248,6 +348,7 @@ namespace {
 
 HWY_EXPORT(PadImage);
 HWY_EXPORT(Col2ImAdd);
+HWY_EXPORT(PlanarBackwardInput);
 
 // Where the windows of image n start: the padded copy (made here) or the input itself.
 // Returns the base; windows then start at base + (oy * sh * wp + ox * sw) * Cin.
@@ -328,6 +429,21 @@ void conv2d_backward_input_f32__simd(const WindowShape& s, const float* grad_out
   }
   const int64_t kh = s.kernel_h, kw = s.kernel_w;
   const int64_t tasks = simd_internal::parallel_tasks(g.batch * g.oh * g.ow * g.cout * g.k, g.batch);
+  if (g.planar_bwd) {
+    // filter_r[o][ky][kx][c] = filter(o, kh-1-ky, kw-1-kx, c): planes are read forwards.
+    for (int64_t o = 0; o < g.cout; ++o)
+      for (int64_t ky = 0; ky < kh; ++ky)
+        for (int64_t kx = 0; kx < kw; ++kx) {
+          const float* src = filter + ((o * kh + (kh - 1 - ky)) * kw + (kw - 1 - kx)) * g.cin;
+          std::copy(src, src + g.cin, sc.filter_r + ((o * kh + ky) * kw + kx) * g.cin);
+        }
+    parallel_ranges(g.batch, tasks, [&](int64_t n0, int64_t n1, int worker) {
+      const ImageSlot& slot = sc.slot[worker];
+      HWY_DYNAMIC_DISPATCH(PlanarBackwardInput)(s, g.hq, g.wq, g.row_span, grad_output, sc.filter_r, n0, n1,
+                                                slot.padded, slot.dcol, grad_input);
+    });
+    return;
+  }
   if (g.transposed_bwd) {
     // grad_in(iy, ix) = sum over (ky', kx') of padded_grad_out(iy + ky', ix + kx') x
     // filter(:, kh-1-ky', kw-1-kx', :), with grad_out placed at (kh-1-pad_top, kw-1-pad_left).
