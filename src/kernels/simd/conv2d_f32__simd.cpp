@@ -258,6 +258,21 @@ void Col2ImAdd(const WindowShape& s, const float* dcol, int64_t ldk, int64_t row
   }
 }
 
+// dst[x * C + c] = src[c * stride + x] for a vector of x: channel planes to NHWC.
+template <int C, class D>
+HWY_INLINE void StoreChannels(D d, const float* src, int64_t stride, float* dst) {
+  if constexpr (C == 1) {
+    hn::StoreU(hn::LoadU(d, src), d, dst);
+  } else if constexpr (C == 2) {
+    hn::StoreInterleaved2(hn::LoadU(d, src), hn::LoadU(d, src + stride), d, dst);
+  } else if constexpr (C == 3) {
+    hn::StoreInterleaved3(hn::LoadU(d, src), hn::LoadU(d, src + stride), hn::LoadU(d, src + 2 * stride), d, dst);
+  } else {
+    hn::StoreInterleaved4(hn::LoadU(d, src), hn::LoadU(d, src + stride), hn::LoadU(d, src + 2 * stride),
+                          hn::LoadU(d, src + 3 * stride), d, dst);
+  }
+}
+
 // R rows of one image's grad_input, from row iy, on C input channels:
 //   out[r][c][x] = sum over o, ky, kx of planes[o][iy + r + ky][x + kx] * filter_r[o][ky][kx][c]
 // for x in [0, row_span), two vectors at a time; every output sums in the same order.
@@ -302,15 +317,32 @@ void PlanarImages(const WindowShape& s, int64_t hq, int64_t wq, int64_t row_span
   const int64_t h = s.input.h, w = s.input.w, oh = s.output.h, ow = s.output.w, cout = s.output.c;
   const int64_t kh = s.kernel_h, kw = s.kernel_w;
   const int64_t top = kh - 1 - s.pad_top, left = kw - 1 - s.pad_left;
+  const hn::ScalableTag<float> d;
+  const hn::RebindToSigned<decltype(d)> di;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  const auto channel_stride = hn::Mul(hn::Iota(di, 0), hn::Set(di, static_cast<int32_t>(cout)));
+  // The zero border around each plane; the interior is overwritten for every image.
+  for (int64_t o = 0; o < cout; ++o) {
+    float* plane = planes + o * hq * wq;
+    CopyRun(plane, nullptr, top * wq);
+    CopyRun(plane + (top + oh) * wq, nullptr, (hq - top - oh) * wq);
+    for (int64_t y = top; y < top + oh; ++y) {
+      CopyRun(plane + y * wq, nullptr, left);
+      CopyRun(plane + y * wq + left + ow, nullptr, wq - left - ow);
+    }
+  }
   for (int64_t n = n0; n < n1; ++n) {
-    // planes[o][top + oy][left + ox] = grad_output(n, oy, ox, o), zeros around.
-    CopyRun(planes, nullptr, cout * hq * wq);
-    const float* g = grad_output + n * oh * ow * cout;
-    for (int64_t oy = 0; oy < oh; ++oy)
-      for (int64_t ox = 0; ox < ow; ++ox, g += cout) {
-        float* p = planes + (top + oy) * wq + left + ox;
-        for (int64_t o = 0; o < cout; ++o) p[o * hq * wq] = g[o];
+    // planes[o][top + oy][left + ox] = grad_output(n, oy, ox, o): a strided gather per
+    // vector of pixels.
+    for (int64_t oy = 0; oy < oh; ++oy) {
+      const float* g = grad_output + (n * oh + oy) * ow * cout;
+      for (int64_t o = 0; o < cout; ++o) {
+        float* dst = planes + (o * hq + top + oy) * wq + left;
+        int64_t x = 0;
+        for (; x + lanes <= ow; x += lanes) hn::StoreU(hn::GatherIndex(d, g + x * cout + o, channel_stride), d, dst + x);
+        for (; x < ow; ++x) dst[x] = g[x * cout + o];
       }
+    }
     float* image = grad_input + n * h * w * C;
     for (int64_t iy = 0; iy < h; iy += 2) {
       const int r_count = iy + 1 < h ? 2 : 1;
@@ -320,8 +352,11 @@ void PlanarImages(const WindowShape& s, int64_t hq, int64_t wq, int64_t row_span
         PlanarRows<C, 1>(planes, hq, wq, cout, kh, kw, filter_r, iy, row_span, rows);
       for (int r = 0; r < r_count; ++r) {
         float* dst = image + (iy + r) * w * C;
-        for (int64_t x = 0; x < w; ++x)
-          for (int c = 0; c < C; ++c) dst[x * C + c] = rows[(r * C + c) * row_span + x];
+        const float* src = rows + r * C * row_span;
+        int64_t x = 0;
+        for (; x + lanes <= w; x += lanes) StoreChannels<C>(d, src + x, row_span, dst + x * C);
+        for (; x < w; ++x)
+          for (int c = 0; c < C; ++c) dst[x * C + c] = src[c * row_span + x];
       }
     }
   }
