@@ -88,8 +88,9 @@ ConvGeometry geometry(const WindowShape& s) {
   // first layer's RGB) its narrow tiles lose to the K-wide GEMM plus col2im.
   g.transposed_bwd = g.unit_stride && !g.direct && g.cin >= 8;
   // Below that, channels are too few for GEMM columns but few enough to be accumulators.
+  // (TFLite SAME and VALID pad at most kernel - 1 on every side, so grad_out fits the planes.)
   g.planar_bwd = g.unit_stride && !g.direct && g.cin <= kPlanarMaxChannels && s.pad_top < s.kernel_h &&
-                 s.pad_left < s.kernel_w;
+                 s.pad_left < s.kernel_w && g.oh - s.pad_top <= g.h && g.ow - s.pad_left <= g.w;
   // Backward-filter GEMMs are Cout x (kw*Cin) per kernel row; when kw*Cin is under a
   // vector and Cout is wider (first layers: RGB or one MFCC channel), the transposed
   // product (kw*Cin) x Cout vectorizes along Cout instead.
