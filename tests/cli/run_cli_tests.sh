@@ -186,17 +186,23 @@ expect_error "export-c-header of a float model" "this one is float" "$bin" expor
   --input "$adv_png" -o x.h
 expect_error "export-c-header with a bad name" "not a C identifier" "$bin" export-c-header --model q8.safetensors \
   --input "$adv_png" -o x.h --name 9lives
+# Interrupted on 1 thread, resumed on 2 (the first run used every core): results must not
+# depend on the thread count either.
 expect_ok "pgd, first 2 batches" "$bin" attack --model q8.safetensors --data shapes --attack pgd --eps 8/255 --n 40 \
-  --batch-size 16 --json part.json --max-batches 2
+  --batch-size 16 --json part.json --max-batches 2 --threads 1
 [ -f part.json.records.jsonl ] && [ ! -f part.json ] && pass "interrupted run keeps its records" || fail "records: $(ls part*)"
 expect_error "resume with other settings" "different settings" "$bin" attack --model q8.safetensors --data shapes \
   --attack pgd --eps 4/255 --n 40 --batch-size 16 --json part.json --resume
 expect_ok "pgd, resumed" "$bin" attack --model q8.safetensors --data shapes --attack pgd --eps 8/255 --n 40 \
-  --batch-size 16 --json part.json --resume
+  --batch-size 16 --json part.json --resume --threads 2
 "${PYTHON:-/usr/bin/python3}" -c "
 import json; a = json.load(open('pgd.json')); b = json.load(open('part.json'))
 assert a['examples'] == b['examples'] and a['robust_accuracy'] == b['robust_accuracy']" &&
-  pass "resumed run equals the uninterrupted one" || fail "resume differs"
+  pass "resumed run (1 thread, then 2) equals the uninterrupted one" || fail "resume differs"
+"$bin" attack --model q8.safetensors --attack pgd --threads 0 --json x.json > out.txt 2> err.txt
+rc=$?
+[ "$rc" -ne 0 ] && grep -qF -- "--threads: Value 0 not in range" err.txt && pass "attack with 0 threads is refused" ||
+  fail "attack --threads 0: exit $rc, stderr: $(cat err.txt)"
 expect_error "attack at negative eps" "eps must be a finite number >= 0" "$bin" attack --model q8.safetensors --attack pgd --eps -1 --json x.json
 expect_error "attack with an unknown norm" "does not support norm 1" "$bin" attack --model q8.safetensors --attack mifgsm --norm 1 --json x.json
 expect_error "unknown attack" "unknown attack 'deepfoo'" "$bin" attack --model q8.safetensors --attack deepfoo --json x.json
