@@ -1,13 +1,16 @@
-// `slingshot study [--quick] -o DIR [--only ID...] [--models DIR]`: the QNN robustness
+// `slingshot study [--quick] -o DIR [--only ID...] [--models DIR] [--threads N]`: the QNN robustness
 // study on the shipped models (src/study/study.h). Finished findings are cached in
 // DIR/findings/, so an interrupted study picks up where it stopped.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "core/thread_pool.h"
 #include "study/study.h"
 
 namespace slingshot::cli {
@@ -20,7 +23,13 @@ void register_study(CLI::App& app, CommandList& out) {
   s->add_flag("--quick", options->quick, "Few samples and iterations: a smoke test of the structure, not the numbers");
   s->add_option("--only", options->only, "Only these findings (ids as in the report)");
   s->add_option("--models", options->models_dir, "The model zoo directory")->capture_default_str();
-  out.push_back({s, [options] {
+  auto threads = std::make_shared<int>(0);
+  s->add_option("--threads", *threads, "Threads for gradients and float kernels (default: every core); results do not "
+                                       "depend on it")
+      ->check(CLI::Range(1, kMaxThreads));
+  out.push_back({s, [options, threads] {
+                   set_num_threads(*threads > 0 ? *threads
+                                                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
                    const auto started = std::chrono::steady_clock::now();
                    auto last = started;
                    const auto elapsed = [](auto from) {
