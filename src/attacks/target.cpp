@@ -134,7 +134,6 @@ class ModelTarget final : public Target {
     const bool labels_match = static_cast<int64_t>(objective.labels.size()) == n &&
                               (objective.targets.empty() || static_cast<int64_t>(objective.targets.size()) == n);
     if (chunks <= 1 || !labels_match) {  // a mismatch is reported by attack_objective
-
       SLING_RETURN_IF_ERROR(grad_graph_.forward(x, ws_, Mode::kInference, kGradientKernels));
       Tensor dlogits;
       SLING_RETURN_IF_ERROR(attack_objective(ws_.output(), objective, value, &dlogits));

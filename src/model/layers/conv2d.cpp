@@ -67,6 +67,9 @@ namespace {
 // filter over many chunks and iterations.
 enum WinogradCache { kFilterCopy, kForwardFilter, kBackwardFilter, kWinogradCacheSize };
 
+// Floats of a 3x3 filter.
+size_t filter_count(const WindowShape& s) { return static_cast<size_t>(9) * s.input.c * s.output.c; }
+
 bool winograd_cache_matches(const std::vector<Tensor>& cache, const float* weight, size_t count) {
   return cache.size() == kWinogradCacheSize && cache[kFilterCopy].numel() == static_cast<int64_t>(count) &&
          std::equal(weight, weight + count, cache[kFilterCopy].data());
@@ -75,7 +78,7 @@ bool winograd_cache_matches(const std::vector<Tensor>& cache, const float* weigh
 // Refreshes the cache unless it was made from exactly these weights (compared in full, so
 // an edited filter is never served a stale transform).
 void refresh_winograd_cache(const WindowShape& s, const float* weight, std::vector<Tensor>& cache) {
-  const size_t count = static_cast<size_t>(9) * s.input.c * s.output.c;
+  const size_t count = filter_count(s);
   if (winograd_cache_matches(cache, weight, count)) return;
   const int64_t size = static_cast<int64_t>(conv2d_winograd_f32_filter_size(s));
   cache.assign(kWinogradCacheSize, Tensor());
@@ -126,10 +129,10 @@ Status Conv2D::backward_t(const BackwardArgs<T>& a) const {
   if constexpr (std::is_same_v<T, float>) {
     if (uses_simd(a.kernels)) {
       const bool winograd = a.kernels == KernelPath::kSimdWinograd && conv2d_winograd_f32_supports(s);
-      scratch_at_least(a.scratch, winograd ? std::max(conv2d_winograd_f32__simd_scratch_size(s), conv2d_f32__simd_scratch_size(s))
-                                 : conv2d_f32__simd_scratch_size(s));
-      const size_t filter_count = static_cast<size_t>(9) * s.input.c * s.output.c;
-      if (a.grad_inputs[0] && winograd && winograd_cache_matches(*a.cache, weight, filter_count))
+      const size_t need = winograd ? std::max(conv2d_winograd_f32__simd_scratch_size(s), conv2d_f32__simd_scratch_size(s))
+                                   : conv2d_f32__simd_scratch_size(s);
+      scratch_at_least(a.scratch, need);
+      if (a.grad_inputs[0] && winograd && winograd_cache_matches(*a.cache, weight, filter_count(s)))
         conv2d_winograd_backward_input_transformed_f32__simd(s, a.grad_output->data(),
                                                              (*a.cache)[kBackwardFilter].data(),
                                                              a.grad_inputs[0]->data(), a.scratch->data());
