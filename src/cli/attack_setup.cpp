@@ -1,9 +1,7 @@
 // Shared assembly of input attacks (see attack_setup.h).
 #include "cli/attack_setup.h"
 
-#include <algorithm>
 #include <cmath>
-#include <thread>
 
 #include "attacks/attack.h"
 #include "attacks/threat_model.h"
@@ -52,10 +50,6 @@ void add_attack_flags(CLI::App* sub, AttackFlags& f) {
   sub->add_flag("--no-pixel-valid", f.no_pixel_valid, "Let iterates leave the 8-bit grid (not reproducible on an MCU)");
   sub->add_option("--threads", f.threads, "Threads for gradients and float kernels (default: every core); results do not depend on it")
       ->check(CLI::Range(1, kMaxThreads));
-}
-
-void use_attack_threads(const AttackFlags& f) {
-  set_num_threads(f.threads > 0 ? f.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
 }
 
 Result<AttackParams> attack_params_from(const AttackFlags& o, int default_max_iter, Norm default_norm) {

@@ -33,9 +33,6 @@ struct AttackFlags {
 };
 // Registers those flags on `sub`; `f` must outlive the parse.
 void add_attack_flags(CLI::App* sub, AttackFlags& f);
-// Runs the float kernels and attack-gradient chunks on f.threads threads (every core for
-// 0). Results do not depend on it.
-void use_attack_threads(const AttackFlags& f);
 // The attack's parameters. `default_max_iter` and `default_norm`: the attack's own, used
 // when --max-iter or --norm is not given; without --eps, eps is default_eps(norm).
 Result<AttackParams> attack_params_from(const AttackFlags& f, int default_max_iter, Norm default_norm);

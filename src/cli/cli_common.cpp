@@ -3,8 +3,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <thread>
 
 #include "cli/commands.h"
+#include "core/thread_pool.h"
 #include "data/cifar10_binary.h"
 #include "data/housenum.h"
 #include "data/image_folder.h"
@@ -20,6 +22,10 @@
 #include "tflite/tflite_import.h"
 
 namespace slingshot::cli {
+
+void use_threads(int requested) {
+  set_num_threads(requested > 0 ? requested : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+}
 
 namespace {
 

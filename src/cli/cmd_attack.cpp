@@ -214,7 +214,7 @@ Status run_bit_flip(const AttackCliOptions& o, const AttackParams& p) {
 }
 
 Status run_attack(const AttackCliOptions& o) {
-  use_attack_threads(o);
+  use_threads(o.threads);
   if (o.attack == kBitFlipAttackName) {
     SLING_ASSIGN_OR_RETURN(AttackParams p, attack_params_from(o, BitFlipOptions{}.max_flips, Norm::kLinf));
     return run_bit_flip(o, p);

@@ -40,7 +40,7 @@ struct DetectCliOptions : AttackFlags {
 double share(int64_t part, int64_t whole) { return whole ? static_cast<double>(part) / static_cast<double>(whole) : 0.0; }
 
 Status run_detect(const DetectCliOptions& o) {
-  use_attack_threads(o);
+  use_threads(o.threads);
   if (!(o.fpr >= 0 && o.fpr < 1)) return invalid_argument("--fpr must be in [0, 1), got " + std::to_string(o.fpr));
   if (o.json.empty()) return invalid_argument("--json OUT is required: the report goes there");
   if (o.attack == kBitFlipAttackName) return invalid_argument("detect judges input attacks; bitflip changes weights");

@@ -1,12 +1,10 @@
 // `slingshot study [--quick] -o DIR [--only ID...] [--models DIR] [--threads N]`: the QNN robustness
 // study on the shipped models (src/study/study.h). Finished findings are cached in
 // DIR/findings/, so an interrupted study picks up where it stopped.
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "cli/commands.h"
 #include "cli/progress.h"
@@ -28,8 +26,7 @@ void register_study(CLI::App& app, CommandList& out) {
                                        "depend on it")
       ->check(CLI::Range(1, kMaxThreads));
   out.push_back({s, [options, threads] {
-                   set_num_threads(*threads > 0 ? *threads
-                                                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+                   use_threads(*threads);
                    const auto started = std::chrono::steady_clock::now();
                    auto last = started;
                    const auto elapsed = [](auto from) {

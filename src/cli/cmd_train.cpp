@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -75,10 +74,7 @@ Status run_training(const TrainRunOptions& o) {
   }
   const std::string checkpoint_path = output.empty() ? "" : output + ".ckpt";
   // Results do not depend on the thread count (the kernels split work deterministically).
-  const int threads = o.threads > 0 ? o.threads
-                      : recipe.threads > 0 ? recipe.threads
-                                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  set_num_threads(threads);
+  use_threads(o.threads > 0 ? o.threads : recipe.threads);
 
   SLING_ASSIGN_OR_RETURN(TrainingData data, make_training_data(recipe.data));
   const int classes = static_cast<int>(data.train.class_names.size());

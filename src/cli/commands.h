@@ -81,6 +81,10 @@ inline void register_all(CLI::App& app, CommandList& out) {
   add_tflite_model_flags(app);
 }
 
+// Runs the float kernels (and attack-gradient chunks) on `requested` threads, or on every
+// core when it is 0. Results never depend on the count.
+void use_threads(int requested);
+
 // Loads a float model file named on the command line (a float32 .tflite file too).
 Result<Graph> load_model_arg(const std::string& path);
 // Loads a model file for an engine: quantized files fully, float files as float-only
