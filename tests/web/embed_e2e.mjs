@@ -163,10 +163,19 @@ try {
   const element = page.locator('slingshot-demo');
   await element.scrollIntoViewIfNeeded();   // its iframe loads lazily
   const frames = { fgsm: page.frameLocator('iframe[src*="attack=fgsm"]'), pgd: page.frameLocator('slingshot-demo >> iframe') };
-  const frameOf = async (locator) => (await locator.locator('body').elementHandle()).ownerFrame();
+  // Frames are found by URL, polling: an iframe navigates (lazy load, a new src), and a
+  // handle into its old document dies with it.
+  const frameByUrl = async (part) => {
+    for (const deadline = Date.now() + 30000; Date.now() < deadline; await page.waitForTimeout(100)) {
+      const frame = page.frames().find((f) => f.url().includes(part));
+      if (frame && await frame.evaluate(() => document.getElementById('status') !== null).catch(() => false)) return frame;
+    }
+    throw new Error(`no frame at a URL with '${part}' after 30 s`);
+  };
+  const frameUrls = { fgsm: 'attack=fgsm', pgd: 'attack=pgd' };
   const results = {};
   for (const [name, locator] of Object.entries(frames)) {
-    const frame = await frameOf(locator);
+    const frame = await frameByUrl(frameUrls[name]);
     await settled(frame);
     await locator.locator('#run').click();
     await frame.waitForFunction(() => document.body.dataset.state === 'idle' &&
@@ -187,7 +196,7 @@ try {
   await element.evaluate((e) => { e.setAttribute('eps', '8/255'); e.setAttribute('max_iter', '5'); });
   const src = await page.locator('slingshot-demo >> iframe').getAttribute('src');
   check(src.includes('eps=8%2F255') && src.includes('max_iter=5'), `the element's iframe did not follow its attributes: ${src}`);
-  const reloaded = await frameOf(frames.pgd);
+  const reloaded = await frameByUrl('max_iter=5');
   await reloaded.waitForFunction(() => document.getElementById('status').textContent.includes('eps=8/255 · max_iter=5'), null, { timeout: 30000 });
 } catch (e) {
   check(false, `stopped: ${String(e.message).split('\n')[0]}`);
