@@ -4,12 +4,13 @@
 // measures thread CPU time, so figures stay meaningful on a machine shared with builds;
 // each figure is the minimum over the runs.
 //
-//   bench_conv_kernels [--batch N] [--runs N] [--ref] [--winograd] [--disable-avx512]
+//   bench_conv_kernels [--batch N] [--runs N] [--ref] [--winograd] [--layer NAME] [--disable-avx512]
 //
 // --winograd runs forward and backward-input of the layers Winograd supports (3x3 stride 1)
 // through conv2d_winograd_f32__simd with filters transformed once (untimed), as attack
 // gradients do (Conv2D caches the transforms); GFLOP/s stay those of the
 // direct convolution (the same work done faster), so they compare across algorithms.
+// --layer times one layer only (for perf record on that layer's kernels).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -68,6 +69,7 @@ double min_ms(int runs, Fn&& fn) {
 int main(int argc, char** argv) {
   int batch = 100, runs = 15;
   bool ref = false, winograd = false;
+  std::string only_layer;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--batch" && i + 1 < argc) {
@@ -78,6 +80,12 @@ int main(int argc, char** argv) {
       ref = true;
     } else if (a == "--winograd") {
       winograd = true;
+    } else if (a == "--layer" && i + 1 < argc) {
+      only_layer = argv[++i];
+      if (std::none_of(std::begin(kLayers), std::end(kLayers), [&](const Layer& l) { return only_layer == l.name; })) {
+        std::fprintf(stderr, "bench_conv_kernels: no layer named '%s'\n", only_layer.c_str());
+        return 1;
+      }
     } else if (a == "--disable-avx512") {
 #ifndef __EMSCRIPTEN__
       hwy::DisableTargets(HWY_AVX3 | HWY_AVX3_DL);
@@ -103,6 +111,7 @@ int main(int argc, char** argv) {
   double total[3] = {0, 0, 0};
   Rng rng(5);
   for (const Layer& l : kLayers) {
+    if (!only_layer.empty() && only_layer != l.name) continue;
     const WindowShape s = make_window_shape({batch, l.h, l.w, l.cin}, l.k, l.k, l.stride, l.stride, Padding::kSame, l.cout);
     std::vector<float> x(s.input.size()), w(static_cast<size_t>(l.cout) * l.k * l.k * l.cin), b(l.cout);
     std::vector<float> y(s.output.size()), dy(s.output.size()), dx(x.size()), dw(w.size()), db(l.cout);

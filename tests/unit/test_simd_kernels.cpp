@@ -566,6 +566,53 @@ TEST_CASE("winograd conv2d matches the reference on random 3x3 stride-1 shapes")
   });
 }
 
+// With 16 input and 16 output channels, AVX-512 runs the 36 GEMMs with the filter held in
+// registers; one more channel sends the same data through the general GEMM. The shared
+// channels must agree bit for bit: both compute each element as the same chain of
+// multiply-adds.
+TEST_CASE("winograd's 16-channel GEMMs equal the general GEMM bit for bit") {
+  on_every_target([&] {
+    Rng rng(1616);
+    const Dims4 in16{3, 13, 11, 16};
+    const WindowShape s16 = make_window_shape(in16, 3, 3, 1, 1, Padding::kSame, 16);
+    const std::vector<float> x = random_values(rng, s16.input.size(), false);
+    const std::vector<float> w16 = random_values(rng, 16 * 9 * 16, false), b16 = random_values(rng, 16, false);
+    const std::vector<float> dy = random_values(rng, s16.output.size(), false);
+    const auto run = [](const WindowShape& s, const std::vector<float>& in, const std::vector<float>& w,
+                        const float* bias, bool forward) {
+      std::vector<float> out(forward ? s.output.size() : s.input.size()), scratch(conv2d_winograd_f32__simd_scratch_size(s));
+      if (forward)
+        conv2d_winograd_forward_f32__simd(s, in.data(), w.data(), bias, out.data(), scratch.data());
+      else
+        conv2d_winograd_backward_input_f32__simd(s, in.data(), w.data(), out.data(), scratch.data());
+      return out;
+    };
+    // Forward: a 17th output channel (OHWI: one more filter at the end).
+    std::vector<float> w17 = w16, b17 = b16;
+    for (int e = 0; e < 9 * 16; ++e) w17.push_back(rng.uniform(-1, 1));
+    b17.push_back(0.5f);
+    const WindowShape s17 = make_window_shape(in16, 3, 3, 1, 1, Padding::kSame, 17);
+    const std::vector<float> y16 = run(s16, x, w16, b16.data(), true), y17 = run(s17, x, w17, b17.data(), true);
+    int differ = 0;
+    for (int64_t p = 0; p < s16.output.size() / 16; ++p)
+      differ += std::memcmp(&y16[p * 16], &y17[p * 17], 16 * sizeof(float)) != 0;
+    CHECK_MESSAGE(differ == 0, differ << " forward pixels differ");
+    // Backward-input: a 17th input channel (OHWI: one more tap at the end of each I run).
+    const Dims4 in17{3, 13, 11, 17};
+    const WindowShape t17 = make_window_shape(in17, 3, 3, 1, 1, Padding::kSame, 16);
+    std::vector<float> w17i;
+    for (int64_t run16 = 0; run16 < 16 * 9; ++run16) {
+      w17i.insert(w17i.end(), w16.begin() + run16 * 16, w16.begin() + run16 * 16 + 16);
+      w17i.push_back(rng.uniform(-1, 1));
+    }
+    const std::vector<float> g16 = run(s16, dy, w16, nullptr, false), g17 = run(t17, dy, w17i, nullptr, false);
+    differ = 0;
+    for (int64_t p = 0; p < s16.input.size() / 16; ++p)
+      differ += std::memcmp(&g16[p * 16], &g17[p * 17], 16 * sizeof(float)) != 0;
+    CHECK_MESSAGE(differ == 0, differ << " backward-input pixels differ");
+  });
+}
+
 TEST_CASE("winograd conv2d gives bit-identical results on 1, 2 and 3 threads") {
   const ConvCase cases[] = {
       {{8, 32, 32, 16}, 3, 3, 1, 1, Padding::kSame, 16, true},

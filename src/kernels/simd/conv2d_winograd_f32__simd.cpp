@@ -8,7 +8,7 @@
 // blocks sized so that a block's V and M stay in L2 between the three steps:
 //   1. input transform  V = B^T d B per tile and channel (vectors along NHWC channels;
 //      taps outside the image read as zeros, which is the padding);
-//   2. the 36 GEMMs of gemm_f32__simd;
+//   2. the 36 GEMMs of gemm_f32__simd (at 16 -> 16 channels on AVX-512, OneVectorGemms);
 //   3. output transform Y = A^T M A, plus the bias, stored for the pixels inside the output.
 // The filter transform U = G g G^T is computed in double, once per call of the one-call
 // forms; callers that run one filter many times transform it once and pass U.
@@ -115,6 +115,8 @@ HWY_BEFORE_NAMESPACE();
 namespace slingshot {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
+
+#define SLING_WINOGRAD_UNROLL HWY_UNROLL(16)
 
 // r = B^T x along one axis of the tile.
 template <class D, class V = hn::Vec<D>>
@@ -241,6 +243,64 @@ void OutputTransform(const WinogradGeometry& g, const float* m, const float* bia
   }
 }
 
+// Step 2 when Cout is one vector and Cin == kCin: the 36 GEMMs hold U[xi] (kCin vectors)
+// in registers and stream rows of V as broadcasts, which the general GEMM tile cannot
+// (it reloads B every k). Each element is the same chain of multiply-adds from zero, in
+// the same order, as gemm_f32_nn computes, so results are bit-identical to it.
+template <int kCin, int kRows, class D>
+HWY_INLINE void OneVectorRows(D d, const float* v, const hn::Vec<D>* u, float* m) {
+  using V = hn::Vec<D>;
+  V acc[kRows];
+  SLING_WINOGRAD_UNROLL
+  for (int r = 0; r < kRows; ++r) acc[r] = hn::Zero(d);
+  SLING_WINOGRAD_UNROLL
+  for (int k = 0; k < kCin; ++k) {
+    SLING_WINOGRAD_UNROLL
+    for (int r = 0; r < kRows; ++r) acc[r] = hn::MulAdd(hn::Set(d, v[r * kCin + k]), u[k], acc[r]);
+  }
+  SLING_WINOGRAD_UNROLL
+  for (int r = 0; r < kRows; ++r) hn::StoreU(acc[r], d, m + r * hn::Lanes(d));
+}
+
+template <int kCin>
+void OneVectorGemms(const WinogradGeometry& g, const float* v, const float* u, int64_t count, float* m) {
+  using D = hn::ScalableTag<float>;
+  using V = hn::Vec<D>;
+  const D d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  constexpr int kRows = 12;  // 12 accumulators + kCin filter vectors fit AVX-512's 32
+  for (int64_t xi = 0; xi < kPositions; ++xi) {
+    V ux[kCin];
+    SLING_WINOGRAD_UNROLL
+    for (int k = 0; k < kCin; ++k) ux[k] = hn::LoadU(d, u + (xi * kCin + k) * lanes);
+    const float* vx = v + xi * g.block * kCin;
+    float* mx = m + xi * g.block * lanes;
+    int64_t t = 0;
+    for (; t + kRows <= count; t += kRows) OneVectorRows<kCin, kRows>(d, vx + t * kCin, ux, mx + t * lanes);
+    for (; t + 4 <= count; t += 4) OneVectorRows<kCin, 4>(d, vx + t * kCin, ux, mx + t * lanes);
+    for (; t < count; ++t) OneVectorRows<kCin, 1>(d, vx + t * kCin, ux, mx + t * lanes);
+  }
+}
+
+// Whether this target runs step 2 through OneVectorGemms: Cout exactly one vector, Cin
+// 16, and registers for 16 + 12 vectors (AVX-512).
+bool HasOneVectorGemms(int64_t cin, int64_t cout) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  return cin == 16 && cout == static_cast<int64_t>(hn::Lanes(hn::ScalableTag<float>()));
+#else
+  (void)cin, (void)cout;
+  return false;
+#endif
+}
+
+void PositionGemmsOneVector(const WinogradGeometry& g, const float* v, const float* u, int64_t count, float* m) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  OneVectorGemms<16>(g, v, u, count, m);
+#else
+  (void)g, (void)v, (void)u, (void)count, (void)m;
+#endif
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace slingshot
 HWY_AFTER_NAMESPACE();
@@ -251,6 +311,8 @@ namespace {
 
 HWY_EXPORT(InputTransform);
 HWY_EXPORT(OutputTransform);
+HWY_EXPORT(HasOneVectorGemms);
+HWY_EXPORT(PositionGemmsOneVector);
 
 // The convolution with an already transformed filter u [36][Cin][Cout].
 void winograd_conv(const WindowShape& s, const float* input, const float* u, const float* bias, float* output,
@@ -264,6 +326,7 @@ void winograd_conv(const WindowShape& s, const float* input, const float* u, con
   a.a_row_stride = g.cin, a.a_col_stride = 1;
   a.ldb = g.cout, a.ldc = g.cout;
   a.init = simd_internal::GemmInit::kZero;
+  const bool one_vector = HWY_DYNAMIC_DISPATCH(HasOneVectorGemms)(g.cin, g.cout);
   const int64_t blocks = (g.tiles + g.block - 1) / g.block;
   const int64_t macs = int64_t{s.input.n} * g.oh * g.ow * g.cout * 9 * g.cin;
   const int64_t tasks = simd_internal::parallel_tasks(macs, std::min<int64_t>(blocks, kMaxThreads));
@@ -273,13 +336,17 @@ void winograd_conv(const WindowShape& s, const float* input, const float* u, con
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t tile0 = b * g.block, count = std::min(g.block, g.tiles - tile0);
       HWY_DYNAMIC_DISPATCH(InputTransform)(g, input, tile0, count, v);
-      simd_internal::GemmArgs t = a;
-      t.m = count;
-      for (int64_t xi = 0; xi < kPositions; ++xi) {
-        t.a = v + xi * g.block * g.cin;
-        t.b = u + xi * g.cin * g.cout;
-        t.c = m + xi * g.block * g.cout;
-        simd_internal::gemm_f32_nn(t);
+      if (one_vector) {
+        HWY_DYNAMIC_DISPATCH(PositionGemmsOneVector)(g, v, u, count, m);
+      } else {
+        simd_internal::GemmArgs t = a;
+        t.m = count;
+        for (int64_t xi = 0; xi < kPositions; ++xi) {
+          t.a = v + xi * g.block * g.cin;
+          t.b = u + xi * g.cin * g.cout;
+          t.c = m + xi * g.block * g.cout;
+          simd_internal::gemm_f32_nn(t);
+        }
       }
       HWY_DYNAMIC_DISPATCH(OutputTransform)(g, m, bias, tile0, count, output);
     }
