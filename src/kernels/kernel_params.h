@@ -16,6 +16,14 @@ struct Dims4 {
   int64_t size() const { return static_cast<int64_t>(n) * h * w * c; }
 };
 
+// A ReLU a float kernel applies to its outputs as it stores them:
+// y = x > 0 ? min(x, upper) : 0, which is relu_forward__ref's result bit for bit. The
+// float graph folds a ReLU or ReLU6 into the layer that feeds it this way (Graph::forward).
+struct FusedRelu {
+  bool enabled = false;
+  float upper = 0;  // +infinity for a plain ReLU
+};
+
 enum class Padding : uint8_t {
   kValid = 0,  // no padding; windows stay inside the input
   kSame = 1,   // TFLite SAME: output = ceil(input / stride), extra padding at bottom/right

@@ -6,6 +6,7 @@
 
 #include "kernels/ref/add__ref.h"
 #include "kernels/simd/add_f32__simd.h"
+#include "model/layers/activation.h"
 
 namespace slingshot {
 
@@ -90,6 +91,30 @@ int64_t Graph::macs() const {
   return total;
 }
 
+namespace {
+
+// For Workspace::fuse_relus: fused[p] = a for each ReLU node a whose input p feeds only a
+// and applies a folded ReLU; -1 elsewhere.
+void plan_relu_fusion(const std::vector<Node>& nodes, int output_node, std::vector<int>& fused) {
+  const int n = static_cast<int>(nodes.size());
+  fused.assign(n, -1);
+  std::vector<int> consumers(n, 0);
+  for (int i = 1; i <= output_node; ++i)
+    for (int j : nodes[i].inputs) ++consumers[j];
+  for (int a = 1; a <= output_node; ++a) {
+    if (!dynamic_cast<const Activation*>(nodes[a].layer.get())) continue;
+    const int p = nodes[a].inputs[0];
+    if (p >= 1 && consumers[p] == 1 && nodes[p].layer->fuses_relu()) fused[p] = a;
+  }
+}
+
+// True if node i is a ReLU its producer computed (fused as plan_relu_fusion planned).
+bool folded_relu(const std::vector<Node>& nodes, const std::vector<int>& fused, int i) {
+  return !fused.empty() && !nodes[i].inputs.empty() && nodes[i].inputs[0] >= 1 && fused[nodes[i].inputs[0]] == i;
+}
+
+}  // namespace
+
 template <class T>
 Status Graph::forward(const TensorT<T>& x, Workspace<T>& ws, Mode mode, KernelPath kernels) const {
   if (x.rank() != static_cast<int>(input_shape_.size()) + 1 || x.dim(0) <= 0 ||
@@ -100,14 +125,22 @@ Status Graph::forward(const TensorT<T>& x, Workspace<T>& ws, Mode mode, KernelPa
   ws.values.resize(n);
   ws.caches.resize(n);
   ws.values[0] = x;
+  if (ws.fuse_relus && std::is_same_v<T, float> && uses_simd(kernels))
+    plan_relu_fusion(nodes_, output_node_, ws.fused_relu);
+  else
+    ws.fused_relu.clear();
   std::vector<const TensorT<T>*> inputs;
   for (int i = 1; i <= output_node_; ++i) {
+    if (folded_relu(nodes_, ws.fused_relu, i)) continue;  // its producer wrote its value
     const Node& node = nodes_[i];
     inputs.clear();
     for (int j : node.inputs) inputs.push_back(&ws.values[j]);
-    ForwardArgs<T> args{inputs, &ws.values[i], &ws.caches[i], &ws.scratch, mode, kernels};
+    const int relu = ws.fused_relu.empty() ? -1 : ws.fused_relu[i];
+    ForwardArgs<T> args{inputs, &ws.values[relu >= 0 ? relu : i], &ws.caches[i], &ws.scratch, mode, kernels};
+    if (relu >= 0) args.relu = static_cast<const Activation&>(*nodes_[relu].layer).as_fused();
     Status st = node.layer->forward(args);
     if (!st.ok()) return st.with_context("node '" + node.name + "'");
+    if (relu >= 0) ws.values[i].resize({0});
   }
   ws.output_node = output_node_;
   return Status::Ok();
@@ -157,9 +190,11 @@ Status Graph::backward(const TensorT<T>& grad_output, std::span<const std::pair<
     // later ones write to `local` and are added. Each node, and each `local` slot, keeps
     // its buffer across calls, so steady-state passes neither allocate nor zero-fill.
     if (local.size() < node.inputs.size()) local.resize(node.inputs.size());
+    // A folded ReLU reads its mask from its own output (Activation::backward_t).
+    const bool folded = folded_relu(nodes_, ws.fused_relu, i);
     for (size_t k = 0; k < node.inputs.size(); ++k) {
       const int src = node.inputs[k];
-      inputs.push_back(&ws.values[src]);
+      inputs.push_back(folded ? &ws.values[i] : &ws.values[src]);
       const bool first = !has_grad[src] && std::find(node.inputs.begin(), node.inputs.begin() + k, src) ==
                                                node.inputs.begin() + k;
       grad_inputs.push_back(first ? &ws.grads[src] : &local[k]);

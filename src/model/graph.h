@@ -32,6 +32,13 @@ struct Workspace {
   std::vector<T> scratch;                           // shared kernel scratch
   std::vector<TensorT<T>> partial_grads;            // backward: a later consumer's share, before it is summed
   int output_node = 0;                              // which node forward ended at
+  // Opt-in for passes that read only the output and the input gradient (attack
+  // gradients): forward folds each ReLU into the layer feeding it when that layer feeds
+  // nothing else and applies it as it stores (Layer::fuses_relu), which saves a pass over
+  // the activation and its memory. The folded layer's own value is then left empty, and
+  // seeds (backward) cannot target it.
+  bool fuse_relus = false;
+  std::vector<int> fused_relu;                      // per node: the ReLU node folded into it, else -1
 
   const TensorT<T>& output() const { return values[output_node]; }
   // dL/d(input) after backward.

@@ -52,6 +52,7 @@ struct ForwardArgs {
   std::vector<T>* scratch;                     // reusable kernel scratch, resized by the layer
   Mode mode;                                   // inference or training statistics
   KernelPath kernels;                          // which float kernels to use
+  FusedRelu relu = {};                         // a following ReLU the graph folded in (see fuses_relu)
 };
 
 template <class T>
@@ -90,6 +91,10 @@ class Layer {
     (void)output;
     return 0;
   }
+
+  // True if forward applies ForwardArgs::relu to its output, so the graph may fold a ReLU
+  // that is this layer's only consumer into it (Workspace::fuse_relus).
+  virtual bool fuses_relu() const { return false; }
 
   virtual Status forward(const ForwardArgs<float>& args) const = 0;
   virtual Status forward(const ForwardArgs<double>& args) const = 0;

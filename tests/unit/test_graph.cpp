@@ -2,10 +2,15 @@
 // float/SIMD path against the float64 path, batch-norm folding, builders and errors.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstring>
+#include <map>
+
 #include "grad_check.h"
 #include "model/builders.h"
 #include "model/fold_batch_norm.h"
 #include "model/layers/activation.h"
+#include "model/layers/conv2d.h"
 #include "model/layers/dense.h"
 #include "model/layers/shape_ops.h"
 #include "model/loss.h"
@@ -234,4 +239,67 @@ TEST_CASE("reused workspaces keep no stale gradients") {
   REQUIRE(g.backward(Tensor({2, 4}, 1.0f), ws).ok());
   CHECK(ws.grads[fc2].numel() == 0);
   CHECK(ws.input_grad().shape() == Shape{2, 3});
+}
+
+// Workspace::fuse_relus folds ReLUs into the conv or add feeding them; the mask then comes
+// from the ReLU's output. Nothing may change: logits and input gradients bit for bit.
+TEST_CASE("folding ReLUs into their producers changes no bit of a pass") {
+  // ResNet-8 (conv -> relu, add -> relu), DS-CNN (its first and pointwise convs fold,
+  // depthwise -> relu does not) and a
+  // graph with ReLU6 where a conv feeds two consumers (not folded) and an add one (folded).
+  std::vector<std::pair<std::string, Graph>> graphs;
+  for (const std::string arch : {"resnet8", "dscnn"}) {
+    const Shape input = arch == "dscnn" ? Shape{49, 10, 1} : Shape{32, 32, 3};
+    auto built = build_architecture(arch, 10, input);
+    REQUIRE(built.ok());
+    init_params(*built, 31);
+    randomize_non_weights(*built, 32);
+    auto folded = fold_batch_norm(*built);
+    REQUIRE(folded.ok());
+    graphs.emplace_back(arch, std::move(*folded));
+  }
+  Graph small({6, 6, 3});
+  const auto conv = [](int in, int out) { return std::unique_ptr<Layer>(new Conv2D({in, out, 3, 3, 1, 1, Padding::kSame, true})); };
+  const auto relu6 = [] { return std::unique_ptr<Layer>(new Activation(ActivationKind::kRelu6)); };
+  REQUIRE(small.append("c1", conv(3, 8)).ok());
+  REQUIRE(small.append("r1", relu6()).ok());
+  REQUIRE(small.append("c2", conv(8, 8)).ok());
+  REQUIRE(small.append("r2", std::unique_ptr<Layer>(new Activation(ActivationKind::kRelu))).ok());
+  REQUIRE(small.add("sum", std::unique_ptr<Layer>(new Add()), {"r2", "c2"}).ok());
+  REQUIRE(small.append("r3", relu6()).ok());
+  REQUIRE(small.append("pool", std::unique_ptr<Layer>(new GlobalAvgPool())).ok());
+  REQUIRE(small.append("fc", std::unique_ptr<Layer>(new Dense({8, 4, true}))).ok());
+  init_params(small, 33);
+  graphs.emplace_back("small", std::move(small));
+  const std::map<std::string, int> want_folded = {{"resnet8", 7}, {"dscnn", 5}, {"small", 2}};
+
+  for (auto& [name, g] : graphs) {
+    Shape shape = with_batch(3, g.input_shape());
+    Tensor x = random_images<float>(shape, 34);
+    for (int64_t i = 0; i < x.numel(); ++i) x[i] = x[i] * 24.0f - 8.0f;  // past ReLU6's kink at 6
+    const std::vector<int> labels = {1, 3, 2};
+    for (KernelPath path : {KernelPath::kRef, KernelPath::kSimd, KernelPath::kSimdWinograd}) {
+      CAPTURE(name);
+      CAPTURE(static_cast<int>(path));
+      Workspace<float> plain, fused;
+      fused.fuse_relus = true;
+      for (Workspace<float>* ws : {&plain, &fused}) {
+        for (int pass = 0; pass < 2; ++pass) {  // the second pass reuses the buffers
+          REQUIRE(g.forward(x, *ws, Mode::kInference, path).ok());
+          Tensor grad;
+          REQUIRE(softmax_cross_entropy(ws->output(), labels, &grad).ok());
+          REQUIRE(g.backward(grad, *ws, false, path).ok());
+        }
+      }
+      const int folded = static_cast<int>(std::count_if(fused.fused_relu.begin(), fused.fused_relu.end(), [](int a) { return a >= 0; }));
+      CHECK(folded == (path == KernelPath::kRef ? 0 : want_folded.at(name)));
+      const auto same_bits = [](const Tensor& a, const Tensor& b) {
+        return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.numel() * sizeof(float)) == 0;
+      };
+      CHECK(same_bits(fused.output(), plain.output()));
+      CHECK(same_bits(fused.input_grad(), plain.input_grad()));
+      for (int p = 0; p < static_cast<int>(fused.fused_relu.size()); ++p)
+        if (fused.fused_relu[p] >= 0) CHECK(fused.values[p].numel() == 0);
+    }
+  }
 }

@@ -5,9 +5,12 @@
 
 #include <cstdint>
 
+#include "kernels/kernel_params.h"
+
 namespace slingshot {
 
 // Same contract and result as add__ref<float>: y[i] = a[i] + b[i]; y may alias a or b.
-void add_f32__simd(int64_t count, const float* a, const float* b, float* y);
+// With `relu`, y is that sum through the ReLU (as relu_forward__ref would give).
+void add_f32__simd(int64_t count, const float* a, const float* b, float* y, FusedRelu relu = {});
 
 }  // namespace slingshot

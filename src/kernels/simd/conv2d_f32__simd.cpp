@@ -412,7 +412,7 @@ size_t conv2d_f32__simd_scratch_size(const WindowShape& s) {
 }
 
 void conv2d_forward_f32__simd(const WindowShape& s, const float* input, const float* filter, const float* bias,
-                              float* output, float* scratch) {
+                              float* output, float* scratch, FusedRelu relu) {
   const ConvGeometry g = geometry(s);
   if (g.batch * g.oh * g.ow == 0) return;
   Carver carver(scratch);
@@ -427,6 +427,7 @@ void conv2d_forward_f32__simd(const WindowShape& s, const float* input, const fl
   a.ldc = g.cout;
   a.init = bias ? GemmInit::kRowVector : GemmInit::kZero;
   a.row = bias;
+  a.relu = relu;
   if (g.direct) {
     a.m = g.batch * g.oh * g.ow, a.a = input, a.a_row_stride = g.cin, a.c = output;
     simd_internal::gemm_f32_nn_parallel(a);

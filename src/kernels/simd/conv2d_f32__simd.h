@@ -12,8 +12,9 @@ namespace slingshot {
 // Floats of scratch the three conv passes below need for shape `s`.
 size_t conv2d_f32__simd_scratch_size(const WindowShape& s);
 
+// With `relu`, outputs go through the ReLU as they are stored.
 void conv2d_forward_f32__simd(const WindowShape& s, const float* input, const float* filter, const float* bias,
-                              float* output, float* scratch);
+                              float* output, float* scratch, FusedRelu relu = {});
 // Overwrites grad_input.
 void conv2d_backward_input_f32__simd(const WindowShape& s, const float* grad_output, const float* filter,
                                      float* grad_input, float* scratch);

@@ -24,8 +24,9 @@ bool conv2d_winograd_f32_supports(const WindowShape& s);
 // Floats of scratch every pass below needs for shape `s` (which they support).
 size_t conv2d_winograd_f32__simd_scratch_size(const WindowShape& s);
 
+// With `relu`, outputs go through the ReLU as they are stored.
 void conv2d_winograd_forward_f32__simd(const WindowShape& s, const float* input, const float* filter,
-                                       const float* bias, float* output, float* scratch);
+                                       const float* bias, float* output, float* scratch, FusedRelu relu = {});
 
 // Overwrites grad_input. A 3x3 stride-1 backward-input pass is a forward convolution of
 // grad_output with the filter rotated by 180 degrees and transposed, so it runs through
@@ -42,7 +43,8 @@ size_t conv2d_winograd_f32_filter_size(const WindowShape& s);
 void conv2d_winograd_transform_filter_f32(const WindowShape& s, const float* filter, WinogradPass pass,
                                           float* transformed);
 void conv2d_winograd_forward_transformed_f32__simd(const WindowShape& s, const float* input, const float* transformed,
-                                                   const float* bias, float* output, float* scratch);
+                                                   const float* bias, float* output, float* scratch,
+                                                   FusedRelu relu = {});
 void conv2d_winograd_backward_input_transformed_f32__simd(const WindowShape& s, const float* grad_output,
                                                           const float* transformed, float* grad_input,
                                                           float* scratch);

@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "kernels/simd/gemm_f32__simd.h"
+#include "kernels/simd/relu_f32-inl.h"
 
 #include "core/thread_pool.h"
 
@@ -151,6 +152,8 @@ HWY_NOINLINE void Tile(const GemmArgs& g, int64_t i0, int rows, int64_t j0, int6
     }
   }
   // All of a row's loads precede its stores, so overlapping vectors add C only once.
+  const bool relu = g.relu.enabled;
+  const V upper = hn::Set(d, g.relu.upper);
   SLING_FULL_UNROLL
   for (int r = 0; r < MR; ++r) {
     if (r >= rows) break;
@@ -158,6 +161,10 @@ HWY_NOINLINE void Tile(const GemmArgs& g, int64_t i0, int rows, int64_t j0, int6
     if (g.init == GemmInit::kAccumulate) {
       SLING_FULL_UNROLL
       for (int v = 0; v < NV; ++v) acc[r][v] = hn::Add(acc[r][v], hn::LoadU(d, c + col[v]));
+    }
+    if (relu) {
+      SLING_FULL_UNROLL
+      for (int v = 0; v < NV; ++v) acc[r][v] = slingshot::HWY_NAMESPACE::ReluClamp(acc[r][v], upper);
     }
     SLING_FULL_UNROLL
     for (int v = 0; v < NV; ++v) hn::StoreU(acc[r][v], d, c + col[v]);

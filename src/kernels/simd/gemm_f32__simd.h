@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/kernel_params.h"
+
 namespace slingshot::simd_internal {
 
 // How a GEMM initializes C before adding the products.
@@ -42,6 +44,7 @@ struct GemmArgs {
   // A given by column pointers: A(i, p) = a_cols[p][a_offset + i] (a and its strides unused).
   const float* const* a_cols = nullptr;  // k pointers, or null
   int64_t a_offset = 0;                  // added to every a_cols pointer
+  FusedRelu relu;                        // applied to C as it is stored (gemm_f32_nn only)
 };
 
 // Register-blocked broadcast-A x vector-B GEMM. A must be row-major (a_col_stride == 1,

@@ -8,6 +8,7 @@
 
 #include "kernels/ref/relu__ref.h"
 #include "kernels/simd/relu_f32__simd.h"
+#include "kernels/simd/relu_f32-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace slingshot {
@@ -19,12 +20,8 @@ void ReluForward(int64_t count, const float* x, float upper, float* y) {
 #if HWY_TARGET != HWY_SCALAR
   const hn::ScalableTag<float> d;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
-  const auto zero = hn::Zero(d), hi = hn::Set(d, upper);
-  for (; i + lanes <= count; i += lanes) {
-    const auto v = hn::LoadU(d, x + i);
-    const auto r = hn::IfThenElseZero(hn::Gt(v, zero), v);
-    hn::StoreU(hn::IfThenElse(hn::Gt(r, hi), hi, r), d, y + i);
-  }
+  const auto hi = hn::Set(d, upper);
+  for (; i + lanes <= count; i += lanes) hn::StoreU(ReluClamp(hn::LoadU(d, x + i), hi), d, y + i);
 #endif
   relu_forward__ref<float>(count - i, x + i, upper, y + i);
 }

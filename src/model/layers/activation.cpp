@@ -18,6 +18,8 @@ T upper_bound(ActivationKind kind) {
 
 }  // namespace
 
+FusedRelu Activation::as_fused() const { return FusedRelu{true, upper_bound<float>(kind_)}; }
+
 template <class T>
 Status Activation::forward_t(const ForwardArgs<T>& a) const {
   const TensorT<T>& x = *a.inputs[0];
@@ -32,6 +34,9 @@ Status Activation::forward_t(const ForwardArgs<T>& a) const {
   return Status::Ok();
 }
 
+// The mask 0 < x < upper may come from the output instead of the input (the graph passes
+// the output when it folded this ReLU into its producer): 0 < y < upper holds exactly
+// when 0 < x < upper, NaN, -0 and infinities included.
 template <class T>
 Status Activation::backward_t(const BackwardArgs<T>& a) const {
   if (!a.grad_inputs[0]) return Status::Ok();

@@ -15,6 +15,8 @@ class Activation final : public LayerBase<Activation> {
   Result<Shape> output_shape(std::span<const Shape> inputs) const override { return inputs[0]; }
   void to_json(nlohmann::json&) const override {}
   ActivationKind kind() const { return kind_; }
+  // This activation as the ReLU a producing layer applies when the graph folds it in.
+  FusedRelu as_fused() const;
 
   template <class T>
   Status forward_t(const ForwardArgs<T>& a) const;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kernels/ref/conv2d__ref.h"
+#include "kernels/ref/relu__ref.h"
 #include "kernels/simd/conv2d_f32__simd.h"
 #include "kernels/simd/conv2d_winograd_f32__simd.h"
 #include "model/json_fields.h"
@@ -105,16 +106,17 @@ Status Conv2D::forward_t(const ForwardArgs<T>& a) const {
       scratch_at_least(a.scratch, conv2d_winograd_f32__simd_scratch_size(s));
       refresh_winograd_cache(s, weight, *a.cache);
       conv2d_winograd_forward_transformed_f32__simd(s, x.data(), (*a.cache)[kForwardFilter].data(), bias,
-                                                    a.output->data(), a.scratch->data());
+                                                    a.output->data(), a.scratch->data(), a.relu);
       return Status::Ok();
     }
     if (uses_simd(a.kernels)) {
       scratch_at_least(a.scratch, conv2d_f32__simd_scratch_size(s));
-      conv2d_forward_f32__simd(s, x.data(), weight, bias, a.output->data(), a.scratch->data());
+      conv2d_forward_f32__simd(s, x.data(), weight, bias, a.output->data(), a.scratch->data(), a.relu);
       return Status::Ok();
     }
   }
   conv2d_forward__ref<T>(s, x.data(), weight, bias, a.output->data());
+  if (a.relu.enabled) relu_forward__ref<T>(a.output->numel(), a.output->data(), T(a.relu.upper), a.output->data());
   return Status::Ok();
 }
 

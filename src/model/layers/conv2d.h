@@ -23,6 +23,7 @@ class Conv2D final : public LayerBase<Conv2D> {
   static Result<std::unique_ptr<Layer>> from_json(const nlohmann::json& j);
 
   const char* type() const override { return "conv2d"; }
+  bool fuses_relu() const override { return true; }
   Result<Shape> output_shape(std::span<const Shape> inputs) const override;
   int64_t macs(std::span<const Shape> inputs, const Shape& output) const override;
   void to_json(nlohmann::json& j) const override;

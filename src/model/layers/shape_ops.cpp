@@ -7,6 +7,7 @@
 
 #include "kernels/ref/add__ref.h"
 #include "kernels/ref/pool2d__ref.h"
+#include "kernels/ref/relu__ref.h"
 #include "kernels/simd/add_f32__simd.h"
 
 namespace slingshot {
@@ -50,11 +51,12 @@ Status Add::forward_t(const ForwardArgs<T>& a) const {
   a.output->resize(x.shape());
   if constexpr (std::is_same_v<T, float>) {
     if (uses_simd(a.kernels)) {
-      add_f32__simd(x.numel(), x.data(), y.data(), a.output->data());
+      add_f32__simd(x.numel(), x.data(), y.data(), a.output->data(), a.relu);
       return Status::Ok();
     }
   }
   add__ref<T>(x.numel(), x.data(), y.data(), a.output->data());
+  if (a.relu.enabled) relu_forward__ref<T>(x.numel(), a.output->data(), T(a.relu.upper), a.output->data());
   return Status::Ok();
 }
 

@@ -22,6 +22,7 @@ class Add final : public LayerBase<Add> {
  public:
   const char* type() const override { return "add"; }
   int num_inputs() const override { return 2; }
+  bool fuses_relu() const override { return true; }
   Result<Shape> output_shape(std::span<const Shape> inputs) const override;
   void to_json(nlohmann::json&) const override {}
   template <class T>
