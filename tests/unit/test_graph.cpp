@@ -273,7 +273,9 @@ TEST_CASE("folding ReLUs into their producers changes no bit of a pass") {
   graphs.emplace_back("small", std::move(small));
   const std::map<std::string, int> want_folded = {{"resnet8", 7}, {"dscnn", 5}, {"small", 2}};
 
-  for (auto& [name, g] : graphs) {
+  for (auto& entry : graphs) {
+    const std::string& name = entry.first;  // not a structured binding: clang 14 cannot capture those
+    const Graph& g = entry.second;
     Shape shape = with_batch(3, g.input_shape());
     Tensor x = random_images<float>(shape, 34);
     for (int64_t i = 0; i < x.numel(); ++i) x[i] = x[i] * 24.0f - 8.0f;  // past ReLU6's kink at 6
