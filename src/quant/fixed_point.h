@@ -37,6 +37,14 @@ inline int32_t rounding_divide_by_pot(int32_t x, int exponent) {
   return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
+// a + b wrapped to 32 bits as two's complement: what an MCU's int32 add (and the SIMD
+// kernels' lane add) does, without the undefined behaviour of a signed overflow in C++.
+// Accumulators and bias adds use it, so a model with extreme biases or weights gives the
+// deployed result instead of undefined behaviour.
+inline int32_t wrapping_add(int32_t a, int32_t b) {
+  return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b));
+}
+
 // x * multiplier * 2^(shift - 31), rounded as TFLite does. multiplier >= 0,
 // shift in [-31, 30]. Double rounding shifts x left first for shift > 0; the product is
 // wrapped to 32 bits as two's complement, as TFLite's int32 arithmetic does in practice.

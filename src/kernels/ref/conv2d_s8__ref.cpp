@@ -16,12 +16,12 @@ void conv2d_s8__ref(const WindowShape& s, const ConvQuantParams& q, const int8_t
         for (int32_t kx = w.kx_begin; kx < w.kx_end; ++kx) {
           const int8_t* x = input + w.input_pixel(s, ky, kx) * cin;
           const int8_t* f = filter + ((static_cast<int64_t>(oc) * s.kernel_h + ky) * s.kernel_w + kx) * cin;
-          for (int32_t ic = 0; ic < cin; ++ic) acc += static_cast<int32_t>(f[ic]) * (x[ic] + q.input_offset);
+          for (int32_t ic = 0; ic < cin; ++ic) acc = wrapping_add(acc, static_cast<int32_t>(f[ic]) * (x[ic] + q.input_offset));
         }
-      if (bias) acc += bias[oc];
+      if (bias) acc = wrapping_add(acc, bias[oc]);
       const int32_t ch = q.per_channel ? oc : 0;
       acc = multiply_by_quantized_multiplier(acc, q.output_multiplier[ch], q.output_shift[ch], q.rounding);
-      out[oc] = static_cast<int8_t>(clamp_to_range(acc + q.output_offset, q.activation_min, q.activation_max));
+      out[oc] = static_cast<int8_t>(clamp_to_range(wrapping_add(acc, q.output_offset), q.activation_min, q.activation_max));
     }
   });
 }
