@@ -4,24 +4,28 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/thread_pool.h"
+
 namespace slingshot {
 
 void ascend(Tensor& x, const Tensor& grad, Norm norm, float step) {
   const int64_t n = x.dim(0), per = x.numel() / std::max<int64_t>(n, 1);
-  for (int64_t s = 0; s < n; ++s) {
-    float* xs = x.data() + s * per;
-    const float* g = grad.data() + s * per;
-    if (norm == Norm::kLinf) {
-      for (int64_t i = 0; i < per; ++i) xs[i] += step * static_cast<float>((g[i] > 0) - (g[i] < 0));
-      continue;
+  parallel_item_ranges(n, per, [&](int64_t s0, int64_t s1, int) {
+    for (int64_t s = s0; s < s1; ++s) {
+      float* xs = x.data() + s * per;
+      const float* g = grad.data() + s * per;
+      if (norm == Norm::kLinf) {
+        for (int64_t i = 0; i < per; ++i) xs[i] += step * static_cast<float>((g[i] > 0) - (g[i] < 0));
+        continue;
+      }
+      double size = 0;
+      for (int64_t i = 0; i < per; ++i) size += norm == Norm::kL2 ? static_cast<double>(g[i]) * g[i] : std::fabs(g[i]);
+      if (norm == Norm::kL2) size = std::sqrt(size);
+      if (!(size > 0)) continue;  // a flat gradient gives no direction
+      const float scale = static_cast<float>(step / size);
+      for (int64_t i = 0; i < per; ++i) xs[i] += scale * g[i];
     }
-    double size = 0;
-    for (int64_t i = 0; i < per; ++i) size += norm == Norm::kL2 ? static_cast<double>(g[i]) * g[i] : std::fabs(g[i]);
-    if (norm == Norm::kL2) size = std::sqrt(size);
-    if (!(size > 0)) continue;  // a flat gradient gives no direction
-    const float scale = static_cast<float>(step / size);
-    for (int64_t i = 0; i < per; ++i) xs[i] += scale * g[i];
-  }
+  });
 }
 
 void random_start(Tensor& x, const Tensor& x0, Norm norm, float eps, const InputDomain& d, Rng& rng) {

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <vector>
 
 #include "core/thread_pool.h"
 #include "model/layer_registry.h"
@@ -40,13 +42,51 @@ Result<GradientSource> parse_gradient_source(std::string_view s) {
   return invalid_argument("unknown gradient source '" + std::string(s) + "'; use float, ste, bpda, fd or eot");
 }
 
+namespace {
+
+// The share of exactly-zero components, counted per sample in parallel.
+double zero_density(const Tensor& grad) {
+  if (grad.numel() == 0) return 0.0;
+  const int64_t n = grad.dim(0), per = n > 0 ? grad.numel() / n : 0;
+  std::vector<int64_t> zeros(static_cast<size_t>(n), 0);
+  parallel_item_ranges(n, per, [&](int64_t s0, int64_t s1, int) {
+    for (int64_t s = s0; s < s1; ++s) {
+      const float* g = grad.data() + s * per;
+      int64_t count = 0;
+      for (int64_t i = 0; i < per; ++i) count += g[i] == 0.0f;
+      zeros[static_cast<size_t>(s)] = count;
+    }
+  });
+  int64_t total = 0;
+  for (const int64_t z : zeros) total += z;
+  return grad.numel() ? static_cast<double>(total) / static_cast<double>(grad.numel()) : 0.0;
+}
+
+}  // namespace
+
 Status Target::check_batch(const Tensor& x) const {
   const Shape want = input_shape();
   if (x.rank() != static_cast<int>(want.size()) + 1 || !std::equal(want.begin(), want.end(), x.shape().begin() + 1))
     return invalid_argument("input batch " + shape_to_string(x.shape()) + " does not match the model input " +
                             shape_to_string(want));
-  for (int64_t i = 0; i < x.numel(); ++i)
-    if (!std::isfinite(x[i])) return invalid_argument("input batch holds NaN or infinity at index " + std::to_string(i));
+  // Per sample, in parallel; the first bad value of the batch is the one reported.
+  const int64_t n = x.dim(0), per = n > 0 ? x.numel() / n : 0;
+  std::vector<int64_t> first_bad(static_cast<size_t>(n), -1);
+  parallel_item_ranges(n, per, [&](int64_t s0, int64_t s1, int) {
+    for (int64_t s = s0; s < s1; ++s) {
+      const float* xs = x.data() + s * per;
+      bool all_finite = true;  // a branch-free pass first: almost every batch is clean
+      for (int64_t i = 0; i < per; ++i) all_finite &= std::fabs(xs[i]) <= std::numeric_limits<float>::max();
+      if (all_finite) continue;
+      for (int64_t i = 0; i < per; ++i)
+        if (!std::isfinite(xs[i])) {
+          first_bad[static_cast<size_t>(s)] = s * per + i;
+          break;
+        }
+    }
+  });
+  for (const int64_t i : first_bad)
+    if (i >= 0) return invalid_argument("input batch holds NaN or infinity at index " + std::to_string(i));
   return Status::Ok();
 }
 
@@ -61,11 +101,10 @@ Status Target::loss_grad(const Tensor& x, const Objective& objective, Tensor& va
   SLING_RETURN_IF_ERROR(check_batch(x));
   SLING_RETURN_IF_ERROR(loss_grad_uncounted(x, objective, value, grad));
   counts_.gradients += x.dim(0);
-  int64_t zeros = 0;
-  for (int64_t i = 0; i < grad.numel(); ++i) zeros += grad[i] == 0.0f;
-  last_zero_density_ = grad.numel() ? static_cast<double>(zeros) / static_cast<double>(grad.numel()) : 0.0;
+  last_zero_density_ = zero_density(grad);
   return Status::Ok();
 }
+
 
 Status Target::differentiable_logits(const Tensor& x, Tensor& logits) {
   (void)x;
@@ -200,6 +239,7 @@ class ModelTarget final : public Target {
     if (!objective.targets.empty())
       part.targets = objective.targets.subspan(static_cast<size_t>(begin), static_cast<size_t>(count));
     c.ws.fuse_relus = true;  // only the logits and the input gradient are read
+    c.ws.hand_off_grads = true;
     SLING_RETURN_IF_ERROR(grad_graph_.forward(c.input, c.ws, Mode::kInference, kGradientKernels));
     SLING_RETURN_IF_ERROR(attack_objective(c.ws.output(), part, c.value, &c.dlogits));
     return grad_graph_.backward(c.dlogits, c.ws, /*param_grads=*/false, kGradientKernels);

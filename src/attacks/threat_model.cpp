@@ -5,7 +5,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <vector>
+
+#include "core/thread_pool.h"
 
 namespace slingshot {
 namespace {
@@ -170,44 +173,61 @@ bool on_domain_grid(const Tensor& x, const InputDomain& d) {
   return true;
 }
 
-void project(Tensor& x, const Tensor& x0, Norm norm, float eps, const InputDomain& d, bool pixel_valid) {
-  const int64_t n = per_sample(x);
-  std::vector<float> delta(static_cast<size_t>(n)), projected(static_cast<size_t>(n));
-  for (int64_t s = 0; s < x.dim(0); ++s) {
-    float* xs = x.data() + s * n;
-    const float* x0s = x0.data() + s * n;
+namespace {
+
+// project() for one sample of n values; delta and projected are n-float scratch.
+void project_sample(float* xs, const float* x0s, int64_t n, Norm norm, float eps, const InputDomain& d,
+                    bool pixel_valid, float* delta, float* projected) {
+  if (norm == Norm::kLinf) {
+    // One branch-free pass (the other norms need the whole delta first).
+    for (int64_t i = 0; i < n; ++i) {
+      const float step = std::fabs(xs[i]) <= std::numeric_limits<float>::max() ? xs[i] - x0s[i] : 0.0f;
+      xs[i] = std::clamp(x0s[i] + std::clamp(step, -eps, eps), d.lo, d.hi);
+    }
+  } else {
     for (int64_t i = 0; i < n; ++i) delta[i] = std::isfinite(xs[i]) ? xs[i] - x0s[i] : 0.0f;
     switch (norm) {
-      case Norm::kLinf:
-        for (float& v : delta) v = std::clamp(v, -eps, eps);
-        break;
+      case Norm::kLinf: break;
       case Norm::kL2: {
-        const double l2 = norm_of(delta.data(), n, Norm::kL2);
+        const double l2 = norm_of(delta, n, Norm::kL2);
         if (l2 > eps) {
           const float scale = static_cast<float>(eps / l2);
-          for (float& v : delta) v *= scale;
+          for (int64_t i = 0; i < n; ++i) delta[i] *= scale;
         }
         break;
       }
-      case Norm::kL1: project_l1(delta.data(), n, eps); break;
-      case Norm::kL0: project_l0(delta.data(), n, static_cast<int64_t>(eps)); break;
+      case Norm::kL1: project_l1(delta, n, eps); break;
+      case Norm::kL0: project_l0(delta, n, static_cast<int64_t>(eps)); break;
     }
     for (int64_t i = 0; i < n; ++i) xs[i] = std::clamp(x0s[i] + delta[i], d.lo, d.hi);
-    if (!pixel_valid || d.levels <= 0) continue;
-    // Nearest grid values first. If rounding pushed the sample out of the ball, every value
-    // rounds toward x0 instead: never farther from x0 than before, in any norm. (x0 is on
-    // the grid, so x0 + k * step is too.)
-    std::copy(xs, xs + n, projected.begin());
-    for (int64_t i = 0; i < n; ++i) {
-      xs[i] = d.snap(xs[i]);
-      delta[i] = xs[i] - x0s[i];
-    }
-    if (within(norm_of(delta.data(), n, norm), eps)) continue;
-    for (int64_t i = 0; i < n; ++i) {
-      const float steps = (projected[i] - x0s[i]) * d.levels;  // 7.9999995 means 8 steps
-      xs[i] = d.offset(x0s[i], std::trunc(steps + std::copysign(1e-3f, steps)));
-    }
   }
+  if (!pixel_valid || d.levels <= 0) return;
+  // Nearest grid values first. If rounding pushed the sample out of the ball, every value
+  // rounds toward x0 instead: never farther from x0 than before, in any norm. (x0 is on
+  // the grid, so x0 + k * step is too.)
+  std::copy(xs, xs + n, projected);
+  for (int64_t i = 0; i < n; ++i) {
+    xs[i] = d.snap(xs[i]);
+    delta[i] = xs[i] - x0s[i];
+  }
+  if (within(norm_of(delta, n, norm), eps)) return;
+  for (int64_t i = 0; i < n; ++i) {
+    const float steps = (projected[i] - x0s[i]) * d.levels;  // 7.9999995 means 8 steps
+    xs[i] = d.offset(x0s[i], std::trunc(steps + std::copysign(1e-3f, steps)));
+  }
+}
+
+}  // namespace
+
+void project(Tensor& x, const Tensor& x0, Norm norm, float eps, const InputDomain& d, bool pixel_valid) {
+  const int64_t n = per_sample(x);
+  // Samples are independent, so ranges of them run on the threads with identical results.
+  parallel_item_ranges(x.dim(0), n, [&](int64_t s0, int64_t s1, int) {
+    std::vector<float> delta(static_cast<size_t>(n)), projected(static_cast<size_t>(n));
+    for (int64_t s = s0; s < s1; ++s)
+      project_sample(x.data() + s * n, x0.data() + s * n, n, norm, eps, d, pixel_valid, delta.data(),
+                     projected.data());
+  });
 }
 
 Distortion distortion(const float* x, const float* x0, int64_t n) {

@@ -64,4 +64,15 @@ void parallel_ranges(int64_t count, int64_t tasks, Fn&& fn) {
   parallel_for(tasks, [&](int64_t t, int worker) { fn(t * count / tasks, (t + 1) * count / tasks, worker); });
 }
 
+// Elements below which cheap elementwise work (a pass over an attack batch) runs inline:
+// waking the workers costs more than a pass over fewer floats.
+inline constexpr int64_t kMinParallelElements = int64_t{1} << 16;
+
+// parallel_ranges over `count` items of `item_size` elements each, one range per thread
+// when the items hold at least kMinParallelElements elements in all, else inline.
+template <class Fn>
+void parallel_item_ranges(int64_t count, int64_t item_size, Fn&& fn) {
+  parallel_ranges(count, count * item_size >= kMinParallelElements ? num_threads() : 1, fn);
+}
+
 }  // namespace slingshot

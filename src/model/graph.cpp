@@ -208,6 +208,7 @@ Status Graph::backward(const TensorT<T>& grad_output, std::span<const std::pair<
     BackwardArgs<T> args{inputs,     &ws.values[i], &ws.grads[i], grad_inputs,
                          param_grads ? std::span<TensorT<T>>(pg) : std::span<TensorT<T>>(),
                          &ws.caches[i], &ws.scratch, kernels};
+    if (ws.hand_off_grads) args.spare_grad_output = &ws.grads[i];
     Status st = node.layer->backward(args);
     if (!st.ok()) return st.with_context("node '" + node.name + "' backward");
     for (size_t k = 0; k < node.inputs.size(); ++k) {

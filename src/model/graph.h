@@ -39,6 +39,11 @@ struct Workspace {
   // seeds (backward) cannot target it.
   bool fuse_relus = false;
   std::vector<int> fused_relu;                      // per node: the ReLU node folded into it, else -1
+  // Opt-in for the same passes: backward offers each node's gradient buffer to its layer
+  // (BackwardArgs::spare_grad_output), so add hands it to an input instead of copying it
+  // and ReLU masks it in place. ws.grads then holds only the input's gradient; the other
+  // nodes' entries are buffers kept for reuse, not their gradients.
+  bool hand_off_grads = false;
 
   const TensorT<T>& output() const { return values[output_node]; }
   // dL/d(input) after backward.

@@ -65,6 +65,9 @@ struct BackwardArgs {
   const std::vector<TensorT<T>>* cache;         // what forward stored
   std::vector<T>* scratch;                      // reusable kernel scratch
   KernelPath kernels;                           // which float kernels to use
+  // Null, or the tensor behind grad_output when the caller no longer needs it: the layer
+  // may overwrite it or swap it into a grad input instead of copying (Workspace::hand_off_grads).
+  TensorT<T>* spare_grad_output = nullptr;
 };
 
 // A named parameter tensor owned by a layer.

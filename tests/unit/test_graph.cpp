@@ -242,8 +242,9 @@ TEST_CASE("reused workspaces keep no stale gradients") {
 }
 
 // Workspace::fuse_relus folds ReLUs into the conv or add feeding them; the mask then comes
-// from the ReLU's output. Nothing may change: logits and input gradients bit for bit.
-TEST_CASE("folding ReLUs into their producers changes no bit of a pass") {
+// from the ReLU's output. Workspace::hand_off_grads lets add and ReLU backward reuse their
+// gradient's buffer. Nothing may change: logits and input gradients bit for bit.
+TEST_CASE("folding ReLUs and handing off gradient buffers change no bit of a pass") {
   // ResNet-8 (conv -> relu, add -> relu), DS-CNN (its first and pointwise convs fold,
   // depthwise -> relu does not) and a
   // graph with ReLU6 where a conv feeds two consumers (not folded) and an add one (folded).
@@ -267,6 +268,7 @@ TEST_CASE("folding ReLUs into their producers changes no bit of a pass") {
   REQUIRE(small.append("r2", std::unique_ptr<Layer>(new Activation(ActivationKind::kRelu))).ok());
   REQUIRE(small.add("sum", std::unique_ptr<Layer>(new Add()), {"r2", "c2"}).ok());
   REQUIRE(small.append("r3", relu6()).ok());
+  REQUIRE(small.add("twice", std::unique_ptr<Layer>(new Add()), {"r3", "r3"}).ok());  // one node, two grad inputs
   REQUIRE(small.append("pool", std::unique_ptr<Layer>(new GlobalAvgPool())).ok());
   REQUIRE(small.append("fc", std::unique_ptr<Layer>(new Dense({8, 4, true}))).ok());
   init_params(small, 33);
@@ -283,9 +285,10 @@ TEST_CASE("folding ReLUs into their producers changes no bit of a pass") {
     for (KernelPath path : {KernelPath::kRef, KernelPath::kSimd, KernelPath::kSimdWinograd}) {
       CAPTURE(name);
       CAPTURE(static_cast<int>(path));
-      Workspace<float> plain, fused;
-      fused.fuse_relus = true;
-      for (Workspace<float>* ws : {&plain, &fused}) {
+      Workspace<float> plain, fused, handed, both;
+      fused.fuse_relus = both.fuse_relus = true;
+      handed.hand_off_grads = both.hand_off_grads = true;
+      for (Workspace<float>* ws : {&plain, &fused, &handed, &both}) {
         for (int pass = 0; pass < 2; ++pass) {  // the second pass reuses the buffers
           REQUIRE(g.forward(x, *ws, Mode::kInference, path).ok());
           Tensor grad;
@@ -300,6 +303,10 @@ TEST_CASE("folding ReLUs into their producers changes no bit of a pass") {
       };
       CHECK(same_bits(fused.output(), plain.output()));
       CHECK(same_bits(fused.input_grad(), plain.input_grad()));
+      CHECK(same_bits(handed.output(), plain.output()));
+      CHECK(same_bits(handed.input_grad(), plain.input_grad()));
+      CHECK(same_bits(both.output(), plain.output()));
+      CHECK(same_bits(both.input_grad(), plain.input_grad()));
       for (int p = 0; p < static_cast<int>(fused.fused_relu.size()); ++p)
         if (fused.fused_relu[p] >= 0) CHECK(fused.values[p].numel() == 0);
     }

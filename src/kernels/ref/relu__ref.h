@@ -12,6 +12,7 @@ template <class T>
 void relu_forward__ref(int64_t count, const T* x, T upper, T* y);
 
 // grad_x[i] = 0 < x[i] < upper ? grad_y[i] : 0, from the layer's input x.
+// grad_x may be grad_y (in place).
 template <class T>
 void relu_backward__ref(int64_t count, const T* x, const T* grad_y, T upper, T* grad_x);
 

@@ -9,7 +9,7 @@ namespace slingshot {
 
 // Same contract and result as relu_forward__ref<float>.
 void relu_forward_f32__simd(int64_t count, const float* x, float upper, float* y);
-// Same contract and result as relu_backward__ref<float>.
+// Same contract and result as relu_backward__ref<float>; grad_x may be grad_y (in place).
 void relu_backward_f32__simd(int64_t count, const float* x, const float* grad_y, float upper, float* grad_x);
 
 }  // namespace slingshot

@@ -3,6 +3,7 @@
 
 #include <limits>
 #include <type_traits>
+#include <utility>
 
 #include "kernels/ref/relu__ref.h"
 #include "kernels/simd/relu_f32__simd.h"
@@ -41,15 +42,19 @@ template <class T>
 Status Activation::backward_t(const BackwardArgs<T>& a) const {
   if (!a.grad_inputs[0]) return Status::Ok();
   const TensorT<T>& x = *a.inputs[0];
-  TensorT<T>& dx = *a.grad_inputs[0];
+  // Given a spare buffer, the mask is applied in place there (its lines are still in
+  // cache, where dx's were last touched a pass ago) and the buffer becomes dx.
+  TensorT<T>& dx = a.spare_grad_output ? *a.spare_grad_output : *a.grad_inputs[0];
   dx.resize(x.shape());
   if constexpr (std::is_same_v<T, float>) {
     if (uses_simd(a.kernels)) {
       relu_backward_f32__simd(x.numel(), x.data(), a.grad_output->data(), upper_bound<float>(kind_), dx.data());
+      if (a.spare_grad_output) std::swap(*a.grad_inputs[0], dx);
       return Status::Ok();
     }
   }
   relu_backward__ref<T>(x.numel(), x.data(), a.grad_output->data(), upper_bound<T>(kind_), dx.data());
+  if (a.spare_grad_output) std::swap(*a.grad_inputs[0], dx);
   return Status::Ok();
 }
 

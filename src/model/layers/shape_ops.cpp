@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
+#include <utility>
 
 #include "kernels/ref/add__ref.h"
 #include "kernels/ref/pool2d__ref.h"
@@ -62,8 +63,18 @@ Status Add::forward_t(const ForwardArgs<T>& a) const {
 
 template <class T>
 Status Add::backward_t(const BackwardArgs<T>& a) const {
-  for (TensorT<T>* g : a.grad_inputs)
-    if (g) *g = *a.grad_output;
+  // Both inputs receive grad_output unchanged. Given a spare buffer, the first takes it
+  // and the other gets a copy, made first, while the buffer still holds grad_output.
+  TensorT<T>* taker = nullptr;
+  for (TensorT<T>* g : a.grad_inputs) {
+    if (!g) continue;
+    if (a.spare_grad_output && !taker) {
+      taker = g;
+    } else {
+      *g = *a.grad_output;
+    }
+  }
+  if (taker) std::swap(*taker, *a.spare_grad_output);
   return Status::Ok();
 }
 
