@@ -2,8 +2,9 @@
 #include "attacks/target.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
-#include <limits>
+#include <cstdint>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -75,9 +76,11 @@ Status Target::check_batch(const Tensor& x) const {
   parallel_item_ranges(n, per, [&](int64_t s0, int64_t s1, int) {
     for (int64_t s = s0; s < s1; ++s) {
       const float* xs = x.data() + s * per;
-      bool all_finite = true;  // a branch-free pass first: almost every batch is clean
-      for (int64_t i = 0; i < per; ++i) all_finite &= std::fabs(xs[i]) <= std::numeric_limits<float>::max();
-      if (all_finite) continue;
+      // A pass over the exponent bits first, which vectorizes: almost every batch is clean.
+      uint32_t non_finite = 0;
+      for (int64_t i = 0; i < per; ++i)
+        non_finite |= (std::bit_cast<uint32_t>(xs[i]) & 0x7f800000u) == 0x7f800000u;
+      if (!non_finite) continue;
       for (int64_t i = 0; i < per; ++i)
         if (!std::isfinite(xs[i])) {
           first_bad[static_cast<size_t>(s)] = s * per + i;

@@ -2,7 +2,9 @@
 #include "attacks/threat_model.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <functional>
 #include <limits>
@@ -179,10 +181,15 @@ namespace {
 void project_sample(float* xs, const float* x0s, int64_t n, Norm norm, float eps, const InputDomain& d,
                     bool pixel_valid, float* delta, float* projected) {
   if (norm == Norm::kLinf) {
-    // One branch-free pass (the other norms need the whole delta first).
+    // One pass that vectorizes (the other norms need the whole delta first): a
+    // non-finite value's step is masked to 0 by its exponent bits, as a float select
+    // would keep the loop scalar, and min/max clamp as std::clamp does.
+    const float lo = d.lo, hi = d.hi;
     for (int64_t i = 0; i < n; ++i) {
-      const float step = std::fabs(xs[i]) <= std::numeric_limits<float>::max() ? xs[i] - x0s[i] : 0.0f;
-      xs[i] = std::clamp(x0s[i] + std::clamp(step, -eps, eps), d.lo, d.hi);
+      const float x = xs[i], x0 = x0s[i];
+      const uint32_t finite = (std::bit_cast<uint32_t>(x) & 0x7f800000u) != 0x7f800000u ? ~0u : 0u;
+      const float step = std::bit_cast<float>(std::bit_cast<uint32_t>(x - x0) & finite);
+      xs[i] = std::min(std::max(x0 + std::min(std::max(step, -eps), eps), lo), hi);
     }
   } else {
     for (int64_t i = 0; i < n; ++i) delta[i] = std::isfinite(xs[i]) ? xs[i] - x0s[i] : 0.0f;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "attack_test_support.h"
@@ -82,6 +83,34 @@ TEST_CASE("threat model: projections keep every norm bound, the range and the gr
           CHECK(distortion_norm(dist, norm) <= eps * (1 + 1e-5) + 1e-6);
         }
       }
+    }
+  }
+  SUBCASE("a non-finite value projects back to x0, in every norm") {
+    const float inf = std::numeric_limits<float>::infinity();
+    for (Norm norm : {Norm::kLinf, Norm::kL2, Norm::kL1, Norm::kL0}) {
+      CAPTURE(static_cast<int>(norm));
+      Tensor x0({1, 4}, 0.25f), x({1, 4}, std::vector<float>{std::nanf(""), inf, -inf, 0.25f});
+      project(x, x0, norm, norm == Norm::kL0 ? 2.0f : 0.1f, image_domain(), false);
+      for (int64_t i = 0; i < 4; ++i) CHECK(x[i] == 0.25f);
+    }
+  }
+  SUBCASE("batches split over threads project exactly as on one") {
+    // 40 samples of 3072 values pass kMinParallelElements, so 2 threads split them.
+    Rng rng(5);
+    Tensor x0({40, 3072}), x({40, 3072});
+    for (int64_t i = 0; i < x0.numel(); ++i) {
+      x0[i] = static_cast<float>(rng.below(256)) / 255.0f;
+      x[i] = x0[i] + rng.uniform(-0.1f, 0.1f);
+    }
+    for (Norm norm : {Norm::kLinf, Norm::kL2}) {
+      Tensor one = x, two = x;
+      set_num_threads(1);
+      project(one, x0, norm, 0.03f, image_domain(), true);
+      set_num_threads(2);
+      project(two, x0, norm, 0.03f, image_domain(), true);
+      set_num_threads(1);
+      CHECK(std::memcmp(one.data(), two.data(), one.numel() * sizeof(float)) == 0);
+      CHECK(on_domain_grid(two, image_domain()));
     }
   }
   SUBCASE("a grid value that would leave the L2 ball rounds toward x0") {
