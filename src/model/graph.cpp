@@ -187,17 +187,23 @@ Status Graph::backward(const TensorT<T>& grad_output, std::span<const std::pair<
     inputs.clear();
     grad_inputs.clear();
     // The first consumer of a node (the last in node order) writes its gradient in place;
-    // later ones write to `local` and are added. Each node, and each `local` slot, keeps
+    // later ones write to `local` and are added, or add in place if their layer can
+    // (Layer::accumulates_grad_input: convs on SIMD kernels). Each node, and each `local` slot, keeps
     // its buffer across calls, so steady-state passes neither allocate nor zero-fill.
     if (local.size() < node.inputs.size()) local.resize(node.inputs.size());
     // A folded ReLU reads its mask from its own output (Activation::backward_t).
     const bool folded = folded_relu(nodes_, ws.fused_relu, i);
+    // A single-input layer that can add its share into the sum does so in place.
+    const bool can_accumulate =
+        std::is_same_v<T, float> && node.inputs.size() == 1 && node.layer->accumulates_grad_input(kernels);
+    bool accumulate = false;
     for (size_t k = 0; k < node.inputs.size(); ++k) {
       const int src = node.inputs[k];
       inputs.push_back(folded ? &ws.values[i] : &ws.values[src]);
       const bool first = !has_grad[src] && std::find(node.inputs.begin(), node.inputs.begin() + k, src) ==
                                                node.inputs.begin() + k;
-      grad_inputs.push_back(first ? &ws.grads[src] : &local[k]);
+      accumulate = !first && can_accumulate;
+      grad_inputs.push_back(first || accumulate ? &ws.grads[src] : &local[k]);
     }
     auto& pg = ws.param_grads[i];
     const auto& params = node.layer->params();
@@ -209,6 +215,7 @@ Status Graph::backward(const TensorT<T>& grad_output, std::span<const std::pair<
                          param_grads ? std::span<TensorT<T>>(pg) : std::span<TensorT<T>>(),
                          &ws.caches[i], &ws.scratch, kernels};
     if (ws.hand_off_grads) args.spare_grad_output = &ws.grads[i];
+    args.accumulate = accumulate;
     Status st = node.layer->backward(args);
     if (!st.ok()) return st.with_context("node '" + node.name + "' backward");
     for (size_t k = 0; k < node.inputs.size(); ++k) {

@@ -68,6 +68,9 @@ struct BackwardArgs {
   // Null, or the tensor behind grad_output when the caller no longer needs it: the layer
   // may overwrite it or swap it into a grad input instead of copying (Workspace::hand_off_grads).
   TensorT<T>* spare_grad_output = nullptr;
+  // grad_inputs[0] already holds earlier consumers' shares: add to it instead of
+  // overwriting (set only for layers whose accumulates_grad_input() is true).
+  bool accumulate = false;
 };
 
 // A named parameter tensor owned by a layer.
@@ -98,6 +101,12 @@ class Layer {
   // True if forward applies ForwardArgs::relu to its output, so the graph may fold a ReLU
   // that is this layer's only consumer into it (Workspace::fuse_relus).
   virtual bool fuses_relu() const { return false; }
+  // True if float backward on `kernels` honours BackwardArgs::accumulate, so the graph can
+  // let a node's later consumer add its gradient share in place (no buffer, no add pass).
+  virtual bool accumulates_grad_input(KernelPath kernels) const {
+    (void)kernels;
+    return false;
+  }
 
   virtual Status forward(const ForwardArgs<float>& args) const = 0;
   virtual Status forward(const ForwardArgs<double>& args) const = 0;

@@ -188,6 +188,15 @@ bool check_conv(const ConvCase& c, Rng& rng, bool integers, std::vector<float>* 
     CHECK_MESSAGE(scratch.guards_intact(), "backward-input overran its scratch: " << shape);
     compare("backward-input", shape, gx, ref, bound, integers);
     keep(outputs, gx);
+    // With accumulate the pass adds to what grad_input holds (an earlier consumer's share).
+    // The prior values come from their own generator, so the cases drawn stay the same.
+    Rng prior_rng(static_cast<uint64_t>(in_n) * 7919 + static_cast<uint64_t>(w_n));
+    const std::vector<float> prior = random_values(prior_rng, in_n, integers);
+    for (int64_t i = 0; i < in_n; ++i) ref[i] += prior[i], bound[i] += std::fabs(prior[i]);
+    Fenced sum(in_n);
+    std::copy(prior.begin(), prior.end(), sum.data());
+    conv2d_backward_input_f32__simd(s, dy.data(), w.data(), sum.data(), scratch.data(), /*accumulate=*/true);
+    compare("backward-input accumulated", shape, sum, ref, bound, integers);
   }
   {
     std::vector<float> ref(w_n), bound(w_n), ref_b(c.cout), bound_b(c.cout);
@@ -514,6 +523,22 @@ double check_winograd(const ConvCase& c, Rng& rng, std::vector<float>* outputs =
     conv2d_winograd_backward_input_transformed_f32__simd(s, dy.data(), u.data(), again.data(), scratch_again.data());
     CHECK_MESSAGE(std::memcmp(again.data(), gx.data(), in_n * sizeof(float)) == 0,
                   "winograd backward-input with a transformed filter differs: " << shape);
+    // Accumulating adds each result to the value held, in one add: exactly prior + gx.
+    Rng prior_rng(static_cast<uint64_t>(in_n) * 7919 + static_cast<uint64_t>(w_n));
+    const std::vector<float> prior = random_values(prior_rng, in_n, false);
+    Fenced sum(in_n), sum_transformed(in_n);
+    std::copy(prior.begin(), prior.end(), sum.data());
+    std::copy(prior.begin(), prior.end(), sum_transformed.data());
+    conv2d_winograd_backward_input_f32__simd(s, dy.data(), w.data(), sum.data(), scratch.data(), true);
+    conv2d_winograd_backward_input_transformed_f32__simd(s, dy.data(), u.data(), sum_transformed.data(),
+                                                         scratch_again.data(), true);
+    int64_t mismatches = 0;
+    for (int64_t i = 0; i < in_n; ++i) {
+      const float want = prior[i] + gx[static_cast<size_t>(i)];
+      mismatches += std::memcmp(&sum.data()[i], &want, sizeof(float)) != 0;
+      mismatches += std::memcmp(&sum_transformed.data()[i], &want, sizeof(float)) != 0;
+    }
+    CHECK_MESSAGE(mismatches == 0, "winograd backward-input accumulated differs from prior + result: " << shape);
   }
   return worst;
 }

@@ -314,7 +314,8 @@ void PlanarRows(const float* planes, int64_t hq, int64_t wq, int64_t cout, int64
 // grad_input of images [n0, n1) by PlanarRows (see conv2d_backward_input_f32__simd).
 template <int C>
 void PlanarImages(const WindowShape& s, int64_t hq, int64_t wq, int64_t row_span, const float* grad_output,
-                  const float* filter_r, int64_t n0, int64_t n1, float* planes, float* rows, float* grad_input) {
+                  const float* filter_r, int64_t n0, int64_t n1, float* planes, float* rows, float* grad_input,
+                  bool accumulate) {
   const int64_t h = s.input.h, w = s.input.w, oh = s.output.h, ow = s.output.w, cout = s.output.c;
   const int64_t kh = s.kernel_h, kw = s.kernel_w;
   const int64_t top = kh - 1 - s.pad_top, left = kw - 1 - s.pad_left;
@@ -355,6 +356,10 @@ void PlanarImages(const WindowShape& s, int64_t hq, int64_t wq, int64_t row_span
         float* dst = image + (iy + r) * w * C;
         const float* src = rows + r * C * row_span;
         int64_t x = 0;
+        if (accumulate) {  // scalar: the RGB layer feeds only one consumer in the zoo
+          for (; x < w; ++x)
+            for (int c = 0; c < C; ++c) dst[x * C + c] += src[c * row_span + x];
+        }
         for (; x + lanes <= w; x += lanes) StoreChannels<C>(d, src + x, row_span, dst + x * C);
         for (; x < w; ++x)
           for (int c = 0; c < C; ++c) dst[x * C + c] = src[c * row_span + x];
@@ -365,12 +370,12 @@ void PlanarImages(const WindowShape& s, int64_t hq, int64_t wq, int64_t row_span
 
 void PlanarBackwardInput(const WindowShape& s, int64_t hq, int64_t wq, int64_t row_span, const float* grad_output,
                          const float* filter_r, int64_t n0, int64_t n1, float* planes, float* rows,
-                         float* grad_input) {
+                         float* grad_input, bool accumulate) {
   switch (s.input.c) {
-    case 1: return PlanarImages<1>(s, hq, wq, row_span, grad_output, filter_r, n0, n1, planes, rows, grad_input);
-    case 2: return PlanarImages<2>(s, hq, wq, row_span, grad_output, filter_r, n0, n1, planes, rows, grad_input);
-    case 3: return PlanarImages<3>(s, hq, wq, row_span, grad_output, filter_r, n0, n1, planes, rows, grad_input);
-    default: return PlanarImages<4>(s, hq, wq, row_span, grad_output, filter_r, n0, n1, planes, rows, grad_input);
+    case 1: return PlanarImages<1>(s, hq, wq, row_span, grad_output, filter_r, n0, n1, planes, rows, grad_input, accumulate);
+    case 2: return PlanarImages<2>(s, hq, wq, row_span, grad_output, filter_r, n0, n1, planes, rows, grad_input, accumulate);
+    case 3: return PlanarImages<3>(s, hq, wq, row_span, grad_output, filter_r, n0, n1, planes, rows, grad_input, accumulate);
+    default: return PlanarImages<4>(s, hq, wq, row_span, grad_output, filter_r, n0, n1, planes, rows, grad_input, accumulate);
   }
 }
 
@@ -450,12 +455,12 @@ void conv2d_forward_f32__simd(const WindowShape& s, const float* input, const fl
 }
 
 void conv2d_backward_input_f32__simd(const WindowShape& s, const float* grad_output, const float* filter,
-                                     float* grad_input, float* scratch) {
+                                     float* grad_input, float* scratch, bool accumulate) {
   const ConvGeometry g = geometry(s);
   Carver carver(scratch);
   const BackwardInputScratch sc(carver, g);
   GemmArgs a{};
-  a.init = GemmInit::kZero;
+  a.init = accumulate ? GemmInit::kAccumulate : GemmInit::kZero;
   if (g.direct) {  // grad_input = grad_out [M][Cout] x filter [Cout][Cin]
     a.m = g.batch * g.h * g.w, a.n = g.cin, a.k = g.cout;
     a.a = grad_output, a.a_row_stride = g.cout, a.a_col_stride = 1;
@@ -477,7 +482,7 @@ void conv2d_backward_input_f32__simd(const WindowShape& s, const float* grad_out
     parallel_ranges(g.batch, tasks, [&](int64_t n0, int64_t n1, int worker) {
       const ImageSlot& slot = sc.slot[worker];
       HWY_DYNAMIC_DISPATCH(PlanarBackwardInput)(s, g.hq, g.wq, g.row_span, grad_output, sc.filter_r, n0, n1,
-                                                slot.padded, slot.dcol, grad_input);
+                                                slot.padded, slot.dcol, grad_input, accumulate);
     });
     return;
   }
@@ -513,13 +518,14 @@ void conv2d_backward_input_f32__simd(const WindowShape& s, const float* grad_out
   }
   // dcol = grad_out x filter [Cout][K] chunk by chunk, scattered back by col2im. Windows
   // overlap only within an image, so ranges of images are independent.
+  a.init = GemmInit::kZero;  // into dcol; col2im adds it to grad_input
   a.n = g.k, a.k = g.cout;
   a.a_row_stride = g.cout, a.a_col_stride = 1;
   a.b = filter, a.ldb = g.k;
   a.ldc = g.ldk;
   const int64_t image_in = g.h * g.w * g.cin, image_rows = g.oh * g.ow;
   parallel_ranges(g.batch, tasks, [&](int64_t n0, int64_t n1, int worker) {
-    std::fill(grad_input + n0 * image_in, grad_input + n1 * image_in, 0.0f);
+    if (!accumulate) std::fill(grad_input + n0 * image_in, grad_input + n1 * image_in, 0.0f);
     GemmArgs t = a;
     t.c = sc.slot[worker].dcol;
     for (int64_t row0 = n0 * image_rows; row0 < n1 * image_rows; row0 += g.chunk) {

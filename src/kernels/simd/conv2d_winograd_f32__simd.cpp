@@ -171,7 +171,7 @@ HWY_INLINE void InputTile(D d, const WinogradGeometry& g, const float* image, in
 // Output pixels of one tile, channels [c, c + lanes), from M[xi][t][...].
 template <class D>
 HWY_INLINE void OutputTile(D d, const WinogradGeometry& g, const float* m, int64_t xi_stride, const float* bias,
-                           FusedRelu relu, float* image, int64_t oy0, int64_t ox0, int64_t c) {
+                           FusedRelu relu, bool accumulate, float* image, int64_t oy0, int64_t ox0, int64_t c) {
   using V = hn::Vec<D>;
   V col[kInTile], t[kTile][kInTile];  // t = A^T M, column by column
   for (int64_t j = 0; j < kInTile; ++j) {
@@ -186,8 +186,10 @@ HWY_INLINE void OutputTile(D d, const WinogradGeometry& g, const float* m, int64
     V y[kTile];
     ApplyAt(d, t[i], y);
     for (int64_t j = 0; j < cols; ++j) {
-      const V out = hn::Add(y[j], b);
-      hn::StoreU(relu.enabled ? ReluClamp(out, upper) : out, d, image + ((oy0 + i) * g.ow + ox0 + j) * g.cout + c);
+      float* dst = image + ((oy0 + i) * g.ow + ox0 + j) * g.cout + c;
+      V out = hn::Add(y[j], b);
+      if (accumulate) out = hn::Add(hn::LoadU(d, dst), out);
+      hn::StoreU(relu.enabled ? ReluClamp(out, upper) : out, d, dst);
     }
   }
 }
@@ -235,16 +237,17 @@ void InputTransform(const WinogradGeometry& g, const float* input, int64_t tile0
   }
 }
 
-// Step 3 for tiles [tile0, tile0 + count): output pixels from M[xi][t][Cout], plus bias.
-void OutputTransform(const WinogradGeometry& g, const float* m, const float* bias, FusedRelu relu, int64_t tile0,
-                     int64_t count, float* output) {
+// Step 3 for tiles [tile0, tile0 + count): output pixels from M[xi][t][Cout], plus bias
+// (and added to the output's values with `accumulate`).
+void OutputTransform(const WinogradGeometry& g, const float* m, const float* bias, FusedRelu relu, bool accumulate,
+                     int64_t tile0, int64_t count, float* output) {
   const int64_t per_image = g.tiles_y * g.tiles_x, xi_stride = g.block * g.cout;
   for (int64_t t = 0; t < count; ++t) {
     const int64_t tile = tile0 + t, n = tile / per_image, r = tile % per_image;
     float* image = output + n * g.oh * g.ow * g.cout;
     const int64_t oy0 = r / g.tiles_x * kTile, ox0 = r % g.tiles_x * kTile;
     const float* mt = m + t * g.cout;
-    ForChannels(0, g.cout, [&](auto d, int64_t c) HWY_ATTR { OutputTile(d, g, mt, xi_stride, bias, relu, image, oy0, ox0, c); });
+    ForChannels(0, g.cout, [&](auto d, int64_t c) HWY_ATTR { OutputTile(d, g, mt, xi_stride, bias, relu, accumulate, image, oy0, ox0, c); });
   }
 }
 
@@ -321,7 +324,7 @@ HWY_EXPORT(PositionGemmsOneVector);
 
 // The convolution with an already transformed filter u [36][Cin][Cout].
 void winograd_conv(const WindowShape& s, const float* input, const float* u, const float* bias, FusedRelu relu,
-                   float* output, float* scratch) {
+                   bool accumulate, float* output, float* scratch) {
   const WinogradGeometry g = winograd_geometry(s);
   if (g.tiles == 0) return;
   simd_internal::Carver carver(scratch);
@@ -353,7 +356,7 @@ void winograd_conv(const WindowShape& s, const float* input, const float* u, con
           simd_internal::gemm_f32_nn(t);
         }
       }
-      HWY_DYNAMIC_DISPATCH(OutputTransform)(g, m, bias, relu, tile0, count, output);
+      HWY_DYNAMIC_DISPATCH(OutputTransform)(g, m, bias, relu, accumulate, tile0, count, output);
     }
   });
 }
@@ -401,13 +404,14 @@ void conv2d_winograd_transform_filter_f32(const WindowShape& s, const float* fil
 
 void conv2d_winograd_forward_transformed_f32__simd(const WindowShape& s, const float* input, const float* transformed,
                                                    const float* bias, float* output, float* scratch, FusedRelu relu) {
-  winograd_conv(s, input, transformed, bias, relu, output, scratch);
+  winograd_conv(s, input, transformed, bias, relu, /*accumulate=*/false, output, scratch);
 }
 
 void conv2d_winograd_backward_input_transformed_f32__simd(const WindowShape& s, const float* grad_output,
                                                           const float* transformed, float* grad_input,
-                                                          float* scratch) {
-  winograd_conv(backward_input_shape(s), grad_output, transformed, nullptr, FusedRelu{}, grad_input, scratch);
+                                                          float* scratch, bool accumulate) {
+  winograd_conv(backward_input_shape(s), grad_output, transformed, nullptr, FusedRelu{}, accumulate, grad_input,
+                scratch);
 }
 
 // The one-call forms transform the filter into the end of the scratch first.
@@ -415,14 +419,14 @@ void conv2d_winograd_forward_f32__simd(const WindowShape& s, const float* input,
                                        const float* bias, float* output, float* scratch, FusedRelu relu) {
   float* u = scratch + conv2d_winograd_f32__simd_scratch_size(s) - conv2d_winograd_f32_filter_size(s);
   conv2d_winograd_transform_filter_f32(s, filter, WinogradPass::kForward, u);
-  winograd_conv(s, input, u, bias, relu, output, scratch);
+  winograd_conv(s, input, u, bias, relu, /*accumulate=*/false, output, scratch);
 }
 
 void conv2d_winograd_backward_input_f32__simd(const WindowShape& s, const float* grad_output, const float* filter,
-                                              float* grad_input, float* scratch) {
+                                              float* grad_input, float* scratch, bool accumulate) {
   float* u = scratch + conv2d_winograd_f32__simd_scratch_size(s) - conv2d_winograd_f32_filter_size(s);
   conv2d_winograd_transform_filter_f32(s, filter, WinogradPass::kBackwardInput, u);
-  winograd_conv(backward_input_shape(s), grad_output, u, nullptr, FusedRelu{}, grad_input, scratch);
+  winograd_conv(backward_input_shape(s), grad_output, u, nullptr, FusedRelu{}, accumulate, grad_input, scratch);
 }
 
 }  // namespace slingshot

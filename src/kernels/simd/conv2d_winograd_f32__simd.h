@@ -28,11 +28,12 @@ size_t conv2d_winograd_f32__simd_scratch_size(const WindowShape& s);
 void conv2d_winograd_forward_f32__simd(const WindowShape& s, const float* input, const float* filter,
                                        const float* bias, float* output, float* scratch, FusedRelu relu = {});
 
-// Overwrites grad_input. A 3x3 stride-1 backward-input pass is a forward convolution of
-// grad_output with the filter rotated by 180 degrees and transposed, so it runs through
-// the same transforms; it is supported whenever the forward shape is.
+// Overwrites grad_input, or adds to it with `accumulate`. A 3x3 stride-1 backward-input
+// pass is a forward convolution of grad_output with the filter rotated by 180 degrees and
+// transposed, so it runs through the same transforms; it is supported whenever the
+// forward shape is.
 void conv2d_winograd_backward_input_f32__simd(const WindowShape& s, const float* grad_output, const float* filter,
-                                              float* grad_input, float* scratch);
+                                              float* grad_input, float* scratch, bool accumulate = false);
 
 // The same passes with the filter transformed once ahead: the transform (in double) costs
 // as much as the convolution of a small batch, and attack gradients run one filter over
@@ -47,6 +48,6 @@ void conv2d_winograd_forward_transformed_f32__simd(const WindowShape& s, const f
                                                    FusedRelu relu = {});
 void conv2d_winograd_backward_input_transformed_f32__simd(const WindowShape& s, const float* grad_output,
                                                           const float* transformed, float* grad_input,
-                                                          float* scratch);
+                                                          float* scratch, bool accumulate = false);
 
 }  // namespace slingshot

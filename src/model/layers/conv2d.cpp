@@ -127,7 +127,7 @@ Status Conv2D::backward_t(const BackwardArgs<T>& a) const {
   std::vector<T> w;
   const T* weight = param_as<T>(params_[0].value, w);
   T* grad_bias = config_.use_bias && !a.grad_params.empty() ? a.grad_params[1].data() : nullptr;
-  if (a.grad_inputs[0]) a.grad_inputs[0]->resize(x.shape());
+  if (a.grad_inputs[0] && !a.accumulate) a.grad_inputs[0]->resize(x.shape());
   if constexpr (std::is_same_v<T, float>) {
     if (uses_simd(a.kernels)) {
       const bool winograd = a.kernels == KernelPath::kSimdWinograd && conv2d_winograd_f32_supports(s);
@@ -137,19 +137,20 @@ Status Conv2D::backward_t(const BackwardArgs<T>& a) const {
       if (a.grad_inputs[0] && winograd && winograd_cache_matches(*a.cache, weight, filter_count(s)))
         conv2d_winograd_backward_input_transformed_f32__simd(s, a.grad_output->data(),
                                                              (*a.cache)[kBackwardFilter].data(),
-                                                             a.grad_inputs[0]->data(), a.scratch->data());
+                                                             a.grad_inputs[0]->data(), a.scratch->data(), a.accumulate);
       else if (a.grad_inputs[0] && winograd)
         conv2d_winograd_backward_input_f32__simd(s, a.grad_output->data(), weight, a.grad_inputs[0]->data(),
-                                                 a.scratch->data());
+                                                 a.scratch->data(), a.accumulate);
       else if (a.grad_inputs[0])
         conv2d_backward_input_f32__simd(s, a.grad_output->data(), weight, a.grad_inputs[0]->data(),
-                                        a.scratch->data());
+                                        a.scratch->data(), a.accumulate);
       if (!a.grad_params.empty())
         conv2d_backward_filter_f32__simd(s, x.data(), a.grad_output->data(), a.grad_params[0].data(), grad_bias,
                                          a.scratch->data());
       return Status::Ok();
     }
   }
+  if (a.accumulate) return invalid_argument("conv2d accumulates input gradients only on the SIMD kernels");
   if (a.grad_inputs[0]) conv2d_backward_input__ref<T>(s, a.grad_output->data(), weight, a.grad_inputs[0]->data());
   if (!a.grad_params.empty())
     conv2d_backward_filter__ref<T>(s, x.data(), a.grad_output->data(), a.grad_params[0].data(), grad_bias);
