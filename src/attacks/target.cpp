@@ -2,11 +2,11 @@
 #include "attacks/target.h"
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <vector>
 
+#include "core/float_bits.h"
 #include "core/thread_pool.h"
 #include "model/layer_registry.h"
 #include "model/layers/thermometer.h"
@@ -79,7 +79,7 @@ Status Target::check_batch(const Tensor& x) const {
       // A pass over the exponent bits first, which vectorizes: almost every batch is clean.
       uint32_t non_finite = 0;
       for (int64_t i = 0; i < per; ++i)
-        non_finite |= (std::bit_cast<uint32_t>(xs[i]) & 0x7f800000u) == 0x7f800000u;
+        non_finite |= non_finite_bits(float_bits(xs[i]));
       if (!non_finite) continue;
       for (int64_t i = 0; i < per; ++i)
         if (!std::isfinite(xs[i])) {

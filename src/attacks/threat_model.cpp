@@ -2,7 +2,6 @@
 #include "attacks/threat_model.h"
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -10,6 +9,7 @@
 #include <limits>
 #include <vector>
 
+#include "core/float_bits.h"
 #include "core/thread_pool.h"
 
 namespace slingshot {
@@ -187,8 +187,8 @@ void project_sample(float* xs, const float* x0s, int64_t n, Norm norm, float eps
     const float lo = d.lo, hi = d.hi;
     for (int64_t i = 0; i < n; ++i) {
       const float x = xs[i], x0 = x0s[i];
-      const uint32_t finite = (std::bit_cast<uint32_t>(x) & 0x7f800000u) != 0x7f800000u ? ~0u : 0u;
-      const float step = std::bit_cast<float>(std::bit_cast<uint32_t>(x - x0) & finite);
+      const uint32_t finite = non_finite_bits(float_bits(x)) ? 0u : ~0u;
+      const float step = float_from_bits(float_bits(x - x0) & finite);
       xs[i] = std::min(std::max(x0 + std::min(std::max(step, -eps), eps), lo), hi);
     }
   } else {
