@@ -241,7 +241,7 @@ class ModelTarget final : public Target {
     part.labels = objective.labels.subspan(static_cast<size_t>(begin), static_cast<size_t>(count));
     if (!objective.targets.empty())
       part.targets = objective.targets.subspan(static_cast<size_t>(begin), static_cast<size_t>(count));
-    c.ws.fuse_relus = true;  // only the logits and the input gradient are read
+    c.ws.fuse_elementwise = true;  // only the logits and the input gradient are read
     c.ws.hand_off_grads = true;
     SLING_RETURN_IF_ERROR(grad_graph_.forward(c.input, c.ws, Mode::kInference, kGradientKernels));
     SLING_RETURN_IF_ERROR(attack_objective(c.ws.output(), part, c.value, &c.dlogits));

@@ -7,6 +7,7 @@
 #include "kernels/ref/add__ref.h"
 #include "kernels/simd/add_f32__simd.h"
 #include "model/layers/activation.h"
+#include "model/layers/shape_ops.h"
 
 namespace slingshot {
 
@@ -93,24 +94,40 @@ int64_t Graph::macs() const {
 
 namespace {
 
-// For Workspace::fuse_relus: fused[p] = a for each ReLU node a whose input p feeds only a
-// and applies a folded ReLU; -1 elsewhere.
-void plan_relu_fusion(const std::vector<Node>& nodes, int output_node, std::vector<int>& fused) {
+// For Workspace::fuse_elementwise, per node (-1 elsewhere):
+//   fused_relu[p] = a for each ReLU node a whose input p feeds only a and applies a folded ReLU;
+//   fused_add[c] = a for each add node a whose later input c feeds only a and adds a folded
+//   residual (the other input, computed before c).
+void plan_fusion(const std::vector<Node>& nodes, int output_node, std::vector<int>& fused_relu,
+                 std::vector<int>& fused_add) {
   const int n = static_cast<int>(nodes.size());
-  fused.assign(n, -1);
+  fused_relu.assign(n, -1);
+  fused_add.assign(n, -1);
   std::vector<int> consumers(n, 0);
   for (int i = 1; i <= output_node; ++i)
     for (int j : nodes[i].inputs) ++consumers[j];
   for (int a = 1; a <= output_node; ++a) {
-    if (!dynamic_cast<const Activation*>(nodes[a].layer.get())) continue;
-    const int p = nodes[a].inputs[0];
-    if (p >= 1 && consumers[p] == 1 && nodes[p].layer->fuses_relu()) fused[p] = a;
+    const Layer* layer = nodes[a].layer.get();
+    if (dynamic_cast<const Activation*>(layer)) {
+      const int p = nodes[a].inputs[0];
+      if (p >= 1 && consumers[p] == 1 && nodes[p].layer->fuses_relu()) fused_relu[p] = a;
+    } else if (dynamic_cast<const Add*>(layer) && nodes[a].inputs[0] != nodes[a].inputs[1]) {
+      const int c = std::max(nodes[a].inputs[0], nodes[a].inputs[1]);
+      if (consumers[c] == 1 && nodes[c].layer->fuses_add()) fused_add[c] = a;
+    }
   }
 }
 
-// True if node i is a ReLU its producer computed (fused as plan_relu_fusion planned).
-bool folded_relu(const std::vector<Node>& nodes, const std::vector<int>& fused, int i) {
-  return !fused.empty() && !nodes[i].inputs.empty() && nodes[i].inputs[0] >= 1 && fused[nodes[i].inputs[0]] == i;
+// True if node i is a ReLU its producer computed (fused as plan_fusion planned).
+bool folded_relu(const std::vector<Node>& nodes, const std::vector<int>& fused_relu, int i) {
+  return !fused_relu.empty() && !nodes[i].inputs.empty() && nodes[i].inputs[0] >= 1 &&
+         fused_relu[nodes[i].inputs[0]] == i;
+}
+
+// True if node i is an add its later input's layer computed.
+bool folded_add(const std::vector<Node>& nodes, const std::vector<int>& fused_add, int i) {
+  return !fused_add.empty() && nodes[i].inputs.size() == 2 &&
+         fused_add[std::max(nodes[i].inputs[0], nodes[i].inputs[1])] == i;
 }
 
 }  // namespace
@@ -125,22 +142,29 @@ Status Graph::forward(const TensorT<T>& x, Workspace<T>& ws, Mode mode, KernelPa
   ws.values.resize(n);
   ws.caches.resize(n);
   ws.values[0] = x;
-  if (ws.fuse_relus && std::is_same_v<T, float> && uses_simd(kernels))
-    plan_relu_fusion(nodes_, output_node_, ws.fused_relu);
-  else
+  if (ws.fuse_elementwise && std::is_same_v<T, float> && uses_simd(kernels)) {
+    plan_fusion(nodes_, output_node_, ws.fused_relu, ws.fused_add);
+  } else {
     ws.fused_relu.clear();
+    ws.fused_add.clear();
+  }
   std::vector<const TensorT<T>*> inputs;
   for (int i = 1; i <= output_node_; ++i) {
-    if (folded_relu(nodes_, ws.fused_relu, i)) continue;  // its producer wrote its value
+    // A folded node's value was written by its producer.
+    if (folded_relu(nodes_, ws.fused_relu, i) || folded_add(nodes_, ws.fused_add, i)) continue;
     const Node& node = nodes_[i];
     inputs.clear();
     for (int j : node.inputs) inputs.push_back(&ws.values[j]);
-    const int relu = ws.fused_relu.empty() ? -1 : ws.fused_relu[i];
-    ForwardArgs<T> args{inputs, &ws.values[relu >= 0 ? relu : i], &ws.caches[i], &ws.scratch, mode, kernels};
+    const int add = ws.fused_add.empty() ? -1 : ws.fused_add[i];
+    const int out = add >= 0 ? add : i;  // the node whose value this layer computes
+    const int relu = ws.fused_relu.empty() ? -1 : ws.fused_relu[out];
+    ForwardArgs<T> args{inputs, &ws.values[relu >= 0 ? relu : out], &ws.caches[i], &ws.scratch, mode, kernels};
     if (relu >= 0) args.relu = static_cast<const Activation&>(*nodes_[relu].layer).as_fused();
+    if (add >= 0) args.residual = &ws.values[std::min(nodes_[add].inputs[0], nodes_[add].inputs[1])];
     Status st = node.layer->forward(args);
     if (!st.ok()) return st.with_context("node '" + node.name + "'");
-    if (relu >= 0) ws.values[i].resize({0});
+    if (relu >= 0 || add >= 0) ws.values[i].resize({0});
+    if (relu >= 0 && add >= 0) ws.values[add].resize({0});
   }
   ws.output_node = output_node_;
   return Status::Ok();

@@ -33,12 +33,14 @@ struct Workspace {
   std::vector<TensorT<T>> partial_grads;            // backward: a later consumer's share, before it is summed
   int output_node = 0;                              // which node forward ended at
   // Opt-in for passes that read only the output and the input gradient (attack
-  // gradients): forward folds each ReLU into the layer feeding it when that layer feeds
-  // nothing else and applies it as it stores (Layer::fuses_relu), which saves a pass over
-  // the activation and its memory. The folded layer's own value is then left empty, and
-  // seeds (backward) cannot target it.
-  bool fuse_relus = false;
+  // gradients): forward folds each ReLU, and each residual add, into the layer feeding it
+  // when that layer feeds nothing else, and the layer applies them as it stores
+  // (Layer::fuses_relu, Layer::fuses_add), which saves passes over activations and their
+  // memory. A folded layer's own value (and a folded add's, under a folded ReLU) is then
+  // left empty, and seeds (backward) cannot target it.
+  bool fuse_elementwise = false;
   std::vector<int> fused_relu;                      // per node: the ReLU node folded into it, else -1
+  std::vector<int> fused_add;                       // per node: the add node folded into it, else -1
   // Opt-in for the same passes: backward offers each node's gradient buffer to its layer
   // (BackwardArgs::spare_grad_output), so add hands it to an input instead of copying it
   // and ReLU masks it in place. ws.grads then holds only the input's gradient; the other

@@ -53,6 +53,8 @@ struct ForwardArgs {
   Mode mode;                                   // inference or training statistics
   KernelPath kernels;                          // which float kernels to use
   FusedRelu relu = {};                         // a following ReLU the graph folded in (see fuses_relu)
+  const TensorT<T>* residual = nullptr;        // the other operand of a following add the graph
+                                               // folded in, added before the ReLU (see fuses_add)
 };
 
 template <class T>
@@ -99,8 +101,11 @@ class Layer {
   }
 
   // True if forward applies ForwardArgs::relu to its output, so the graph may fold a ReLU
-  // that is this layer's only consumer into it (Workspace::fuse_relus).
+  // that is this layer's only consumer into it (Workspace::fuse_elementwise).
   virtual bool fuses_relu() const { return false; }
+  // True if forward adds ForwardArgs::residual to its output (before the folded ReLU), so
+  // the graph may fold an add that is this layer's only consumer into it.
+  virtual bool fuses_add() const { return false; }
   // True if float backward on `kernels` honours BackwardArgs::accumulate, so the graph can
   // let a node's later consumer add its gradient share in place (no buffer, no add pass).
   virtual bool accumulates_grad_input(KernelPath kernels) const {

@@ -178,6 +178,18 @@ bool check_conv(const ConvCase& c, Rng& rng, bool integers, std::vector<float>* 
     CHECK_MESSAGE(scratch.guards_intact(), "forward overran its scratch: " << shape);
     compare("forward", shape, out, ref, bound, integers);
     keep(outputs, out);
+    // A folded residual add gives exactly out + residual (added after the bias).
+    Rng residual_rng(static_cast<uint64_t>(out_n) * 7919 + static_cast<uint64_t>(w_n));
+    const std::vector<float> residual = random_values(residual_rng, out_n, integers);
+    Fenced with_residual(out_n);
+    conv2d_forward_f32__simd(s, x.data(), w.data(), bias, with_residual.data(), scratch.data(), FusedRelu{},
+                             residual.data());
+    int64_t mismatches = 0;
+    for (int64_t i = 0; i < out_n; ++i) {
+      const float want = out[static_cast<size_t>(i)] + residual[i];
+      mismatches += std::memcmp(&with_residual.data()[i], &want, sizeof(float)) != 0;
+    }
+    CHECK_MESSAGE(mismatches == 0, "forward with a residual differs from forward + residual: " << shape);
   }
   {
     std::vector<float> ref(in_n), bound(in_n);
@@ -507,6 +519,19 @@ double check_winograd(const ConvCase& c, Rng& rng, std::vector<float>* outputs =
                                                   scratch_again.data());
     CHECK_MESSAGE(std::memcmp(again.data(), out.data(), out_n * sizeof(float)) == 0,
                   "winograd forward with a transformed filter differs: " << shape);
+    // A folded residual add gives exactly out + residual (added after the bias).
+    Rng residual_rng(static_cast<uint64_t>(out_n) * 7919 + static_cast<uint64_t>(w_n));
+    const std::vector<float> residual = random_values(residual_rng, out_n, false);
+    Fenced with_residual(out_n);
+    conv2d_winograd_forward_transformed_f32__simd(s, x.data(), u.data(), c.bias ? b.data() : nullptr,
+                                                  with_residual.data(), scratch_again.data(), FusedRelu{},
+                                                  residual.data());
+    int64_t mismatches = 0;
+    for (int64_t i = 0; i < out_n; ++i) {
+      const float want = out[static_cast<size_t>(i)] + residual[i];
+      mismatches += std::memcmp(&with_residual.data()[i], &want, sizeof(float)) != 0;
+    }
+    CHECK_MESSAGE(mismatches == 0, "winograd forward with a residual differs from forward + residual: " << shape);
   }
   {
     std::vector<float> ref(in_n), bound(in_n);

@@ -417,7 +417,7 @@ size_t conv2d_f32__simd_scratch_size(const WindowShape& s) {
 }
 
 void conv2d_forward_f32__simd(const WindowShape& s, const float* input, const float* filter, const float* bias,
-                              float* output, float* scratch, FusedRelu relu) {
+                              float* output, float* scratch, FusedRelu relu, const float* residual) {
   const ConvGeometry g = geometry(s);
   if (g.batch * g.oh * g.ow == 0) return;
   Carver carver(scratch);
@@ -437,6 +437,7 @@ void conv2d_forward_f32__simd(const WindowShape& s, const float* input, const fl
   a.init = bias ? GemmInit::kRowVector : GemmInit::kZero;
   a.row = bias;
   a.relu = relu;
+  a.addend = residual;
   if (g.direct) {
     a.m = g.batch * g.oh * g.ow, a.a = input, a.a_row_stride = g.cin, a.c = output;
     simd_internal::gemm_f32_nn_parallel(a);
@@ -453,6 +454,7 @@ void conv2d_forward_f32__simd(const WindowShape& s, const float* input, const fl
     for (int64_t n = n0; n < n1; ++n) {
       window_rows(s, g, window_base(s, g, input, n, slot.padded), slot.rows);
       t.c = output + n * g.oh * g.ow * g.cout;
+      if (residual) t.addend = residual + n * g.oh * g.ow * g.cout;
       simd_internal::gemm_f32_nn(t);
     }
   });

@@ -12,9 +12,10 @@ namespace slingshot {
 // Floats of scratch the three conv passes below need for shape `s`.
 size_t conv2d_f32__simd_scratch_size(const WindowShape& s);
 
-// With `relu`, outputs go through the ReLU as they are stored.
+// With `residual` (shaped as the output), output = conv + bias + residual: a residual add
+// folded in. With `relu`, outputs then go through the ReLU as they are stored.
 void conv2d_forward_f32__simd(const WindowShape& s, const float* input, const float* filter, const float* bias,
-                              float* output, float* scratch, FusedRelu relu = {});
+                              float* output, float* scratch, FusedRelu relu = {}, const float* residual = nullptr);
 // Overwrites grad_input, or with `accumulate` adds to it (a node's later consumer adds
 // its share, where the graph would otherwise need a buffer and an add pass).
 void conv2d_backward_input_f32__simd(const WindowShape& s, const float* grad_output, const float* filter,

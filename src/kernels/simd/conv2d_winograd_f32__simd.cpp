@@ -171,7 +171,8 @@ HWY_INLINE void InputTile(D d, const WinogradGeometry& g, const float* image, in
 // Output pixels of one tile, channels [c, c + lanes), from M[xi][t][...].
 template <class D>
 HWY_INLINE void OutputTile(D d, const WinogradGeometry& g, const float* m, int64_t xi_stride, const float* bias,
-                           FusedRelu relu, bool accumulate, float* image, int64_t oy0, int64_t ox0, int64_t c) {
+                           FusedRelu relu, bool accumulate, const float* residual, float* image, int64_t oy0,
+                           int64_t ox0, int64_t c) {
   using V = hn::Vec<D>;
   V col[kInTile], t[kTile][kInTile];  // t = A^T M, column by column
   for (int64_t j = 0; j < kInTile; ++j) {
@@ -186,9 +187,11 @@ HWY_INLINE void OutputTile(D d, const WinogradGeometry& g, const float* m, int64
     V y[kTile];
     ApplyAt(d, t[i], y);
     for (int64_t j = 0; j < cols; ++j) {
-      float* dst = image + ((oy0 + i) * g.ow + ox0 + j) * g.cout + c;
+      const int64_t at = ((oy0 + i) * g.ow + ox0 + j) * g.cout + c;
+      float* dst = image + at;
       V out = hn::Add(y[j], b);
       if (accumulate) out = hn::Add(hn::LoadU(d, dst), out);
+      if (residual) out = hn::Add(out, hn::LoadU(d, residual + at));
       hn::StoreU(relu.enabled ? ReluClamp(out, upper) : out, d, dst);
     }
   }
@@ -238,16 +241,19 @@ void InputTransform(const WinogradGeometry& g, const float* input, int64_t tile0
 }
 
 // Step 3 for tiles [tile0, tile0 + count): output pixels from M[xi][t][Cout], plus bias
-// (and added to the output's values with `accumulate`).
+// (added to the output's values with `accumulate`, plus `residual` if set).
 void OutputTransform(const WinogradGeometry& g, const float* m, const float* bias, FusedRelu relu, bool accumulate,
-                     int64_t tile0, int64_t count, float* output) {
+                     const float* residual, int64_t tile0, int64_t count, float* output) {
   const int64_t per_image = g.tiles_y * g.tiles_x, xi_stride = g.block * g.cout;
   for (int64_t t = 0; t < count; ++t) {
     const int64_t tile = tile0 + t, n = tile / per_image, r = tile % per_image;
     float* image = output + n * g.oh * g.ow * g.cout;
+    const float* residual_image = residual ? residual + n * g.oh * g.ow * g.cout : nullptr;
     const int64_t oy0 = r / g.tiles_x * kTile, ox0 = r % g.tiles_x * kTile;
     const float* mt = m + t * g.cout;
-    ForChannels(0, g.cout, [&](auto d, int64_t c) HWY_ATTR { OutputTile(d, g, mt, xi_stride, bias, relu, accumulate, image, oy0, ox0, c); });
+    ForChannels(0, g.cout, [&](auto d, int64_t c) HWY_ATTR {
+      OutputTile(d, g, mt, xi_stride, bias, relu, accumulate, residual_image, image, oy0, ox0, c);
+    });
   }
 }
 
@@ -324,7 +330,7 @@ HWY_EXPORT(PositionGemmsOneVector);
 
 // The convolution with an already transformed filter u [36][Cin][Cout].
 void winograd_conv(const WindowShape& s, const float* input, const float* u, const float* bias, FusedRelu relu,
-                   bool accumulate, float* output, float* scratch) {
+                   bool accumulate, const float* residual, float* output, float* scratch) {
   const WinogradGeometry g = winograd_geometry(s);
   if (g.tiles == 0) return;
   simd_internal::Carver carver(scratch);
@@ -356,7 +362,7 @@ void winograd_conv(const WindowShape& s, const float* input, const float* u, con
           simd_internal::gemm_f32_nn(t);
         }
       }
-      HWY_DYNAMIC_DISPATCH(OutputTransform)(g, m, bias, relu, accumulate, tile0, count, output);
+      HWY_DYNAMIC_DISPATCH(OutputTransform)(g, m, bias, relu, accumulate, residual, tile0, count, output);
     }
   });
 }
@@ -403,30 +409,33 @@ void conv2d_winograd_transform_filter_f32(const WindowShape& s, const float* fil
 }
 
 void conv2d_winograd_forward_transformed_f32__simd(const WindowShape& s, const float* input, const float* transformed,
-                                                   const float* bias, float* output, float* scratch, FusedRelu relu) {
-  winograd_conv(s, input, transformed, bias, relu, /*accumulate=*/false, output, scratch);
+                                                   const float* bias, float* output, float* scratch, FusedRelu relu,
+                                                   const float* residual) {
+  winograd_conv(s, input, transformed, bias, relu, /*accumulate=*/false, residual, output, scratch);
 }
 
 void conv2d_winograd_backward_input_transformed_f32__simd(const WindowShape& s, const float* grad_output,
                                                           const float* transformed, float* grad_input,
                                                           float* scratch, bool accumulate) {
-  winograd_conv(backward_input_shape(s), grad_output, transformed, nullptr, FusedRelu{}, accumulate, grad_input,
-                scratch);
+  winograd_conv(backward_input_shape(s), grad_output, transformed, nullptr, FusedRelu{}, accumulate, nullptr,
+                grad_input, scratch);
 }
 
 // The one-call forms transform the filter into the end of the scratch first.
 void conv2d_winograd_forward_f32__simd(const WindowShape& s, const float* input, const float* filter,
-                                       const float* bias, float* output, float* scratch, FusedRelu relu) {
+                                       const float* bias, float* output, float* scratch, FusedRelu relu,
+                                       const float* residual) {
   float* u = scratch + conv2d_winograd_f32__simd_scratch_size(s) - conv2d_winograd_f32_filter_size(s);
   conv2d_winograd_transform_filter_f32(s, filter, WinogradPass::kForward, u);
-  winograd_conv(s, input, u, bias, relu, /*accumulate=*/false, output, scratch);
+  winograd_conv(s, input, u, bias, relu, /*accumulate=*/false, residual, output, scratch);
 }
 
 void conv2d_winograd_backward_input_f32__simd(const WindowShape& s, const float* grad_output, const float* filter,
                                               float* grad_input, float* scratch, bool accumulate) {
   float* u = scratch + conv2d_winograd_f32__simd_scratch_size(s) - conv2d_winograd_f32_filter_size(s);
   conv2d_winograd_transform_filter_f32(s, filter, WinogradPass::kBackwardInput, u);
-  winograd_conv(backward_input_shape(s), grad_output, u, nullptr, FusedRelu{}, accumulate, grad_input, scratch);
+  winograd_conv(backward_input_shape(s), grad_output, u, nullptr, FusedRelu{}, accumulate, nullptr, grad_input,
+                scratch);
 }
 
 }  // namespace slingshot

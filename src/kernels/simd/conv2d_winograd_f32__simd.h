@@ -24,9 +24,11 @@ bool conv2d_winograd_f32_supports(const WindowShape& s);
 // Floats of scratch every pass below needs for shape `s` (which they support).
 size_t conv2d_winograd_f32__simd_scratch_size(const WindowShape& s);
 
-// With `relu`, outputs go through the ReLU as they are stored.
+// With `residual` (shaped as the output), output = conv + bias + residual: a residual add
+// folded in. With `relu`, outputs then go through the ReLU as they are stored.
 void conv2d_winograd_forward_f32__simd(const WindowShape& s, const float* input, const float* filter,
-                                       const float* bias, float* output, float* scratch, FusedRelu relu = {});
+                                       const float* bias, float* output, float* scratch, FusedRelu relu = {},
+                                       const float* residual = nullptr);
 
 // Overwrites grad_input, or adds to it with `accumulate`. A 3x3 stride-1 backward-input
 // pass is a forward convolution of grad_output with the filter rotated by 180 degrees and
@@ -45,7 +47,7 @@ void conv2d_winograd_transform_filter_f32(const WindowShape& s, const float* fil
                                           float* transformed);
 void conv2d_winograd_forward_transformed_f32__simd(const WindowShape& s, const float* input, const float* transformed,
                                                    const float* bias, float* output, float* scratch,
-                                                   FusedRelu relu = {});
+                                                   FusedRelu relu = {}, const float* residual = nullptr);
 void conv2d_winograd_backward_input_transformed_f32__simd(const WindowShape& s, const float* grad_output,
                                                           const float* transformed, float* grad_input,
                                                           float* scratch, bool accumulate = false);

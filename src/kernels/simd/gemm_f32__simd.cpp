@@ -162,6 +162,11 @@ HWY_NOINLINE void Tile(const GemmArgs& g, int64_t i0, int rows, int64_t j0, int6
       SLING_FULL_UNROLL
       for (int v = 0; v < NV; ++v) acc[r][v] = hn::Add(acc[r][v], hn::LoadU(d, c + col[v]));
     }
+    if (g.addend) {
+      const float* e = g.addend + (i0 + r) * g.ldc;
+      SLING_FULL_UNROLL
+      for (int v = 0; v < NV; ++v) acc[r][v] = hn::Add(acc[r][v], hn::LoadU(d, e + col[v]));
+    }
     if (relu) {
       SLING_FULL_UNROLL
       for (int v = 0; v < NV; ++v) acc[r][v] = slingshot::HWY_NAMESPACE::ReluClamp(acc[r][v], upper);
@@ -376,6 +381,7 @@ GemmArgs gemm_rows(const GemmArgs& g, int64_t i0, int64_t m) {
   GemmArgs r = g;
   r.m = m;
   r.c = g.c + i0 * g.ldc;
+  if (g.addend) r.addend = g.addend + i0 * g.ldc;
   if (g.a_cols)
     r.a_offset += i0;
   else if (g.a_rows)

@@ -45,6 +45,9 @@ struct GemmArgs {
   const float* const* a_cols = nullptr;  // k pointers, or null
   int64_t a_offset = 0;                  // added to every a_cols pointer
   FusedRelu relu;                        // applied to C as it is stored (gemm_f32_nn only)
+  // If set, C(i, j) also gains addend[i * ldc + j] after init and before relu: a residual
+  // add folded into the GEMM (gemm_f32_nn only).
+  const float* addend = nullptr;
 };
 
 // Register-blocked broadcast-A x vector-B GEMM. A must be row-major (a_col_stride == 1,

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kernels/ref/add__ref.h"
 #include "kernels/ref/conv2d__ref.h"
 #include "kernels/ref/relu__ref.h"
 #include "kernels/simd/conv2d_f32__simd.h"
@@ -104,21 +105,26 @@ Status Conv2D::forward_t(const ForwardArgs<T>& a) const {
   std::vector<T> w, b;
   const T* weight = param_as<T>(params_[0].value, w);
   const T* bias = config_.use_bias ? param_as<T>(params_[1].value, b) : nullptr;
+  if (a.residual && a.residual->shape() != out_shape)
+    return invalid_argument("folded residual " + shape_to_string(a.residual->shape()) + " does not match the output " +
+                            shape_to_string(out_shape));
   if constexpr (std::is_same_v<T, float>) {
+    const float* residual = a.residual ? a.residual->data() : nullptr;
     if (a.kernels == KernelPath::kSimdWinograd && conv2d_winograd_f32_supports(s)) {
       scratch_at_least(a.scratch, conv2d_winograd_f32__simd_scratch_size(s));
       refresh_winograd_cache(s, weight, *a.cache);
       conv2d_winograd_forward_transformed_f32__simd(s, x.data(), (*a.cache)[kForwardFilter].data(), bias,
-                                                    a.output->data(), a.scratch->data(), a.relu);
+                                                    a.output->data(), a.scratch->data(), a.relu, residual);
       return Status::Ok();
     }
     if (uses_simd(a.kernels)) {
       scratch_at_least(a.scratch, conv2d_f32__simd_scratch_size(s));
-      conv2d_forward_f32__simd(s, x.data(), weight, bias, a.output->data(), a.scratch->data(), a.relu);
+      conv2d_forward_f32__simd(s, x.data(), weight, bias, a.output->data(), a.scratch->data(), a.relu, residual);
       return Status::Ok();
     }
   }
   conv2d_forward__ref<T>(s, x.data(), weight, bias, a.output->data());
+  if (a.residual) add__ref<T>(a.output->numel(), a.output->data(), a.residual->data(), a.output->data());
   if (a.relu.enabled) relu_forward__ref<T>(a.output->numel(), a.output->data(), T(a.relu.upper), a.output->data());
   return Status::Ok();
 }

@@ -24,6 +24,7 @@ class Conv2D final : public LayerBase<Conv2D> {
 
   const char* type() const override { return "conv2d"; }
   bool fuses_relu() const override { return true; }
+  bool fuses_add() const override { return true; }
   bool accumulates_grad_input(KernelPath kernels) const override { return uses_simd(kernels); }
   Result<Shape> output_shape(std::span<const Shape> inputs) const override;
   int64_t macs(std::span<const Shape> inputs, const Shape& output) const override;
