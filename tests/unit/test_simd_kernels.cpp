@@ -132,6 +132,16 @@ void compare(const char* pass, const std::string& shape, const Fenced& simd, con
                           << ", worst |diff|/tol " << worst << std::string(exact ? " (exact mode)" : ""));
 }
 
+// Elements of `got` whose bits differ from the float sum first[i] + second[i].
+int64_t sum_mismatches(const Fenced& got, const float* first, const float* second) {
+  int64_t mismatches = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const float want = first[i] + second[i];
+    mismatches += std::memcmp(&got.data()[i], &want, sizeof(float)) != 0;
+  }
+  return mismatches;
+}
+
 struct ConvCase {
   Dims4 input;
   int32_t kh, kw, sh, sw;
@@ -184,12 +194,8 @@ bool check_conv(const ConvCase& c, Rng& rng, bool integers, std::vector<float>* 
     Fenced with_residual(out_n);
     conv2d_forward_f32__simd(s, x.data(), w.data(), bias, with_residual.data(), scratch.data(), FusedRelu{},
                              residual.data());
-    int64_t mismatches = 0;
-    for (int64_t i = 0; i < out_n; ++i) {
-      const float want = out[static_cast<size_t>(i)] + residual[i];
-      mismatches += std::memcmp(&with_residual.data()[i], &want, sizeof(float)) != 0;
-    }
-    CHECK_MESSAGE(mismatches == 0, "forward with a residual differs from forward + residual: " << shape);
+    CHECK_MESSAGE(sum_mismatches(with_residual, out.data(), residual.data()) == 0,
+                  "forward with a residual differs from forward + residual: " << shape);
   }
   {
     std::vector<float> ref(in_n), bound(in_n);
@@ -526,12 +532,8 @@ double check_winograd(const ConvCase& c, Rng& rng, std::vector<float>* outputs =
     conv2d_winograd_forward_transformed_f32__simd(s, x.data(), u.data(), c.bias ? b.data() : nullptr,
                                                   with_residual.data(), scratch_again.data(), FusedRelu{},
                                                   residual.data());
-    int64_t mismatches = 0;
-    for (int64_t i = 0; i < out_n; ++i) {
-      const float want = out[static_cast<size_t>(i)] + residual[i];
-      mismatches += std::memcmp(&with_residual.data()[i], &want, sizeof(float)) != 0;
-    }
-    CHECK_MESSAGE(mismatches == 0, "winograd forward with a residual differs from forward + residual: " << shape);
+    CHECK_MESSAGE(sum_mismatches(with_residual, out.data(), residual.data()) == 0,
+                  "winograd forward with a residual differs from forward + residual: " << shape);
   }
   {
     std::vector<float> ref(in_n), bound(in_n);
@@ -557,13 +559,8 @@ double check_winograd(const ConvCase& c, Rng& rng, std::vector<float>* outputs =
     conv2d_winograd_backward_input_f32__simd(s, dy.data(), w.data(), sum.data(), scratch.data(), true);
     conv2d_winograd_backward_input_transformed_f32__simd(s, dy.data(), u.data(), sum_transformed.data(),
                                                          scratch_again.data(), true);
-    int64_t mismatches = 0;
-    for (int64_t i = 0; i < in_n; ++i) {
-      const float want = prior[i] + gx[static_cast<size_t>(i)];
-      mismatches += std::memcmp(&sum.data()[i], &want, sizeof(float)) != 0;
-      mismatches += std::memcmp(&sum_transformed.data()[i], &want, sizeof(float)) != 0;
-    }
-    CHECK_MESSAGE(mismatches == 0, "winograd backward-input accumulated differs from prior + result: " << shape);
+    CHECK_MESSAGE(sum_mismatches(sum, prior.data(), gx.data()) + sum_mismatches(sum_transformed, prior.data(), gx.data()) == 0,
+                  "winograd backward-input accumulated differs from prior + result: " << shape);
   }
   return worst;
 }
