@@ -212,8 +212,9 @@ Status Graph::backward(const TensorT<T>& grad_output, std::span<const std::pair<
     grad_inputs.clear();
     // The first consumer of a node (the last in node order) writes its gradient in place;
     // later ones write to `local` and are added, or add in place if their layer can
-    // (Layer::accumulates_grad_input: convs on SIMD kernels). Each node, and each `local` slot, keeps
-    // its buffer across calls, so steady-state passes neither allocate nor zero-fill.
+    // (Layer::accumulates_grad_input: convs on SIMD kernels). Each node, and each `local`
+    // slot, keeps its buffer across calls, so steady-state passes neither allocate nor
+    // zero-fill.
     if (local.size() < node.inputs.size()) local.resize(node.inputs.size());
     // A folded ReLU reads its mask from its own output (Activation::backward_t).
     const bool folded = folded_relu(nodes_, ws.fused_relu, i);
