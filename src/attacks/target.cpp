@@ -60,7 +60,7 @@ double zero_density(const Tensor& grad) {
   });
   int64_t total = 0;
   for (const int64_t z : zeros) total += z;
-  return grad.numel() ? static_cast<double>(total) / static_cast<double>(grad.numel()) : 0.0;
+  return static_cast<double>(total) / static_cast<double>(grad.numel());
 }
 
 }  // namespace
@@ -107,7 +107,6 @@ Status Target::loss_grad(const Tensor& x, const Objective& objective, Tensor& va
   last_zero_density_ = zero_density(grad);
   return Status::Ok();
 }
-
 
 Status Target::differentiable_logits(const Tensor& x, Tensor& logits) {
   (void)x;
